@@ -1,0 +1,91 @@
+/**
+ * The contract between vite-isr and a cache store.
+ *
+ * A cache handler stores two things and nothing else: entries (rendered pages and
+ * data-cache results) and tag invalidation times. It knows nothing of HTTP, React
+ * or revalidation windows: deciding whether an entry is fresh, stale or expired is
+ * the stale-while-revalidate core's job (`runtime/swr.ts`), which reads the times
+ * stored here. This keeps `revalidateTag` O(1): it writes one timestamp per tag and
+ * the next `get` of an entry carrying that tag compares times, without a scan.
+ *
+ * Methods may return plain values instead of promises; the core only awaits when it
+ * is handed a promise, so a memory-backed handler answers a HIT synchronously.
+ */
+
+export type MaybePromise<T> = T | Promise<T>
+
+/** One cached item: a rendered page or a data-cache value. */
+export interface CacheEntry {
+  /** `page` for rendered HTML (or a redirect), `data` for `cache()` / `fetch()` results. */
+  kind: 'page' | 'data'
+  /** The body: HTML bytes for a page, JSON bytes for data. */
+  value: Buffer
+  /** When the render that produced this entry started (ms since the epoch). */
+  lastModified: number
+  /** Seconds the entry stays fresh; `false` keeps it until revalidated on demand. */
+  revalidate: number | false
+  /** Seconds after `lastModified` past which the entry must not be served even stale. */
+  expire: number
+  /** Explicit tags (from `cache()` / `fetch()`) and implicit ones (path, route, layouts). */
+  tags: string[]
+  /** The build that rendered it; entries of another build are never served. */
+  buildId: string
+  /** HTTP status of a page (200, 404, or a redirect status); 200 for data. */
+  status: number
+  /** Response headers owned by the entry (content-type, location). Lower-case names. */
+  headers: Record<string, string>
+}
+
+/** Latest invalidation times (ms since the epoch, 0 = never) over a set of tags. */
+export interface TagTimes {
+  /** Entries older than this must not be served without a fresh render attempt. */
+  expired: number
+  /** Entries older than this are served stale while they regenerate. */
+  stale: number
+}
+
+export interface TagInvalidation {
+  /** When the invalidation happened (ms since the epoch). */
+  at: number
+  /** `expire`: the next request renders fresh. `stale`: served stale, regenerated in the background. */
+  mode: 'expire' | 'stale'
+}
+
+export interface SetOptions {
+  /**
+   * Keep the entry only in a memory tier, never in durable storage (used for 404s,
+   * so that a crawler asking for random URLs cannot fill a disk or a Redis).
+   * Handlers without a memory tier drop such entries.
+   */
+  memoryOnly?: boolean
+}
+
+/** A lock taken in the store so that a key regenerates once across instances. */
+export interface Lock {
+  release(): Promise<void>
+}
+
+export interface CacheHandler {
+  /** Short name shown in logs, e.g. `file-system`. */
+  readonly name: string
+  /** The entry stored under `key`, or `undefined`. A damaged entry reads as `undefined`. */
+  get(key: string): MaybePromise<CacheEntry | undefined>
+  /** Store `entry` under `key`, replacing any previous one. Atomic: readers see the old or the new entry. */
+  set(key: string, entry: CacheEntry, options?: SetOptions): MaybePromise<void>
+  /** Remove the entry under `key`, if any. */
+  delete(key: string): MaybePromise<void>
+  /** Record an invalidation of every tag in `tags`. Resolves once it is durable and visible to all readers. */
+  invalidateTags(tags: readonly string[], invalidation: TagInvalidation): MaybePromise<void>
+  /** The latest invalidation times over `tags`. */
+  getTagTimes(tags: readonly string[]): MaybePromise<TagTimes>
+  /**
+   * Optional: take a lock on `key` for at most `ttlMs`, or resolve `null` when another
+   * instance holds it. Handlers shared by several processes implement it; without it a
+   * key regenerates once per process.
+   */
+  lock?(key: string, ttlMs: number): Promise<Lock | null>
+  /** Optional: release connections, timers and file handles. */
+  dispose?(): MaybePromise<void>
+}
+
+export const NO_TAG_TIMES: TagTimes = Object.freeze({ expired: 0, stale: 0 })
