@@ -55,7 +55,8 @@ export interface SetOptions {
   /**
    * Keep the entry only in a memory tier, never in durable storage (used for 404s,
    * so that a crawler asking for random URLs cannot fill a disk or a Redis).
-   * Handlers without a memory tier drop such entries.
+   * Handlers without a memory tier drop such entries, and an older durable entry under
+   * the key is removed (a page that became a 404 must not come back from disk).
    */
   memoryOnly?: boolean
 }
@@ -70,6 +71,12 @@ export interface CacheHandler {
   readonly name: string
   /** The entry stored under `key`, or `undefined`. A damaged entry reads as `undefined`. */
   get(key: string): MaybePromise<CacheEntry | undefined>
+  /**
+   * Optional: the entry under `key` if it is held in memory, synchronously, without
+   * touching slower storage. Lets a cached page be answered before any await.
+   * Counts as a use for eviction, like `get`.
+   */
+  peek?(key: string): CacheEntry | undefined
   /** Store `entry` under `key`, replacing any previous one. Atomic: readers see the old or the new entry. */
   set(key: string, entry: CacheEntry, options?: SetOptions): MaybePromise<void>
   /** Remove the entry under `key`, if any. */

@@ -1,0 +1,121 @@
+/**
+ * `vite` (dev): pages and route handlers render on every request through Vite's SSR
+ * module runner, with HMR in the browser. Nothing is cached, as in `next dev`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { isRunnableDevEnvironment, type Plugin, type ViteDevServer } from 'vite'
+import { createLogger } from '../runtime/debug.js'
+import { normalizePathname } from '../runtime/path.js'
+import { renderNotFound, renderPage, type RenderApp, type RenderResult } from '../runtime/render.js'
+import { registerRevalidationTarget } from '../runtime/revalidate.js'
+import { callRouteHandler } from '../runtime/route-handlers.js'
+import { fillPattern, type Params, type ServerEntry } from '../runtime/route-table.js'
+import { createRouter, type Router } from '../runtime/router.js'
+import { CLIENT_ENTRY_ID } from './entries.js'
+import type { PluginState } from './state.js'
+
+const DEV_HEADERS = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-isr-cache': 'BYPASS' }
+
+export function devPlugin(state: PluginState): Plugin {
+  return {
+    name: 'vite-isr:dev',
+    apply: 'serve',
+    configureServer(server) {
+      const log = createLogger()
+      log.debug('dev', 'caching is off in dev: every request renders, revalidatePath / revalidateTag are accepted and logged')
+      const unregister = registerRevalidationTarget({
+        async invalidate(invalidation) {
+          log.debug('dev', `${invalidation.paths.length ? 'revalidatePath' : 'revalidateTag'} ${[...invalidation.paths, ...invalidation.tags].join(' ')} accepted (caching is off in dev)`)
+        },
+        async regenerate() {},
+      })
+      server.httpServer?.once('close', unregister)
+
+      const appPrefix = `${state.root}/${state.options.appDir}/`
+      let router: Router | null = null
+      server.watcher.on('all', (event, file) => {
+        if (!file.startsWith(appPrefix)) return
+        router = null
+        state.invalidateTree()
+        if (event === 'add' || event === 'unlink' || event === 'unlinkDir' || event === 'addDir') {
+          for (const env of Object.values(server.environments)) {
+            for (const id of [`\0${CLIENT_ENTRY_ID}`]) {
+              const mod = env.moduleGraph.getModuleById(id)
+              if (mod) env.moduleGraph.invalidateModule(mod)
+            }
+          }
+        }
+      })
+
+      let preamble: string | undefined
+      const devHead = async (url: string) => {
+        if (preamble === undefined) {
+          const html = await server.transformIndexHtml(url, '<!DOCTYPE html><html><head></head><body></body></html>')
+          preamble = /<head>([\s\S]*)<\/head>/.exec(html)?.[1] ?? ''
+        }
+        return preamble
+      }
+
+      return () => {
+        server.middlewares.use((req, res, next) => {
+          handle(server, req, res).then((handled) => {
+            if (!handled) next()
+          }, (error: unknown) => {
+            if (error instanceof Error) server.ssrFixStacktrace(error)
+            next(error)
+          })
+        })
+      }
+
+      async function handle(server: ViteDevServer, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+        const checked = normalizePathname(req.url ?? '/')
+        if (!checked.ok) return false
+        const { pathname } = checked
+        const tree = state.tree()
+        router ??= createRouter(tree.routes)
+        const match = router.match(pathname)
+        const ssr = server.environments.ssr
+        if (!isRunnableDevEnvironment(ssr)) throw new Error('[vite-isr] the ssr environment cannot run modules in dev')
+        const load = (file: string) => ssr.runner.import(`/${file}`) as Promise<Record<string, unknown>>
+        if (match?.route.kind === 'route') {
+          log.debug('dev', `${req.method} ${pathname} -> ${match.route.file}`)
+          await callRouteHandler(await load(match.route.file), req, res, match.params, match.route.file)
+          return true
+        }
+        if (req.method !== 'GET' && req.method !== 'HEAD') return false
+        const entry: ServerEntry = {
+          routes: tree.routes,
+          modules: Object.fromEntries(tree.files.map((file) => [file, () => load(file)])),
+          app: { rootLayouts: tree.rootLayouts, notFound: tree.notFound, error: tree.error },
+        }
+        const head = await devHead(req.url ?? '/')
+        const app: RenderApp = { entry, assets: () => ({ head, body: `<script type="module" src="/@id/__x00__${CLIENT_ENTRY_ID}"></script>` }) }
+        const started = Date.now()
+        let result: RenderResult
+        if (!match || (!match.route.dynamicParams && !(await isStaticParam(entry, match.route.file, match.params, pathname)))) {
+          result = await renderNotFound(app)
+        } else {
+          result = await renderPage(app, { route: match.route, params: match.params, pathname })
+        }
+        log.debug('dev', `${pathname} rendered in ${Date.now() - started}ms, status ${result.status} (caching is off in dev)`)
+        res.writeHead(result.status, { ...DEV_HEADERS, ...result.headers, 'cache-control': 'no-store' })
+        res.end(req.method === 'HEAD' ? undefined : result.body)
+        return true
+      }
+
+      async function isStaticParam(entry: ServerEntry, file: string, params: Params, pathname: string): Promise<boolean> {
+        const route = entry.routes.find((r) => r.file === file)!
+        if (!route.hasGenerateStaticParams) return false
+        const mod = await entry.modules[file]()
+        const list = (await (mod.generateStaticParams as () => Promise<Params[]>)()) ?? []
+        return list.some((p) => {
+          try {
+            return fillPattern(route, p) === fillPattern(route, params) || fillPattern(route, p) === pathname
+          } catch {
+            return false
+          }
+        })
+      }
+    },
+  }
+}

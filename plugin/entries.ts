@@ -1,0 +1,86 @@
+/**
+ * The generated modules: the server entry (route table + lazy page imports) that the
+ * runtime loads, and the client entry that hydrates whichever page the HTML names.
+ */
+import type { Plugin } from 'vite'
+import { DATA_SCRIPT_ID } from '../runtime/document.js'
+import type { AppTree } from './routes.js'
+import type { PluginState } from './state.js'
+
+export const SERVER_ENTRY_ID = 'virtual:vite-isr/server-entry'
+export const CLIENT_ENTRY_ID = 'virtual:vite-isr/client-entry'
+export const BROWSER_RUNTIME_ID = 'virtual:vite-isr/browser-runtime'
+
+const importer = (files: string[]) =>
+  '{\n' + files.map((file) => `  ${JSON.stringify(file)}: () => import(${JSON.stringify('/' + file)}),`).join('\n') + '\n}'
+
+export function serverEntryCode(tree: AppTree): string {
+  return [
+    `export const routes = ${JSON.stringify(tree.routes)};`,
+    `export const modules = ${importer(tree.files)};`,
+    `export const app = ${JSON.stringify({ rootLayouts: tree.rootLayouts, notFound: tree.notFound, error: tree.error })};`,
+  ].join('\n')
+}
+
+export function clientEntryCode(tree: AppTree, dataScriptId: string): string {
+  return `import { createElement } from 'react'
+import { hydrateRoot } from 'react-dom/client'
+const modules = ${importer(tree.clientFiles)}
+const script = document.getElementById(${JSON.stringify(dataScriptId)})
+if (script) {
+  const payload = JSON.parse(script.textContent)
+  Promise.all([payload.page, ...payload.layouts].map((file) => modules[file]())).then(([page, ...layouts]) => {
+    let tree = createElement(page.default, { params: payload.params, data: payload.data })
+    for (let i = layouts.length - 1; i >= 0; i--) tree = createElement(layouts[i].default, { params: payload.params }, tree)
+    hydrateRoot(document, tree)
+  })
+}
+`
+}
+
+/** What `vite-isr/runtime` is in the browser: the navigation helpers fail loudly, nothing else exists. */
+export const browserRuntimeCode = `const serverOnly = (name) => () => { throw new Error('[vite-isr] ' + name + '() runs on the server only (in a loader, a route handler or server code)') }
+export const notFound = serverOnly('notFound')
+export const redirect = serverOnly('redirect')
+export const revalidatePath = serverOnly('revalidatePath')
+export const revalidateTag = serverOnly('revalidateTag')
+export const createISRHandler = serverOnly('createISRHandler')
+`
+
+/** Turn a located user mistake into a Vite error with its frame. */
+export function reportUserError(ctx: { error(e: unknown): never }, error: unknown, root: string): never {
+  const located = error as { file?: string; line?: number; column?: number; frame?: string; message?: string }
+  if (error instanceof Error && typeof located.file === 'string') {
+    ctx.error({
+      message: error.message,
+      id: `${root}/${located.file}`,
+      loc: located.line ? { file: `${root}/${located.file}`, line: located.line, column: Math.max(0, (located.column ?? 1) - 1) } : undefined,
+      frame: located.frame,
+      cause: error,
+    } as never)
+  }
+  throw error
+}
+
+export function entriesPlugin(state: PluginState): Plugin {
+  const RESOLVED = new Map([SERVER_ENTRY_ID, CLIENT_ENTRY_ID, BROWSER_RUNTIME_ID].map((id) => [id, '\0' + id]))
+  return {
+    name: 'vite-isr:entries',
+    enforce: 'pre',
+    resolveId(id) {
+      if (RESOLVED.has(id)) return RESOLVED.get(id)
+      // Pages import notFound/redirect from the runtime; in the browser they get a stub, never the server runtime.
+      if (id === 'vite-isr/runtime' && this.environment.config.consumer === 'client') return RESOLVED.get(BROWSER_RUNTIME_ID)
+    },
+    load(id) {
+      if (!id.startsWith('\0virtual:vite-isr/')) return
+      try {
+        if (id === RESOLVED.get(SERVER_ENTRY_ID)) return serverEntryCode(state.tree())
+        if (id === RESOLVED.get(CLIENT_ENTRY_ID)) return clientEntryCode(state.tree(), DATA_SCRIPT_ID)
+        if (id === RESOLVED.get(BROWSER_RUNTIME_ID)) return browserRuntimeCode
+      } catch (error) {
+        reportUserError(this, error, state.root)
+      }
+    },
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * `isr()`: the Vite plugin. A few small sub-plugins sharing state through closures:
+ * config (environments, builder), virtual entries, server-code stripping for the
+ * client, prerender after the build, and the dev server.
+ */
+import { isAbsolute, join, resolve } from 'node:path'
+import type { Plugin } from 'vite'
+import { CLIENT_DIR } from '../runtime/build-output.js'
+import { devPlugin } from './dev.js'
+import { CLIENT_ENTRY_ID, entriesPlugin, SERVER_ENTRY_ID } from './entries.js'
+import { resolvePluginOptions, type IsrPluginOptions } from './options.js'
+import { prerenderPlugin } from './prerender.js'
+import { createPluginState, type PluginState } from './state.js'
+import { stripServerCodePlugin } from './strip-server-code.js'
+
+export type { IsrPluginOptions } from './options.js'
+
+function configPlugin(state: PluginState): Plugin {
+  return {
+    name: 'vite-isr:config',
+    config(config) {
+      state.root = resolve(config.root ?? process.cwd()).replaceAll('\\', '/')
+      const outDir = config.build?.outDir ?? 'dist'
+      state.outDir = isAbsolute(outDir) ? outDir : join(state.root, outDir)
+      return {
+        appType: 'custom',
+        builder: {},
+        environments: {
+          client: {
+            build: {
+              outDir: join(state.outDir, CLIENT_DIR),
+              emptyOutDir: true,
+              manifest: true,
+              rolldownOptions: { input: CLIENT_ENTRY_ID },
+            },
+          },
+          ssr: {
+            resolve: { external: ['vite-isr'] },
+            build: {
+              outDir: join(state.outDir, 'server'),
+              emptyOutDir: true,
+              rolldownOptions: { input: { entry: SERVER_ENTRY_ID }, output: { entryFileNames: '[name].js' } },
+            },
+          },
+        },
+      }
+    },
+  }
+}
+
+export function isr(options: IsrPluginOptions = {}): Plugin[] {
+  const state = createPluginState(resolvePluginOptions(options))
+  return [configPlugin(state), entriesPlugin(state), stripServerCodePlugin(state), prerenderPlugin(state), devPlugin(state)]
+}
+
+export default isr

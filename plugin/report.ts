@@ -1,0 +1,61 @@
+/** The progress line while prerendering and the route table after it, like `next build`. */
+import type { PrerenderManifest } from '../runtime/manifest.js'
+import type { RouteDefinition } from '../runtime/route-table.js'
+import { formatBytes } from '../runtime/debug.js'
+
+export interface Reporter {
+  info(message: string): void
+  isTTY: boolean
+}
+
+export function progressReporter(out: Reporter): (done: number, total: number) => void {
+  const started = Date.now()
+  let lastPrinted = 0
+  return (done, total) => {
+    const now = Date.now()
+    if (done !== total && now - lastPrinted < (out.isTTY ? 100 : 2000)) return
+    lastPrinted = now
+    const rate = done / Math.max(0.001, (now - started) / 1000)
+    const line = `[vite-isr] prerendering ${done}/${total} pages (${rate.toFixed(0)}/s)`
+    if (out.isTTY) process.stdout.write(`\r${line}${done === total ? '\n' : ''}`)
+    else out.info(line)
+  }
+}
+
+function kindOf(route: RouteDefinition): string {
+  if (route.kind === 'route') return 'route handler'
+  if (route.revalidate === 0) return 'dynamic'
+  if (route.revalidate === false) return 'static'
+  return `ISR ${route.revalidate}s`
+}
+
+export function routeTable(routes: RouteDefinition[], manifest: PrerenderManifest): string {
+  const byRoute = new Map<string, { paths: string[]; bytes: number; tags: Set<string> }>()
+  for (const [path, info] of Object.entries(manifest.routes)) {
+    const stats = byRoute.get(info.srcRoute) ?? { paths: [], bytes: 0, tags: new Set<string>() }
+    stats.paths.push(path)
+    stats.bytes += info.size
+    for (const tag of info.tags) stats.tags.add(tag)
+    byRoute.set(info.srcRoute, stats)
+  }
+  const rows = [...routes]
+    .sort((a, b) => a.pattern.localeCompare(b.pattern))
+    .map((route) => {
+      const stats = byRoute.get(route.pattern)
+      const count = stats?.paths.length ?? 0
+      const sample = stats && route.segments.some((s) => s.type !== 'static')
+        ? ` (${stats.paths.slice(0, 3).join(', ')}${count > 3 ? `, +${count - 3} more` : ''})`
+        : ''
+      return [
+        route.pattern,
+        kindOf(route),
+        route.kind === 'route' || route.revalidate === 0 ? '-' : `${count}${sample}`,
+        stats && count > 0 ? formatBytes(Math.round(stats.bytes / count)) : '-',
+        stats && stats.tags.size > 0 ? [...stats.tags].join(', ') : '',
+      ]
+    })
+  const header = ['Route', 'Kind', 'Prerendered', 'Size', 'Tags']
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()
+  return [line(header), ...rows.map(line)].join('\n') + `\n\n${Object.keys(manifest.routes).length} pages prerendered, build ${manifest.buildId}`
+}

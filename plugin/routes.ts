@@ -1,0 +1,163 @@
+/**
+ * `app/` -> the route table (App Router conventions): `page`, `route`, nested `layout`,
+ * `[param]`, `[...catchAll]`, `[[...optional]]`, `(group)` folders that add no URL
+ * segment, `_private` folders that are ignored, and the root `not-found` / `error`.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join, relative, sep } from 'node:path'
+import type { RouteDefinition, RouteSegment } from '../runtime/route-table.js'
+import { effectiveConfig, readSegmentConfig, type ModuleExports, type SegmentConfig } from './segment-config.js'
+
+const EXTENSIONS = ['.tsx', '.ts', '.jsx', '.js']
+
+export interface AppTree {
+  routes: RouteDefinition[]
+  rootLayouts: string[]
+  notFound: string | null
+  error: string | null
+  /** Every module the server entry loads (pages, layouts, handlers, special files). */
+  files: string[]
+  /** Modules the client hydrates (pages, layouts, not-found). */
+  clientFiles: string[]
+}
+
+/** A mistake in `app/` the user must fix; `file` is relative to the project root. */
+export class RouteError extends Error {
+  override name = 'RouteError'
+  constructor(
+    message: string,
+    public file: string,
+    public line = 1,
+    public column = 1,
+    public frame?: string,
+  ) {
+    super(message)
+  }
+}
+
+function findModule(dir: string, name: string): string | null {
+  for (const ext of EXTENSIONS) if (existsSync(join(dir, name + ext))) return name + ext
+  return null
+}
+
+function parseSegment(folder: string, file: string): RouteSegment | null {
+  if (/^\(.+\)$/.test(folder)) return null
+  let m = /^\[\[\.\.\.([A-Za-z_$][\w$]*)\]\]$/.exec(folder)
+  if (m) return { type: 'optional-catch-all', name: m[1] }
+  m = /^\[\.\.\.([A-Za-z_$][\w$]*)\]$/.exec(folder)
+  if (m) return { type: 'catch-all', name: m[1] }
+  m = /^\[([A-Za-z_$][\w$]*)\]$/.exec(folder)
+  if (m) return { type: 'dynamic', name: m[1] }
+  if (folder.includes('[') || folder.includes(']')) {
+    throw new RouteError(`[vite-isr] ${file}: the folder name "${folder}" is not a valid route segment. Use [name], [...name] or [[...name]] with a JavaScript identifier as the name.`, file)
+  }
+  return { type: 'static', value: folder }
+}
+
+/** `/blog/[id]` is the same URL shape as `/blog/[slug]`: compare by shape, name params alike. */
+function shapeOf(segments: RouteSegment[]): string {
+  return '/' + segments.map((s) => (s.type === 'static' ? s.value : s.type === 'dynamic' ? '[]' : s.type === 'catch-all' ? '[...]' : '[[...]]')).join('/')
+}
+
+export function scanApp(root: string, appDir: string): AppTree {
+  const appPath = join(root, appDir)
+  if (!existsSync(appPath)) {
+    throw new RouteError(`[vite-isr] no app directory at ${appDir}/. Create ${appDir}/page.tsx, or point isr({ appDir }) at your routes folder.`, appDir)
+  }
+  const rel = (abs: string) => relative(root, abs).split(sep).join('/')
+  const configs = new Map<string, ModuleExports>()
+  const readConfig = (file: string): ModuleExports => {
+    let config = configs.get(file)
+    if (!config) {
+      config = readSegmentConfig(readFileSync(join(root, file), 'utf8'), file)
+      configs.set(file, config)
+    }
+    return config
+  }
+
+  const routes: RouteDefinition[] = []
+  const byShape = new Map<string, string>()
+  const files: string[] = []
+  const clientFiles: string[] = []
+
+  function visit(dir: string, segments: RouteSegment[], layouts: string[], catchAllAbove: string | null): void {
+    const layoutName = findModule(dir, 'layout')
+    const chain = layoutName ? [...layouts, rel(join(dir, layoutName))] : layouts
+    if (layoutName) {
+      const file = chain[chain.length - 1]
+      if (!readConfig(file).hasDefault) throw new RouteError(`[vite-isr] ${file} has no default export. Export the layout component: \`export default function Layout({ children }) { return children }\``, file)
+      files.push(file)
+      clientFiles.push(file)
+    }
+    const pageName = findModule(dir, 'page')
+    const handlerName = findModule(dir, 'route')
+    if (pageName && handlerName) {
+      const file = rel(join(dir, handlerName))
+      throw new RouteError(`[vite-isr] ${file} and ${rel(join(dir, pageName))} are in the same folder: a path is either a page or a route handler. Move the route handler into its own folder (e.g. api/).`, file)
+    }
+    const own = pageName ?? handlerName
+    if (own) {
+      const file = rel(join(dir, own))
+      const pattern = '/' + segments.map((s) => (s.type === 'static' ? s.value : s.type === 'dynamic' ? `[${s.name}]` : s.type === 'catch-all' ? `[...${s.name}]` : `[[...${s.name}]]`)).join('/')
+      const shape = shapeOf(segments)
+      const other = byShape.get(shape)
+      if (other) {
+        throw new RouteError(`[vite-isr] ${file} and ${other} resolve to the same path (${pattern}). Remove one, or give them different URLs (route groups like (marketing) do not change the URL).`, file)
+      }
+      byShape.set(shape, file)
+      files.push(file)
+      if (pageName) {
+        const page = readConfig(file)
+        if (!page.hasDefault) throw new RouteError(`[vite-isr] ${file} has no default export. Export the page component: \`export default function Page({ params, data }) { ... }\``, file)
+        const config = effectiveConfig(chain.map(readConfig) as SegmentConfig[], page)
+        routes.push({
+          kind: 'page',
+          pattern,
+          segments,
+          file,
+          layouts: chain,
+          revalidate: config.revalidate,
+          dynamicParams: config.dynamicParams,
+          dynamic: config.dynamic,
+          hasGenerateStaticParams: page.hasGenerateStaticParams,
+        })
+        clientFiles.push(file)
+      } else {
+        routes.push({ kind: 'route', pattern, segments, file, layouts: [], revalidate: 0, dynamicParams: true, dynamic: 'force-dynamic', hasGenerateStaticParams: false })
+      }
+    }
+    for (const dirent of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (!dirent.isDirectory() || dirent.name.startsWith('_') || dirent.name.startsWith('.') || dirent.name === 'node_modules') continue
+      const childDir = join(dir, dirent.name)
+      const segment = parseSegment(dirent.name, rel(childDir))
+      if (catchAllAbove && segment) {
+        throw new RouteError(`[vite-isr] ${rel(childDir)}: nothing can follow the catch-all segment ${catchAllAbove}. Move this folder out of it.`, rel(childDir))
+      }
+      const isCatchAll = segment?.type === 'catch-all' || segment?.type === 'optional-catch-all'
+      visit(childDir, segment ? [...segments, segment] : segments, chain, isCatchAll ? dirent.name : catchAllAbove)
+    }
+  }
+
+  visit(appPath, [], [], null)
+  const rootLayoutName = findModule(appPath, 'layout')
+  const special = (name: string) => {
+    const found = findModule(appPath, name)
+    return found ? rel(join(appPath, found)) : null
+  }
+  const notFound = special('not-found')
+  const error = special('error')
+  for (const file of [notFound, error]) {
+    if (!file) continue
+    if (!readConfig(file).hasDefault) throw new RouteError(`[vite-isr] ${file} has no default export. Export the component: \`export default function NotFound() { ... }\``, file)
+    files.push(file)
+  }
+  if (notFound) clientFiles.push(notFound)
+  return {
+    routes,
+    rootLayouts: rootLayoutName ? [rel(join(appPath, rootLayoutName))] : [],
+    notFound,
+    error,
+    files: [...new Set(files)],
+    clientFiles: [...new Set(clientFiles)],
+  }
+}

@@ -1,0 +1,151 @@
+import { LRUCache } from 'lru-cache'
+import { NO_TAG_TIMES } from './types.js'
+import type { CacheEntry, CacheHandler, SetOptions, TagInvalidation, TagTimes } from './types.js'
+
+export interface MemoryCacheHandlerOptions {
+  /**
+   * Upper bound, in bytes, of the entries kept (body length plus a rough estimate of
+   * the metadata). Least recently used entries are evicted to stay under it; an entry
+   * larger than the whole budget is not stored. `0` disables entry storage: every `get`
+   * misses, while tag invalidations are still recorded.
+   * @default 52_428_800 (50 MB)
+   */
+  maxSize?: number
+}
+
+export interface MemoryCacheHandler extends CacheHandler {
+  readonly name: 'memory'
+  /** Number of entries held. */
+  readonly size: number
+  /** Estimated bytes held, as counted against `maxSize`. */
+  readonly calculatedSize: number
+  get(key: string): CacheEntry | undefined
+  set(key: string, entry: CacheEntry, options?: SetOptions): void
+  delete(key: string): void
+  invalidateTags(tags: readonly string[], invalidation: TagInvalidation): void
+  getTagTimes(tags: readonly string[]): TagTimes
+  /** Same as `get`: every entry is in memory. A page served from `peek` counts as used. */
+  peek(key: string): CacheEntry | undefined
+  /** Drop every entry and every tag time. */
+  clear(): void
+  dispose(): void
+}
+
+export const DEFAULT_MEMORY_MAX_SIZE = 50 * 1024 * 1024
+
+/** Fixed overhead charged per entry for the object, its fields and the LRU bookkeeping. */
+const ENTRY_OVERHEAD = 200
+
+/** Bytes an entry is charged against `maxSize`: its body plus a rough metadata estimate. */
+export function estimateEntrySize(key: string, entry: CacheEntry): number {
+  return (
+    entry.value.length +
+    key.length +
+    entry.buildId.length +
+    JSON.stringify(entry.tags).length +
+    JSON.stringify(entry.headers).length +
+    ENTRY_OVERHEAD
+  )
+}
+
+/**
+ * Entries and tag times in process memory. Every method answers synchronously, so a
+ * cache HIT never waits on the event loop. Entries are stored by reference: callers
+ * must treat a `CacheEntry` (and its `value` buffer) as immutable once handed over.
+ */
+export function createMemoryCacheHandler(options: MemoryCacheHandlerOptions = {}): MemoryCacheHandler {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`[vite-isr] memory cache handler options must be an object (got ${describeValue(options)})`)
+  }
+  const maxSize = options.maxSize ?? DEFAULT_MEMORY_MAX_SIZE
+  if (typeof maxSize !== 'number' || !Number.isSafeInteger(maxSize) || maxSize < 0) {
+    throw new TypeError(`[vite-isr] maxSize must be a non-negative integer (got ${describeValue(maxSize)})`)
+  }
+
+  // lru-cache refuses maxSize 0, and a disabled cache needs no structure at all.
+  const lru =
+    maxSize === 0
+      ? undefined
+      : new LRUCache<string, CacheEntry>({
+          maxSize,
+          sizeCalculation: (entry, key) => estimateEntrySize(key, entry),
+        })
+  const tagTimes: TagTimeMap = new Map()
+
+  return {
+    name: 'memory',
+    get size() {
+      return lru?.size ?? 0
+    },
+    get calculatedSize() {
+      return lru?.calculatedSize ?? 0
+    },
+    get(key) {
+      return lru?.get(key)
+    },
+    // Not lru-cache's peek: pages answered through peek are the hottest and must stay recent.
+    peek(key) {
+      return lru?.get(key)
+    },
+    set(key, entry) {
+      // An oversized entry is dropped by lru-cache, which also removes the previous
+      // entry under the key: a replaced entry must never be served again.
+      lru?.set(key, entry)
+    },
+    delete(key) {
+      lru?.delete(key)
+    },
+    invalidateTags(tags, invalidation) {
+      recordInvalidation(tagTimes, tags, invalidation)
+    },
+    getTagTimes(tags) {
+      return maxTagTimes(tagTimes, tags)
+    },
+    clear() {
+      lru?.clear()
+      tagTimes.clear()
+    },
+    dispose() {
+      lru?.clear()
+      tagTimes.clear()
+    },
+  }
+}
+
+/** Latest invalidation time per tag and mode. Shared with the file-system handler. */
+export type TagTimeMap = Map<string, { expired: number; stale: number }>
+
+/** Raise each tag's time for the invalidation's mode; an earlier `at` never lowers it. */
+export function recordInvalidation(map: TagTimeMap, tags: readonly string[], { at, mode }: TagInvalidation): void {
+  const field = mode === 'expire' ? 'expired' : 'stale'
+  for (const tag of tags) {
+    const times = map.get(tag)
+    if (times === undefined) {
+      map.set(tag, field === 'expired' ? { expired: at, stale: 0 } : { expired: 0, stale: at })
+    } else if (at > times[field]) {
+      times[field] = at
+    }
+  }
+}
+
+/** The max time per mode over `tags`; the frozen `NO_TAG_TIMES` when none was invalidated. */
+export function maxTagTimes(map: TagTimeMap, tags: readonly string[]): TagTimes {
+  let expired = 0
+  let stale = 0
+  for (const tag of tags) {
+    const times = map.get(tag)
+    if (times === undefined) continue
+    if (times.expired > expired) expired = times.expired
+    if (times.stale > stale) stale = times.stale
+  }
+  return expired === 0 && stale === 0 ? NO_TAG_TIMES : { expired, stale }
+}
+
+/** Render a bad option value for an error message. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value)
+  if (value === null) return 'null'
+  if (value === undefined) return 'undefined'
+  return typeof value
+}

@@ -1,0 +1,88 @@
+/**
+ * The HTML around a React render: metadata tags, the serialised loader data for
+ * hydration and the client assets, injected as strings after React has rendered.
+ * React 19 hydrates a document and skips tags in <head> and <body> it did not render,
+ * so the client tree stays exactly the server tree.
+ */
+
+export interface Metadata {
+  title?: string
+  description?: string
+  keywords?: string | string[]
+  robots?: string
+  openGraph?: { title?: string; description?: string; type?: string; url?: string; images?: string | string[] }
+}
+
+export const DATA_SCRIPT_ID = '__ISR_DATA__'
+
+/** What the client entry needs to hydrate: which modules to import, with which props. */
+export interface HydrationPayload {
+  page: string
+  layouts: string[]
+  params: Record<string, string | string[]>
+  data: unknown
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c])
+}
+
+const JSON_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' }
+
+/**
+ * JSON safe inside a <script> element: `</script>`, `<!--` and the line separators
+ * U+2028/U+2029 cannot end the element or break a parser.
+ */
+export function serializeForScript(value: unknown): string {
+  return (JSON.stringify(value) ?? 'null').replace(/[<>&\u2028\u2029]/g, (c) => JSON_ESCAPES[c])
+}
+
+export function dataScript(payload: HydrationPayload): string {
+  return `<script id="${DATA_SCRIPT_ID}" type="application/json">${serializeForScript(payload)}</script>`
+}
+
+export function mergeMetadata(list: (Metadata | undefined)[]): Metadata {
+  const merged: Metadata = {}
+  for (const item of list) if (item && typeof item === 'object') Object.assign(merged, item)
+  return merged
+}
+
+export function metadataTags(metadata: Metadata): string {
+  let out = ''
+  const meta = (attr: 'name' | 'property', key: string, value: string | undefined) => {
+    if (typeof value === 'string' && value !== '') out += `<meta ${attr}="${key}" content="${escapeHtml(value)}">`
+  }
+  if (typeof metadata.title === 'string') out += `<title>${escapeHtml(metadata.title)}</title>`
+  meta('name', 'description', metadata.description)
+  meta('name', 'keywords', Array.isArray(metadata.keywords) ? metadata.keywords.join(', ') : metadata.keywords)
+  meta('name', 'robots', metadata.robots)
+  const og = metadata.openGraph
+  if (og) {
+    meta('property', 'og:title', og.title ?? metadata.title)
+    meta('property', 'og:description', og.description ?? metadata.description)
+    meta('property', 'og:type', og.type)
+    meta('property', 'og:url', og.url)
+    for (const image of Array.isArray(og.images) ? og.images : og.images ? [og.images] : []) meta('property', 'og:image', image)
+  }
+  return out
+}
+
+/** Insert `head` before `</head>` and `body` before `</body>` (or at the end). */
+export function injectIntoDocument(html: string, head: string, body: string): string {
+  let out = html
+  if (head) {
+    const i = out.indexOf('</head>')
+    if (i !== -1) out = out.slice(0, i) + head + out.slice(i)
+    else {
+      const open = /<html[^>]*>/i.exec(out)
+      out = open ? out.slice(0, open.index + open[0].length) + `<head>${head}</head>` + out.slice(open.index + open[0].length) : head + out
+    }
+  }
+  if (body) {
+    const j = out.lastIndexOf('</body>')
+    out = j !== -1 ? out.slice(0, j) + body + out.slice(j) : out + body
+  }
+  return out.startsWith('<!DOCTYPE') || out.startsWith('<!doctype') ? out : '<!DOCTYPE html>' + out
+}

@@ -1,0 +1,141 @@
+/**
+ * `createISRHandler`: the Express middleware (and the `wrap()` fast path) over the
+ * build output. A thin adapter: path checks, then static files, route handlers or
+ * pages, each in its own module.
+ */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
+import { createAssetResolver } from './assets.js'
+import { loadBuildOutput } from './build-output.js'
+import { createMemoryCacheHandler } from './cache-handlers/memory.js'
+import { createTieredCacheHandler } from './cache-handlers/tiered.js'
+import type { CacheHandler } from './cache-handlers/types.js'
+import { createLogger } from './debug.js'
+import { resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
+import { createPageServer } from './pages.js'
+import { normalizePathname } from './path.js'
+import { registerRevalidationTarget } from './revalidate.js'
+import { callRouteHandler } from './route-handlers.js'
+import { createRouter } from './router.js'
+import { importSeed, openDefaultStore } from './seed.js'
+import { createStaticHandler } from './static-files.js'
+import { createSWR } from './swr.js'
+
+export type NextFunction = (error?: unknown) => void
+
+export interface ISRHandler {
+  (req: IncomingMessage, res: ServerResponse, next?: NextFunction): void
+  /**
+   * The fast path: a request listener for `http.createServer(isr.wrap(app))` that answers
+   * cached pages (HIT, STALE, 304) from memory before `app` runs, and hands every other
+   * request to `app` unchanged.
+   */
+  wrap(app: RequestListener): RequestListener
+  /** The cache store in use (memory tier in front of the configured handler). */
+  readonly cache: CacheHandler
+  readonly buildId: string
+  /** Stop answering revalidations and release the cache handler. */
+  close(): Promise<void>
+}
+
+function sendPlain(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Promise<ISRHandler> {
+  const options = resolveHandlerOptions(userOptions)
+  const log = createLogger({ debug: options.debug, write: options.log })
+  const build = await loadBuildOutput(options.distDir)
+  const { manifest, entry } = build
+  const buildId = manifest.buildId
+
+  const store = options.cacheHandler ?? (await openDefaultStore(build, options.cacheDir, log))
+  if (options.cacheHandler) await importSeed(build, options.cacheHandler, log)
+  const cache =
+    options.cacheMaxMemorySize > 0
+      ? createTieredCacheHandler({ memory: createMemoryCacheHandler({ maxSize: options.cacheMaxMemorySize }), store })
+      : store
+
+  const router = createRouter(entry.routes)
+  const swr = createSWR({ handler: cache, buildId, now: options.now, timeout: options.renderTimeout, retry: options.retryBackoff, log })
+  const app = { entry, assets: createAssetResolver(build.clientManifest, manifest.base) }
+  const pages = createPageServer({
+    app,
+    router,
+    swr,
+    handler: cache,
+    buildId,
+    expireTime: options.expireTime,
+    prerendered: new Set(Object.keys(manifest.routes)),
+    now: options.now,
+    log,
+  })
+  const unregister = registerRevalidationTarget(pages)
+  const serveStatic = createStaticHandler(build.clientDir, manifest.assetsDir)
+  const base = manifest.base
+
+  function handle(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    const url = req.url ?? '/'
+    const checked = normalizePathname(url)
+    if (!checked.ok) {
+      log.debug('reject', JSON.stringify(url.slice(0, 80)), { status: checked.status, reason: checked.reason })
+      return sendPlain(res, checked.status, checked.status === 400 ? 'Bad Request' : 'Not Found')
+    }
+    const { pathname } = checked
+    const method = req.method
+    const isRead = method === 'GET' || method === 'HEAD'
+
+    if (isRead && build.staticFiles.has(pathname)) {
+      if (base !== '/') req.url = '/' + url.slice(base.length)
+      return serveStatic(req, res, () => {
+        req.url = url
+        next()
+      })
+    }
+    const match = router.match(pathname)
+    if (match?.route.kind === 'route') {
+      entry.modules[match.route.file]()
+        .then((mod) => callRouteHandler(mod, req, res, match.params, match.route.file))
+        .catch(next)
+      return
+    }
+    if (!isRead) return next()
+    void pages.serve(req, res, pathname, match)
+  }
+
+  const middleware = function isrHandler(req: IncomingMessage, res: ServerResponse, next?: NextFunction) {
+    const fallthrough: NextFunction =
+      next ??
+      ((error?: unknown) => {
+        if (error) log.error(`${req.method} ${req.url} failed`, error)
+        if (!res.headersSent) sendPlain(res, error ? 500 : 404, error ? 'Internal Server Error' : 'Not Found')
+      })
+    try {
+      handle(req, res, fallthrough)
+    } catch (error) {
+      fallthrough(error)
+    }
+  } as ISRHandler
+
+  middleware.wrap = (listener: RequestListener): RequestListener =>
+    function isrFastPath(req, res) {
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        const checked = normalizePathname(req.url ?? '/')
+        if (checked.ok && !build.staticFiles.has(checked.pathname)) {
+          const match = router.match(checked.pathname)
+          if (match && match.route.kind === 'page' && pages.serveFromMemory(req, res, checked.pathname, match)) return
+        }
+      }
+      listener(req, res)
+    }
+
+  Object.defineProperties(middleware, {
+    cache: { value: cache, enumerable: true },
+    buildId: { value: buildId, enumerable: true },
+  })
+  middleware.close = async () => {
+    unregister()
+    await cache.dispose?.()
+  }
+  return middleware
+}

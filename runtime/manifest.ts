@@ -1,0 +1,46 @@
+/**
+ * `dist/prerender-manifest.json`: what the build prerendered. Written by the plugin,
+ * read by the runtime; the shape follows Next.js's prerender manifest.
+ */
+import type { Revalidate } from './route-table.js'
+
+export const PRERENDER_MANIFEST = 'prerender-manifest.json'
+export const PRERENDER_MANIFEST_VERSION = 1
+
+export interface PrerenderedRoute {
+  /** Seconds, or false for pages cached until revalidated on demand. */
+  initialRevalidateSeconds: Revalidate
+  /** The route pattern the path belongs to (`/blog/[id]`). */
+  srcRoute: string
+  /** HTTP status of the prerendered page (200, 404 for `notFound()`, 3xx for `redirect()`). */
+  initialStatus: number
+  /** Tags the page carried when prerendered (explicit ones only). */
+  tags: string[]
+  /** Size of the HTML in bytes. */
+  size: number
+}
+
+export interface DynamicRoute {
+  /** The route pattern (`/blog/[id]`). */
+  routeRegex: string
+  /** `null` renders unknown params on demand (dynamicParams = true); `false` answers 404. */
+  fallback: null | false
+  revalidate: Revalidate
+}
+
+export interface PrerenderManifest {
+  version: number
+  buildId: string
+  /** Vite's `base`. */
+  base: string
+  /** Vite's `build.assetsDir`: hashed files served as immutable. */
+  assetsDir: string
+  /** Prerendered paths. */
+  routes: Record<string, PrerenderedRoute>
+  /** Routes with dynamic segments, by pattern. */
+  dynamicRoutes: Record<string, DynamicRoute>
+  /** Paths whose prerender called `notFound()`. */
+  notFoundRoutes: string[]
+  /** Routes rendered on every request (revalidate = 0). */
+  dynamicPages: string[]
+}

@@ -1,0 +1,112 @@
+import { join, resolve } from 'node:path'
+import { DEFAULT_CACHE_DIR } from './build-output.js'
+import type { CacheHandler } from './cache-handlers/types.js'
+
+export interface ISRHandlerOptions {
+  /**
+   * The folder `vite build` wrote (with `client/`, `server/` and `prerender-manifest.json`).
+   * @default 'dist'
+   */
+  distDir?: string
+  /**
+   * Where the default filesystem cache lives. The build seeds `<distDir>/isr-cache`; any
+   * other folder is seeded from it on first start of a build.
+   * @default `${distDir}/isr-cache`
+   * @example createISRHandler({ cacheDir: '/var/cache/my-site' })
+   */
+  cacheDir?: string
+  /**
+   * A custom store implementing `CacheHandler` (see `vite-isr/cache-handlers/redis`).
+   * The memory tier stays in front of it unless `cacheMaxMemorySize` is 0.
+   * @default the filesystem handler at `cacheDir`
+   */
+  cacheHandler?: CacheHandler
+  /**
+   * Bytes of the in-memory LRU in front of the store; `0` turns it off.
+   * @default 52428800 (50 MB)
+   */
+  cacheMaxMemorySize?: number
+  /**
+   * Seconds after which a page must not be served stale any more (Next.js's `expireTime`).
+   * Sent as `stale-while-revalidate=expireTime - revalidate`.
+   * @default 31536000 (one year)
+   */
+  expireTime?: number
+  /**
+   * Milliseconds a render may take before it counts as failed (the stale page keeps being served).
+   * @default 30000
+   */
+  renderTimeout?: number
+  /**
+   * Back-off after a failed regeneration: the first retry waits `min` ms, each further failure doubles it up to `max`.
+   * @default { min: 2000, max: 60000 }
+   */
+  retryBackoff?: { min: number; max: number }
+  /**
+   * The clock, in ms since the epoch. Tests inject one to move time without sleeping.
+   * @default Date.now
+   */
+  now?: () => number
+  /**
+   * Print one line per cache event to stderr.
+   * @default process.env.ISR_DEBUG_CACHE or process.env.NEXT_PRIVATE_DEBUG_CACHE
+   */
+  debug?: boolean
+  /**
+   * Where log lines go.
+   * @default a line to process.stderr
+   */
+  log?: (line: string) => void
+}
+
+export interface ResolvedHandlerOptions {
+  distDir: string
+  cacheDir: string
+  cacheHandler: CacheHandler | undefined
+  cacheMaxMemorySize: number
+  expireTime: number
+  renderTimeout: number
+  retryBackoff: { min: number; max: number }
+  now: () => number
+  debug: boolean | undefined
+  log: ((line: string) => void) | undefined
+}
+
+function check(ok: boolean, message: string): void {
+  if (!ok) throw new TypeError(`[vite-isr] createISRHandler: ${message}`)
+}
+
+const isNonNegativeInteger = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0
+const isPositive = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n > 0
+
+export function resolveHandlerOptions(options: ISRHandlerOptions): ResolvedHandlerOptions {
+  check(typeof options === 'object' && options !== null, 'options must be an object')
+  const distDir = resolve(options.distDir ?? 'dist')
+  const o = options
+  check(o.cacheDir === undefined || (typeof o.cacheDir === 'string' && o.cacheDir !== ''), `cacheDir must be a non-empty string (got ${JSON.stringify(o.cacheDir)})`)
+  check(o.cacheMaxMemorySize === undefined || isNonNegativeInteger(o.cacheMaxMemorySize), `cacheMaxMemorySize must be a non-negative integer of bytes (got ${o.cacheMaxMemorySize})`)
+  check(o.expireTime === undefined || isPositive(o.expireTime), `expireTime must be a positive number of seconds (got ${o.expireTime})`)
+  check(o.renderTimeout === undefined || isPositive(o.renderTimeout), `renderTimeout must be a positive number of milliseconds (got ${o.renderTimeout})`)
+  check(
+    o.retryBackoff === undefined || (isPositive(o.retryBackoff.min) && isPositive(o.retryBackoff.max) && o.retryBackoff.min <= o.retryBackoff.max),
+    `retryBackoff must be { min, max } with 0 < min <= max milliseconds (got ${JSON.stringify(o.retryBackoff)})`,
+  )
+  check(o.now === undefined || typeof o.now === 'function', 'now must be a function returning ms since the epoch')
+  const handler = o.cacheHandler
+  check(
+    handler === undefined || (typeof handler === 'object' && ['get', 'set', 'delete', 'invalidateTags', 'getTagTimes'].every((m) => typeof (handler as unknown as Record<string, unknown>)[m] === 'function')),
+    'cacheHandler must implement get, set, delete, invalidateTags and getTagTimes (see the CacheHandler type)',
+  )
+  return {
+    distDir,
+    cacheDir: resolve(o.cacheDir ?? join(distDir, DEFAULT_CACHE_DIR)),
+    cacheHandler: handler,
+    cacheMaxMemorySize: o.cacheMaxMemorySize ?? 50 * 1024 * 1024,
+    expireTime: o.expireTime ?? 31_536_000,
+    renderTimeout: o.renderTimeout ?? 30_000,
+    retryBackoff: { ...(o.retryBackoff ?? { min: 2_000, max: 60_000 }) },
+    now: o.now ?? Date.now,
+    debug: o.debug,
+    log: o.log,
+  }
+}

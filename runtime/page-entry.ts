@@ -1,0 +1,47 @@
+/**
+ * The one place a render result becomes a cache entry, used by the prerender at build
+ * and by regeneration at run time, so both store the same shape.
+ */
+import type { CacheEntry } from './cache-handlers/types.js'
+import type { RenderResult } from './render.js'
+import { implicitTags } from './revalidate.js'
+import type { RouteDefinition } from './route-table.js'
+import type { Generated } from './swr.js'
+
+/** A 404 from `notFound()` stays fresh this long (seconds) and only in memory. */
+export const NOT_FOUND_REVALIDATE = 10
+
+export function pageKey(buildId: string, pathname: string): string {
+  return `page:${buildId}:${pathname}`
+}
+
+export interface PageEntryContext {
+  pathname: string
+  route: Pick<RouteDefinition, 'pattern'>
+  startedAt: number
+  buildId: string
+  /** Next.js's `expireTime`, seconds. */
+  expireTime: number
+}
+
+/** Decide how a render result is kept: durable, memory only (404) or not at all. */
+export function toGenerated(result: RenderResult, context: PageEntryContext): Generated {
+  if (result.status >= 500) throw new Error(`[vite-isr] rendering ${context.pathname} answered ${result.status}; not caching it`)
+  const notFound = result.status === 404
+  const revalidate =
+    notFound && result.revalidate !== 0
+      ? result.revalidate === false ? NOT_FOUND_REVALIDATE : Math.min(result.revalidate, NOT_FOUND_REVALIDATE)
+      : result.revalidate
+  const entry: CacheEntry = {
+    kind: 'page',
+    value: result.body,
+    lastModified: context.startedAt,
+    revalidate,
+    expire: Math.max(context.expireTime, typeof revalidate === 'number' ? revalidate : 0),
+    tags: [...implicitTags(context.pathname, context.route), ...result.tags],
+    buildId: context.buildId,
+    status: result.status,
+    headers: result.headers,
+  }
+  return { entry, store: revalidate === 0 ? 'none' : notFound ? 'memory' : 'durable' }
+}

@@ -1,0 +1,136 @@
+/**
+ * Serving pages: a matched route goes through the stale-while-revalidate core (ISR and
+ * on-demand pages), or is rendered per request (revalidate = 0). Framework-free: it
+ * speaks node:http, so the Express middleware and the `wrap()` fast path share it.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { CacheEntry, CacheHandler } from './cache-handlers/types.js'
+import type { Logger } from './debug.js'
+import { pageKey, toGenerated } from './page-entry.js'
+import { renderError, renderNotFound, renderPage, type RenderApp, type RenderResult } from './render.js'
+import type { Invalidation, RevalidationTarget } from './revalidate.js'
+import type { Router, RouteMatch } from './router.js'
+import { NO_STORE, sendEntry, type ResponseState } from './response.js'
+import type { Generate, SWR } from './swr.js'
+import { toWebRequest } from './web-request.js'
+
+export interface PageServerOptions {
+  app: RenderApp
+  router: Router
+  swr: SWR
+  handler: CacheHandler
+  buildId: string
+  expireTime: number
+  /** Paths prerendered at build: with `dynamicParams = false` only these exist. */
+  prerendered: ReadonlySet<string>
+  now: () => number
+  log: Logger
+}
+
+export interface PageServer extends RevalidationTarget {
+  /** Serve `match` at `pathname`. Never rejects: failures are answered with the error page. */
+  serve(req: IncomingMessage, res: ServerResponse, pathname: string, match: RouteMatch | null): Promise<void>
+  /** Answer from memory without awaiting, or return false (fresh or stale entries only). */
+  serveFromMemory(req: IncomingMessage, res: ServerResponse, pathname: string, match: RouteMatch): boolean
+}
+
+function resultEntry(result: RenderResult, buildId: string): CacheEntry {
+  return {
+    kind: 'page',
+    value: result.body,
+    lastModified: 0,
+    revalidate: 0,
+    expire: 0,
+    tags: [],
+    buildId,
+    status: result.status,
+    headers: result.headers,
+  }
+}
+
+export function createPageServer(options: PageServerOptions): PageServer {
+  const { app, router, swr, handler, buildId, log } = options
+  let notFoundPage: Promise<CacheEntry> | undefined
+
+  const admits = (match: RouteMatch, pathname: string) => match.route.dynamicParams || options.prerendered.has(pathname)
+
+  function generatorFor(match: RouteMatch, pathname: string): Generate {
+    return async ({ startedAt, signal }) => {
+      const result = await renderPage(app, { route: match.route, params: match.params, pathname, signal })
+      return toGenerated(result, { pathname, route: match.route, startedAt, buildId, expireTime: options.expireTime })
+    }
+  }
+
+  /** Unknown routes all get the same 404 page: rendered once per process. */
+  function sendNotFound(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    notFoundPage ??= renderNotFound(app).then((result) => ({ ...resultEntry(result, buildId), revalidate: 0 }))
+    notFoundPage.catch(() => (notFoundPage = undefined))
+    return notFoundPage.then(
+      (entry) => sendEntry(req, res, entry, 'BYPASS'),
+      (error) => sendError(req, res, error, req.url ?? ''),
+    )
+  }
+
+  async function sendError(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> {
+    log.error(`rendering ${pathname} failed`, error)
+    const result = await renderError(app, error)
+    sendEntry(req, res, resultEntry(result, buildId), 'BYPASS')
+  }
+
+  async function serveDynamic(req: IncomingMessage, res: ServerResponse, pathname: string, match: RouteMatch): Promise<void> {
+    log.debug('bypass', pathname, { reason: 'revalidate = 0' })
+    const result = await renderPage(app, { route: match.route, params: match.params, pathname, request: toWebRequest(req) })
+    const entry = resultEntry(result, buildId)
+    if (result.status === 404) entry.headers = { ...entry.headers, 'cache-control': NO_STORE }
+    sendEntry(req, res, entry, 'BYPASS')
+  }
+
+  function stateOf(entry: CacheEntry, state: ResponseState): ResponseState {
+    return entry.revalidate === 0 ? 'BYPASS' : state
+  }
+
+  return {
+    async serve(req, res, pathname, match) {
+      try {
+        if (!match || !admits(match, pathname)) return await sendNotFound(req, res)
+        if (match.route.revalidate === 0) return await serveDynamic(req, res, pathname, match)
+        const resolved = await swr.get(pageKey(buildId, pathname), generatorFor(match, pathname), pathname)
+        sendEntry(req, res, resolved.entry, stateOf(resolved.entry, resolved.state))
+      } catch (error) {
+        if (!res.headersSent) await sendError(req, res, error, pathname)
+        else res.destroy(error as Error)
+      }
+    },
+
+    serveFromMemory(req, res, pathname, match) {
+      if (match.route.revalidate === 0 || !admits(match, pathname)) return false
+      const resolved = swr.peek(pageKey(buildId, pathname), generatorFor(match, pathname), pathname)
+      if (!resolved) return false
+      sendEntry(req, res, resolved.entry, resolved.state)
+      return true
+    },
+
+    async invalidate(invalidation: Invalidation) {
+      const at = options.now()
+      await handler.invalidateTags(invalidation.tags, { at, mode: invalidation.mode })
+      if (log.debugEnabled) {
+        const subject = invalidation.paths.length > 0 ? `revalidatePath ${invalidation.paths.join(' ')}` : `revalidateTag ${invalidation.tags.join(' ')}`
+        let touched: number | undefined
+        if (invalidation.paths.length === 1 && invalidation.tags[0]?.startsWith('_isr_path:')) {
+          touched = (await handler.get(pageKey(buildId, invalidation.paths[0]))) ? 1 : 0
+        }
+        log.debug(subject.split(' ')[0], subject.slice(subject.indexOf(' ') + 1), { mode: invalidation.mode, tags: invalidation.tags.length, entries: touched })
+      }
+    },
+
+    async regenerate(pathname) {
+      const match = router.match(pathname)
+      if (!match || match.route.kind !== 'page' || match.route.revalidate === 0 || !admits(match, pathname)) return
+      try {
+        await swr.refresh(pageKey(buildId, pathname), generatorFor(match, pathname), pathname)
+      } catch {
+        log.warn(`revalidatePath(${pathname}, { regenerate: true }): the render failed, the previous page stays`)
+      }
+    },
+  }
+}

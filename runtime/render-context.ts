@@ -1,0 +1,28 @@
+/**
+ * What a render collects while it runs: the tags and the lowest revalidate of the data
+ * it used (through `cache()` and `fetch()`), so the page entry carries them.
+ * Kept on globalThis so that the app's server bundle and the server share one store
+ * even when they load two copies of this package.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { Revalidate } from './route-table.js'
+
+export interface RenderContext {
+  pathname: string
+  tags: Set<string>
+  /** Lowest revalidate of the data used so far (`false` = none bounded it). */
+  revalidate: Revalidate
+  signal?: AbortSignal
+}
+
+const KEY = Symbol.for('vite-isr.render-context')
+type Holder = { [KEY]?: AsyncLocalStorage<RenderContext> }
+
+export const renderContext: AsyncLocalStorage<RenderContext> =
+  ((globalThis as Holder)[KEY] ??= new AsyncLocalStorage<RenderContext>())
+
+export function lowerRevalidate(a: Revalidate, b: Revalidate): Revalidate {
+  if (a === false) return b
+  if (b === false) return a
+  return Math.min(a, b)
+}

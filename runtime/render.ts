@@ -1,0 +1,203 @@
+/**
+ * Route + params -> a rendered page: loader, metadata, layouts and page through React,
+ * then the document around it. The same function prerenders at build, regenerates at
+ * run time and renders per request in dev, so all three produce the same bytes.
+ */
+import { createElement, type ComponentType, type ReactNode } from 'react'
+import { prerenderToNodeStream } from 'react-dom/static'
+import {
+  dataScript,
+  injectIntoDocument,
+  mergeMetadata,
+  metadataTags,
+  type HydrationPayload,
+  type Metadata,
+} from './document.js'
+import { isNotFoundSignal, isRedirectSignal } from './navigation.js'
+import { lowerRevalidate, renderContext, type RenderContext } from './render-context.js'
+import type { Params, Revalidate, RouteDefinition, ServerEntry } from './route-table.js'
+
+/** Tags and scripts for one page, computed once per route (see `assets.ts`). */
+export interface PageAssets {
+  head: string
+  body: string
+}
+
+export interface RenderApp {
+  entry: ServerEntry
+  assets(pageFile: string, layouts: string[]): PageAssets
+}
+
+export interface RenderResult {
+  status: number
+  body: Buffer
+  headers: Record<string, string>
+  /** Tags collected from the data the render used. */
+  tags: string[]
+  /** The lowest of the route's revalidate and the revalidate of the data it used. */
+  revalidate: Revalidate
+}
+
+type Module = Record<string, unknown>
+
+export interface LoaderArgs {
+  params: Params
+  /** Only for pages rendered per request (`revalidate = 0`); cached pages are shared by everyone. */
+  request?: Request
+}
+
+async function loadModule(app: RenderApp, file: string): Promise<Module> {
+  const load = app.entry.modules[file]
+  if (!load) throw new Error(`[vite-isr] ${file} is not in the server bundle; rebuild the app`)
+  return load()
+}
+
+function componentOf(mod: Module, file: string): ComponentType<any> {
+  const component = mod.default
+  if (typeof component !== 'function' && (typeof component !== 'object' || component === null)) {
+    throw new TypeError(`[vite-isr] ${file} has no default export. Export the page or layout component: \`export default function Page() { ... }\``)
+  }
+  return component as ComponentType<any>
+}
+
+/** Render a React tree to a complete document: waits for every Suspense boundary. */
+async function renderDocument(tree: ReactNode, signal: AbortSignal | undefined): Promise<string> {
+  const errors: unknown[] = []
+  const { prelude } = await prerenderToNodeStream(tree, {
+    signal,
+    onError(error) {
+      errors.push(error)
+    },
+  })
+  const chunks: Buffer[] = []
+  for await (const chunk of prelude) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+  // An error inside a Suspense boundary still yields HTML (a client-rendered fallback):
+  // for a cached page that is a broken page, so it fails the render instead.
+  if (errors.length > 0) throw errors[0]
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+function wrapInLayouts(page: ReactNode, layouts: ComponentType<any>[], params: Params): ReactNode {
+  let tree = page
+  for (let i = layouts.length - 1; i >= 0; i--) tree = createElement(layouts[i], { params }, tree)
+  return tree
+}
+
+async function renderTree(
+  app: RenderApp,
+  pageFile: string,
+  layoutFiles: string[],
+  props: { params: Params; data: unknown },
+  metadataFrom: (mods: Module[]) => Promise<Metadata>,
+  signal: AbortSignal | undefined,
+  hydrate: boolean,
+): Promise<string> {
+  const mods = await Promise.all([pageFile, ...layoutFiles].map((file) => loadModule(app, file)))
+  const [pageMod, ...layoutMods] = mods
+  const Page = componentOf(pageMod, pageFile)
+  const layouts = layoutMods.map((mod, i) => componentOf(mod, layoutFiles[i]))
+  const metadata = await metadataFrom([...layoutMods, pageMod])
+  const html = await renderDocument(wrapInLayouts(createElement(Page, props), layouts, props.params), signal)
+  const assets = hydrate ? app.assets(pageFile, layoutFiles) : { head: '', body: '' }
+  const payload: HydrationPayload = { page: pageFile, layouts: layoutFiles, params: props.params, data: props.data }
+  const body = hydrate ? dataScript(payload) + assets.body : ''
+  return injectIntoDocument(html, metadataTags(metadata) + assets.head, body)
+}
+
+const HTML_HEADERS = { 'content-type': 'text/html; charset=utf-8' }
+
+export interface RenderPageOptions {
+  route: RouteDefinition
+  params: Params
+  pathname: string
+  request?: Request
+  signal?: AbortSignal
+}
+
+/**
+ * Render a page route. Resolves a 200 page, a 404 (`notFound()`) or a redirect
+ * (`redirect()`); rejects when the loader, the metadata or React throws.
+ */
+export async function renderPage(app: RenderApp, options: RenderPageOptions): Promise<RenderResult> {
+  const { route, params, pathname, request, signal } = options
+  const context: RenderContext = { pathname, tags: new Set(), revalidate: route.revalidate, signal }
+  return renderContext.run(context, async () => {
+    const pageMod = await loadModule(app, route.file)
+    let data: unknown
+    try {
+      const loader = pageMod.loader as ((args: LoaderArgs) => unknown) | undefined
+      data = typeof loader === 'function' ? await loader({ params, request }) : undefined
+    } catch (error) {
+      if (isNotFoundSignal(error)) {
+        const notFound = await renderNotFound(app, signal)
+        return { ...notFound, tags: [...context.tags], revalidate: context.revalidate }
+      }
+      if (isRedirectSignal(error)) {
+        return {
+          status: error.status,
+          body: Buffer.alloc(0),
+          headers: { location: error.url },
+          tags: [...context.tags],
+          revalidate: context.revalidate,
+        }
+      }
+      throw error
+    }
+    const metadataFrom = async (mods: Module[]): Promise<Metadata> => {
+      const list: (Metadata | undefined)[] = []
+      for (const mod of mods) {
+        const generate = mod.generateMetadata as ((args: { params: Params; data: unknown }) => Metadata | Promise<Metadata>) | undefined
+        list.push(typeof generate === 'function' ? await generate({ params, data }) : (mod.metadata as Metadata | undefined))
+      }
+      return mergeMetadata(list)
+    }
+    const html = await renderTree(app, route.file, route.layouts, { params, data }, metadataFrom, signal, true)
+    return {
+      status: 200,
+      body: Buffer.from(html),
+      headers: HTML_HEADERS,
+      tags: [...context.tags],
+      revalidate: lowerRevalidate(route.revalidate, context.revalidate),
+    }
+  })
+}
+
+const staticMetadata = async (mods: Module[]) => mergeMetadata(mods.map((mod) => mod.metadata as Metadata | undefined))
+
+const PLAIN_404 = '<!DOCTYPE html><html><head><title>404: This page could not be found</title></head><body><h1>404</h1><p>This page could not be found.</p></body></html>'
+const PLAIN_500 = '<!DOCTYPE html><html><head><title>500: Internal Server Error</title></head><body><h1>500</h1><p>Internal Server Error.</p></body></html>'
+
+/** The app's `not-found.tsx` inside the root layout, or a plain 404 page. */
+export async function renderNotFound(app: RenderApp, signal?: AbortSignal): Promise<RenderResult> {
+  const file = app.entry.app.notFound
+  const html = file
+    ? await renderTree(app, file, app.entry.app.rootLayouts, { params: {}, data: undefined }, staticMetadata, signal, true)
+    : PLAIN_404
+  return { status: 404, body: Buffer.from(html), headers: HTML_HEADERS, tags: [], revalidate: false }
+}
+
+/**
+ * The app's `error.tsx` (props `{ error: { message, digest } }`) inside the root layout,
+ * or a plain 500 page when there is none or it throws too. Never rejects.
+ */
+export async function renderError(app: RenderApp, error: unknown): Promise<RenderResult> {
+  const file = app.entry.app.error
+  let html = PLAIN_500
+  if (file) {
+    try {
+      // Only the message reaches the page, as in Next.js production: no stack, no cause.
+      const safe = { message: 'An error occurred while rendering this page.', digest: digestOf(error) }
+      html = await renderTree(app, file, app.entry.app.rootLayouts, { params: {}, data: undefined, error: safe } as never, staticMetadata, undefined, false)
+    } catch {
+      html = PLAIN_500
+    }
+  }
+  return { status: 500, body: Buffer.from(html), headers: HTML_HEADERS, tags: [], revalidate: 0 }
+}
+
+function digestOf(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}:${error.message}` : String(error)
+  let h = 2166136261
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619)
+  return (h >>> 0).toString(36)
+}

@@ -1,0 +1,130 @@
+/**
+ * Writing a cached entry to an HTTP response. Everything that depends only on the
+ * entry (ETag, Cache-Control, the header list, gzip and brotli bodies) is computed
+ * once per entry and kept beside it, so a HIT writes precomputed headers and bytes.
+ */
+import { createHash } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib'
+import type { CacheEntry } from './cache-handlers/types.js'
+
+export type ResponseState = 'HIT' | 'STALE' | 'MISS' | 'BYPASS'
+type Encoding = 'identity' | 'gzip' | 'br'
+
+export const NO_STORE = 'private, no-cache, no-store, max-age=0, must-revalidate'
+const ONE_YEAR = 31_536_000
+const MIN_COMPRESS_BYTES = 860
+
+/** Next.js's Cache-Control values for ISR, on-demand and dynamic pages. */
+export function cacheControlFor(entry: Pick<CacheEntry, 'revalidate' | 'expire' | 'status'>): string {
+  if (entry.status === 404 || entry.status >= 500 || entry.revalidate === 0) return NO_STORE
+  if (entry.revalidate === false) return `s-maxage=${ONE_YEAR}`
+  const swr = Math.floor(entry.expire - entry.revalidate)
+  return swr > 0 ? `s-maxage=${entry.revalidate}, stale-while-revalidate=${swr}` : `s-maxage=${entry.revalidate}`
+}
+
+interface Prepared {
+  etag: string | undefined
+  /** The opaque part of the ETag, to compare If-None-Match against every variant. */
+  tag: string | undefined
+  bodies: Partial<Record<Encoding, Buffer>>
+  /** Raw header lists by state and encoding, built on first use. */
+  headers: Map<string, string[]>
+  compressible: boolean
+}
+
+const prepared = new WeakMap<CacheEntry, Prepared>()
+
+function prepare(entry: CacheEntry): Prepared {
+  let p = prepared.get(entry)
+  if (p) return p
+  const cacheable = entry.status === 200
+  const tag = cacheable ? createHash('sha1').update(entry.value).digest('base64url').slice(0, 22) : undefined
+  p = {
+    tag,
+    etag: tag && `"${tag}"`,
+    bodies: { identity: entry.value },
+    headers: new Map(),
+    compressible: entry.value.length >= MIN_COMPRESS_BYTES && /^text\/|json|javascript|xml/.test(entry.headers['content-type'] ?? ''),
+  }
+  prepared.set(entry, p)
+  return p
+}
+
+function bodyFor(entry: CacheEntry, p: Prepared, encoding: Encoding): Buffer {
+  let body = p.bodies[encoding]
+  if (!body) {
+    body =
+      encoding === 'br'
+        ? brotliCompressSync(entry.value, { params: { [zlib.BROTLI_PARAM_QUALITY]: 6, [zlib.BROTLI_PARAM_SIZE_HINT]: entry.value.length } })
+        : gzipSync(entry.value, { level: 6 })
+    p.bodies[encoding] = body
+  }
+  return body
+}
+
+function headersFor(entry: CacheEntry, p: Prepared, state: ResponseState, encoding: Encoding, notModified: boolean): string[] {
+  const key = `${state}:${encoding}:${notModified ? 1 : 0}`
+  let list = p.headers.get(key)
+  if (list) return list
+  list = []
+  if (!notModified) for (const name in entry.headers) list.push(name, entry.headers[name])
+  list.push('cache-control', cacheControlFor(entry))
+  if (p.etag) list.push('etag', encoding === 'identity' ? p.etag : `"${p.tag}-${encoding === 'gzip' ? 'gz' : 'br'}"`)
+  if (p.compressible) list.push('vary', 'Accept-Encoding')
+  list.push('x-isr-cache', state)
+  if (!notModified) {
+    if (encoding !== 'identity') list.push('content-encoding', encoding)
+    list.push('content-length', String(bodyFor(entry, p, encoding).length))
+  }
+  p.headers.set(key, list)
+  return list
+}
+
+const encodingMemo = new Map<string, Encoding>()
+
+/** Pick br, then gzip, honouring `q=0`. Parsed once per distinct header value. */
+export function negotiateEncoding(header: string | undefined): Encoding {
+  if (!header) return 'identity'
+  let found = encodingMemo.get(header)
+  if (found) return found
+  const accepted = new Map<string, number>()
+  for (const part of header.split(',')) {
+    const [name, ...params] = part.trim().toLowerCase().split(';')
+    const q = params.map((s) => s.trim()).find((s) => s.startsWith('q='))
+    const value = q ? Number(q.slice(2)) : 1
+    accepted.set(name, Number.isFinite(value) ? value : 0)
+  }
+  const ok = (name: string) => (accepted.get(name) ?? accepted.get('*') ?? 0) > 0
+  found = ok('br') ? 'br' : ok('gzip') ? 'gzip' : 'identity'
+  if (encodingMemo.size < 256) encodingMemo.set(header, found)
+  return found
+}
+
+/** RFC 9110 §13.1.2: weak comparison, a list of tags or `*`. */
+export function matchesIfNoneMatch(header: string, tag: string): boolean {
+  if (header.trim() === '*') return true
+  for (const raw of header.split(',')) {
+    let candidate = raw.trim()
+    if (candidate.startsWith('W/')) candidate = candidate.slice(2)
+    if (candidate.length < 2 || candidate[0] !== '"' || candidate[candidate.length - 1] !== '"') continue
+    candidate = candidate.slice(1, -1)
+    const dash = candidate.lastIndexOf('-')
+    if (candidate === tag || (dash !== -1 && candidate.slice(0, dash) === tag)) return true
+  }
+  return false
+}
+
+/** Write `entry` with its precomputed headers: 304 on a matching If-None-Match, no body for HEAD. */
+export function sendEntry(req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState): void {
+  const p = prepare(entry)
+  const inm = req.headers['if-none-match']
+  if (p.tag && inm && matchesIfNoneMatch(inm, p.tag)) {
+    res.writeHead(304, headersFor(entry, p, state, 'identity', true))
+    res.end()
+    return
+  }
+  const encoding = p.compressible ? negotiateEncoding(req.headers['accept-encoding'] as string | undefined) : 'identity'
+  res.writeHead(entry.status, headersFor(entry, p, state, encoding, false))
+  res.end(req.method === 'HEAD' ? undefined : bodyFor(entry, p, encoding))
+}

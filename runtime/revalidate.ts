@@ -1,0 +1,121 @@
+/**
+ * On-demand revalidation. Every page entry carries implicit tags (its path, its route,
+ * each layout above it), so `revalidatePath` and `revalidateTag` both come down to
+ * writing one invalidation time per tag: the cost does not grow with the number of
+ * cached pages. The next read of an entry carrying the tag compares times.
+ */
+import type { RouteDefinition } from './route-table.js'
+
+const PATH_TAG = '_isr_path:'
+const ROUTE_TAG = '_isr_route:'
+
+export const MAX_PATH_ARG = 1024
+export const MAX_TAG_LENGTH = 256
+
+/** The implicit tags of a page at `pathname` served by `route` (as Next.js's `_N_T_` tags). */
+export function implicitTags(pathname: string, route: Pick<RouteDefinition, 'pattern'>): string[] {
+  const tags = [PATH_TAG + pathname, `${ROUTE_TAG}${route.pattern === '/' ? '' : route.pattern}/page`, `${ROUTE_TAG}/layout`]
+  const parts = route.pattern === '/' ? [] : route.pattern.slice(1).split('/')
+  let prefix = ''
+  for (const part of parts) {
+    prefix += '/' + part
+    tags.push(`${ROUTE_TAG}${prefix}/layout`)
+  }
+  return tags
+}
+
+export type RevalidatePathType = 'page' | 'layout'
+export interface RevalidatePathOptions {
+  type?: RevalidatePathType
+  /** Render the page anew before the promise resolves (concrete paths only). */
+  regenerate?: boolean
+}
+export type RevalidateTagProfile = 'max' | { expire?: number }
+
+export interface Invalidation {
+  tags: string[]
+  mode: 'expire' | 'stale'
+  /** What the caller asked for, for the debug log and hooks. */
+  paths: string[]
+}
+
+/** An ISR server (or the dev server) that revalidation reaches. */
+export interface RevalidationTarget {
+  invalidate(invalidation: Invalidation): Promise<void>
+  /** Render `pathname` now; resolves once stored (or once the old page was kept). */
+  regenerate(pathname: string): Promise<void>
+}
+
+const KEY = Symbol.for('vite-isr.revalidation-targets')
+type Holder = { [KEY]?: Set<RevalidationTarget> }
+/** On globalThis: the app's bundle and the server may load two copies of this module. */
+const targets: Set<RevalidationTarget> = ((globalThis as Holder)[KEY] ??= new Set())
+
+export function registerRevalidationTarget(target: RevalidationTarget): () => void {
+  targets.add(target)
+  return () => targets.delete(target)
+}
+
+function checkPath(path: unknown, fn: string): string {
+  if (typeof path !== 'string') throw new TypeError(`[vite-isr] ${fn}: path must be a string (got ${typeof path})`)
+  if (!path.startsWith('/')) throw new TypeError(`[vite-isr] ${fn}: path must start with "/" (got ${JSON.stringify(path.slice(0, 40))})`)
+  if (path.length > MAX_PATH_ARG) throw new TypeError(`[vite-isr] ${fn}: path must be at most ${MAX_PATH_ARG} characters (got ${path.length})`)
+  let decoded = path
+  try {
+    decoded = decodeURIComponent(path)
+  } catch {
+    throw new TypeError(`[vite-isr] ${fn}: path has malformed percent-encoding (${JSON.stringify(path.slice(0, 40))})`)
+  }
+  const q = decoded.search(/[?#]/)
+  if (q !== -1) decoded = decoded.slice(0, q)
+  return decoded.length > 1 && decoded.endsWith('/') ? decoded.slice(0, -1) : decoded
+}
+
+async function dispatch(invalidation: Invalidation): Promise<void> {
+  await Promise.all([...targets].map((target) => target.invalidate(invalidation)))
+}
+
+/**
+ * Invalidate a concrete path (`/blog/1`), or with `type` every page of a route
+ * (`('/blog/[id]', 'page')`) or everything under a layout (`('/', 'layout')`).
+ * The next request renders the page anew; with `{ regenerate: true }` it is rendered
+ * before the promise resolves.
+ */
+export async function revalidatePath(path: string, typeOrOptions?: RevalidatePathType | RevalidatePathOptions): Promise<void> {
+  const pathname = checkPath(path, 'revalidatePath')
+  const options: RevalidatePathOptions = typeof typeOrOptions === 'string' ? { type: typeOrOptions } : (typeOrOptions ?? {})
+  if (typeof options !== 'object' || (options.type !== undefined && options.type !== 'page' && options.type !== 'layout')) {
+    throw new TypeError(`[vite-isr] revalidatePath: type must be 'page' or 'layout' (got ${JSON.stringify(typeOrOptions)})`)
+  }
+  const isPattern = /\[[^/]*\]/.test(pathname)
+  if (options.regenerate && (options.type || isPattern)) {
+    throw new TypeError('[vite-isr] revalidatePath: `regenerate` needs a concrete path such as "/blog/1", not a route pattern or a type')
+  }
+  const tags = options.type
+    ? [`${ROUTE_TAG}${pathname === '/' ? '' : pathname}/${options.type}`]
+    : [PATH_TAG + pathname]
+  await dispatch({ tags, mode: 'expire', paths: [pathname] })
+  if (options.regenerate) await Promise.all([...targets].map((target) => target.regenerate(pathname)))
+}
+
+/**
+ * Invalidate every page and data entry carrying `tag`. Without a profile the entries
+ * expire now (the next request renders fresh); with `'max'` (or `{ expire }` > 0) they are
+ * marked stale and regenerate in the background, as Next.js 16.
+ */
+export async function revalidateTag(tag: string, profile?: RevalidateTagProfile): Promise<void> {
+  if (typeof tag !== 'string') throw new TypeError(`[vite-isr] revalidateTag: tag must be a string (got ${typeof tag})`)
+  if (tag.length === 0 || tag.length > MAX_TAG_LENGTH) {
+    throw new TypeError(`[vite-isr] revalidateTag: tag must be 1 to ${MAX_TAG_LENGTH} characters (got ${tag.length})`)
+  }
+  let mode: Invalidation['mode'] = 'expire'
+  if (profile === 'max') mode = 'stale'
+  else if (profile !== undefined) {
+    const expire = typeof profile === 'object' && profile !== null ? profile.expire : NaN
+    if (expire !== undefined && !(typeof expire === 'number' && expire >= 0)) {
+      throw new TypeError(`[vite-isr] revalidateTag: profile must be 'max' or { expire: seconds >= 0 } (got ${JSON.stringify(profile)})`)
+    }
+    mode = expire === 0 ? 'expire' : 'stale'
+  }
+  await dispatch({ tags: [tag], mode, paths: [] })
+}

@@ -1,0 +1,70 @@
+/**
+ * The route table: what the plugin learns from `app/` at build time and hands to the
+ * runtime through the generated server entry. Plain data, shared by both wings.
+ */
+
+export type Revalidate = number | false
+export type DynamicOption = 'auto' | 'force-static' | 'force-dynamic' | 'error'
+
+export type RouteSegment =
+  | { type: 'static'; value: string }
+  | { type: 'dynamic'; name: string }
+  | { type: 'catch-all'; name: string }
+  | { type: 'optional-catch-all'; name: string }
+
+export interface RouteDefinition {
+  /** `page` renders React; `route` is a route handler (`route.ts`). */
+  kind: 'page' | 'route'
+  /** The route as written in folders, e.g. `/blog/[id]`, `/docs/[...slug]`, `/`. */
+  pattern: string
+  segments: RouteSegment[]
+  /** The module, relative to the project root (`app/blog/[id]/page.tsx`). */
+  file: string
+  /** Layout modules from the root down (pages only). */
+  layouts: string[]
+  /** Effective revalidate: the lowest along layouts and page; 0 for `force-dynamic`. */
+  revalidate: Revalidate
+  dynamicParams: boolean
+  dynamic: DynamicOption
+  hasGenerateStaticParams: boolean
+}
+
+export type Params = Record<string, string | string[]>
+
+/** What the generated server entry (`dist/server/entry.js`) exports. */
+export interface ServerEntry {
+  routes: RouteDefinition[]
+  /** Lazy module loaders by project-relative file. */
+  modules: Record<string, () => Promise<Record<string, unknown>>>
+  /** The root layout chain and special files (`not-found.tsx`, `error.tsx`). */
+  app: {
+    rootLayouts: string[]
+    notFound: string | null
+    error: string | null
+  }
+}
+
+/** `/blog/[id]` with `{ id: '1' }` -> `/blog/1`. Throws when a required param is missing. */
+export function fillPattern(route: Pick<RouteDefinition, 'segments' | 'pattern'>, params: Params): string {
+  const parts: string[] = []
+  for (const segment of route.segments) {
+    if (segment.type === 'static') {
+      parts.push(segment.value)
+      continue
+    }
+    const value = params[segment.name]
+    if (segment.type === 'dynamic') {
+      if (typeof value !== 'string' || value === '') {
+        throw new TypeError(`[vite-isr] param \`${segment.name}\` of ${route.pattern} must be a non-empty string (got ${JSON.stringify(value)})`)
+      }
+      parts.push(encodeURIComponent(value))
+      continue
+    }
+    if (value === undefined && segment.type === 'optional-catch-all') continue
+    if (!Array.isArray(value) || (segment.type === 'catch-all' && value.length === 0) || value.some((v) => typeof v !== 'string' || v === '')) {
+      throw new TypeError(`[vite-isr] param \`${segment.name}\` of ${route.pattern} must be an array of non-empty strings (got ${JSON.stringify(value)})`)
+    }
+    parts.push(...value.map(encodeURIComponent))
+  }
+  return '/' + parts.join('/')
+}

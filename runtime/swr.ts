@@ -1,0 +1,231 @@
+/**
+ * The stale-while-revalidate core: fresh / stale / expired / miss, one pending
+ * regeneration per key, back-off after failures, a timeout on every render.
+ * It knows nothing of HTTP or React: it stores what `generate` produces and decides,
+ * from the entry and its tags' invalidation times, what a reader gets.
+ *
+ * What happens on a stale hit: `get` answers the stale entry at once (state STALE) and
+ * starts `regenerate` in the background, unless one is already running for the key,
+ * a recent failure is still backing off, or another instance holds the store's lock.
+ */
+import type { CacheEntry, CacheHandler, TagTimes } from './cache-handlers/types.js'
+import { formatBytes, type Logger } from './debug.js'
+
+export type CacheState = 'HIT' | 'STALE' | 'MISS'
+export type Freshness = 'fresh' | 'stale' | 'expired'
+
+export interface Generated {
+  entry: CacheEntry
+  /** `durable`: store everywhere; `memory`: memory tier only (404s); `none`: serve once, never store. */
+  store: 'durable' | 'memory' | 'none'
+}
+
+export interface GenerateContext {
+  /** When this render started; becomes the entry's `lastModified`. */
+  startedAt: number
+  /** Aborted when the render exceeds the timeout. */
+  signal: AbortSignal
+}
+
+export type Generate = (context: GenerateContext) => Promise<Generated>
+
+export interface Resolved {
+  entry: CacheEntry
+  state: CacheState
+}
+
+export interface SWROptions {
+  handler: CacheHandler
+  /** Entries of any other build are treated as missing. */
+  buildId: string
+  /** The clock (ms since the epoch). */
+  now: () => number
+  /** A render slower than this (ms) fails; the stale entry keeps being served. */
+  timeout: number
+  /** Back-off after a failed regeneration: first wait, doubled per failure up to `max` (ms). */
+  retry: { min: number; max: number }
+  log: Logger
+}
+
+export interface SWR {
+  /**
+   * The entry to serve for `key`, rendering it with `generate` when there is none (or it
+   * expired). Resolves synchronously (no promise) for a fresh entry held in memory.
+   * Rejects only when there is nothing to serve and the render failed.
+   */
+  get(key: string, generate: Generate, label: string): Resolved | Promise<Resolved>
+  /**
+   * The synchronous half of `get`: a fresh or stale entry the handler holds in memory
+   * (a stale one starts its background regeneration), else `undefined` without side effects.
+   */
+  peek(key: string, generate: Generate, label: string): Resolved | undefined
+  /** Render `key` now and store it, sharing a render already in flight. Rejects if it fails. */
+  refresh(key: string, generate: Generate, label: string): Promise<Generated>
+  /** Keys with a render in flight. */
+  readonly pending: ReadonlyMap<string, Promise<Generated>>
+}
+
+export function classify(entry: CacheEntry, times: TagTimes, now: number): Freshness {
+  if (times.expired > entry.lastModified) return 'expired'
+  const age = now - entry.lastModified
+  if (age >= entry.expire * 1000) return 'expired'
+  if (times.stale > entry.lastModified) return 'stale'
+  if (entry.revalidate !== false && age >= entry.revalidate * 1000) return 'stale'
+  return 'fresh'
+}
+
+const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
+  typeof (value as { then?: unknown } | undefined)?.then === 'function'
+
+function runWithTimeout(generate: Generate, startedAt: number, ms: number, label: string): Promise<Generated> {
+  const controller = new AbortController()
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new Error(`[vite-isr] rendering ${label} timed out after ${ms}ms`)
+      controller.abort(error)
+      reject(error)
+    }, ms)
+    timer.unref()
+  })
+  const run = Promise.resolve().then(() => generate({ startedAt, signal: controller.signal }))
+  return Promise.race([run, timedOut]).finally(() => clearTimeout(timer))
+}
+
+export function createSWR(options: SWROptions): SWR {
+  const { handler, buildId, now, log } = options
+  const pending = new Map<string, Promise<Generated>>()
+  const failures = new Map<string, { count: number; retryAt: number }>()
+
+  async function store(key: string, generated: Generated, label: string): Promise<void> {
+    if (generated.store === 'none') return
+    const { entry } = generated
+    const written = handler.set(key, entry, generated.store === 'memory' ? { memoryOnly: true } : undefined)
+    if (isPromise(written)) await written
+    log.debug('set', label, {
+      status: entry.status,
+      revalidate: entry.revalidate === false ? 'false' : `${entry.revalidate}s`,
+      size: formatBytes(entry.value.length),
+      memoryOnly: generated.store === 'memory' || undefined,
+    })
+  }
+
+  /** Start (or join) the one render of `key`. Failures are logged here, once per render. */
+  function render(key: string, generate: Generate, label: string): Promise<Generated> {
+    const inFlight = pending.get(key)
+    if (inFlight) return inFlight
+    const startedAt = now()
+    log.debug('regenerate:start', label)
+    const promise = runWithTimeout(generate, startedAt, options.timeout, label)
+      .then(async (generated) => {
+        await store(key, generated, label)
+        failures.delete(key)
+        log.debug('regenerate:done', label, { status: generated.entry.status, in: `${Math.max(0, now() - startedAt)}ms` })
+        return generated
+      })
+      .catch((error: unknown) => {
+        const count = (failures.get(key)?.count ?? 0) + 1
+        const wait = Math.min(options.retry.max, options.retry.min * 2 ** (count - 1))
+        failures.set(key, { count, retryAt: now() + wait })
+        log.error(`regenerating ${label} failed (attempt ${count}; next try in ${Math.round(wait / 1000)}s or later)`, error)
+        throw error
+      })
+      .finally(() => pending.delete(key))
+    pending.set(key, promise)
+    return promise
+  }
+
+  function backingOff(key: string, label: string): boolean {
+    const failure = failures.get(key)
+    if (!failure || now() >= failure.retryAt) return false
+    log.debug('regenerate:backoff', label, { retryIn: `${failure.retryAt - now()}ms` })
+    return true
+  }
+
+  /** Render under the store's lock when it has one, so that one instance of many renders. */
+  async function renderLocked(key: string, generate: Generate, label: string): Promise<Generated | undefined> {
+    if (pending.has(key)) return pending.get(key)
+    if (!handler.lock) return render(key, generate, label)
+    const lock = await handler.lock(key, options.timeout + 5_000)
+    if (!lock) {
+      log.debug('regenerate:locked', label)
+      return undefined
+    }
+    try {
+      return await render(key, generate, label)
+    } finally {
+      await lock.release()
+    }
+  }
+
+  function regenerateInBackground(key: string, generate: Generate, label: string): void {
+    if (pending.has(key) || backingOff(key, label)) return
+    renderLocked(key, generate, label).catch(() => {
+      // logged in render(); the stale entry keeps being served
+    })
+  }
+
+  async function renderExpired(key: string, entry: CacheEntry, generate: Generate, label: string): Promise<Resolved> {
+    if (!backingOff(key, label)) {
+      try {
+        const generated = await renderLocked(key, generate, label)
+        if (generated) return { entry: generated.entry, state: 'MISS' }
+      } catch {
+        // logged in render(): fall through to the last good copy (stale-if-error)
+      }
+    }
+    log.debug('stale', label, { reason: 'expired, serving last good copy' })
+    return { entry, state: 'STALE' }
+  }
+
+  function decide(key: string, entry: CacheEntry | undefined, generate: Generate, label: string): Resolved | Promise<Resolved> {
+    if (!entry || entry.buildId !== buildId) {
+      log.debug('miss', label, entry ? { reason: `entry of build ${entry.buildId}` } : undefined)
+      return render(key, generate, label).then((generated) => ({ entry: generated.entry, state: 'MISS' }))
+    }
+    const times = handler.getTagTimes(entry.tags)
+    if (isPromise(times)) return times.then((t) => serve(key, entry, t, generate, label))
+    return serve(key, entry, times, generate, label)
+  }
+
+  function serve(key: string, entry: CacheEntry, times: TagTimes, generate: Generate, label: string): Resolved | Promise<Resolved> {
+    const t = now()
+    const freshness = classify(entry, times, t)
+    if (freshness === 'fresh') {
+      if (log.debugEnabled) log.debug('hit', label, { age: `${Math.round((t - entry.lastModified) / 1000)}s`, revalidate: String(entry.revalidate) })
+      return { entry, state: 'HIT' }
+    }
+    if (freshness === 'stale') {
+      if (log.debugEnabled) log.debug('stale', label, { age: `${Math.round((t - entry.lastModified) / 1000)}s`, revalidate: String(entry.revalidate) })
+      regenerateInBackground(key, generate, label)
+      return { entry, state: 'STALE' }
+    }
+    log.debug('expired', label)
+    return renderExpired(key, entry, generate, label)
+  }
+
+  return {
+    pending,
+    get(key, generate, label) {
+      const cached = handler.get(key)
+      if (!isPromise(cached)) return decide(key, cached, generate, label)
+      return cached.then(
+        (entry) => decide(key, entry, generate, label),
+        (error: unknown) => {
+          log.error(`reading ${label} from the ${handler.name} cache failed; rendering it`, error)
+          return decide(key, undefined, generate, label)
+        },
+      )
+    },
+    peek(key, generate, label) {
+      const entry = handler.peek?.(key)
+      if (!entry || entry.buildId !== buildId) return undefined
+      const times = handler.getTagTimes(entry.tags)
+      if (isPromise(times) || classify(entry, times, now()) === 'expired') return undefined
+      return serve(key, entry, times, generate, label) as Resolved
+    },
+    refresh(key, generate, label) {
+      return render(key, generate, label)
+    },
+  }
+}

@@ -1,0 +1,251 @@
+import { createHash } from 'node:crypto'
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createFileSystemCacheHandler } from '../../runtime/cache-handlers/file-system.js'
+import type { FileSystemCacheHandler } from '../../runtime/cache-handlers/file-system.js'
+import { makeEntry, testCacheHandler } from './contract.js'
+
+let root: string
+let dir: string
+const handlers: FileSystemCacheHandler[] = []
+
+beforeEach(async () => {
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'vite-isr-fs-'))
+  dir = path.join(root, 'nested', 'cache')
+})
+afterEach(async () => {
+  for (const h of handlers.splice(0)) await h.dispose()
+  await fs.rm(root, { recursive: true, force: true })
+})
+
+async function open(): Promise<FileSystemCacheHandler> {
+  const handler = await createFileSystemCacheHandler({ dir })
+  handlers.push(handler)
+  return handler
+}
+
+/** Every file under `base`, as paths relative to it with `/` separators. */
+async function listTree(base: string): Promise<string[]> {
+  const entries = await fs.readdir(base, { recursive: true, withFileTypes: true })
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(base, path.join(e.parentPath ?? e.path, e.name)).split(path.sep).join('/'))
+    .sort()
+}
+
+function entryFile(key: string): string {
+  const hash = createHash('sha256').update(key).digest('hex')
+  return path.join(dir, 'entries', hash.slice(0, 2), `${hash}.entry`)
+}
+
+const exists = (file: string) => fs.access(file).then(() => true, () => false)
+
+testCacheHandler('file-system', () => createFileSystemCacheHandler({ dir }), { durable: true })
+
+describe('file-system cache handler', () => {
+  it('stores an entry as entries/<2 hex>/<sha256(key)>.entry in a framed format', async () => {
+    const handler = await open()
+    await handler.set('/blog/hello', makeEntry())
+    const file = entryFile('/blog/hello')
+    expect(await listTree(dir)).toEqual([path.relative(dir, file).split(path.sep).join('/')])
+    const data = await fs.readFile(file)
+    expect(data.subarray(0, 4).toString('latin1')).toBe('VISR')
+    expect(data[4]).toBe(1)
+    const header = JSON.parse(data.toString('utf8', 9, 9 + data.readUInt32BE(5)))
+    expect(header).toMatchObject({ key: '/blog/hello', bodyLength: 18, checksum: expect.stringMatching(/^crc32:[0-9a-f]{8}$/) })
+    expect(header).not.toHaveProperty('value')
+  })
+
+  it('survives a restart: a new instance on the same dir reads entries and tag times', async () => {
+    const first = await open()
+    const entry = makeEntry({ tags: ['posts'] })
+    await first.set('/posts', entry)
+    await first.invalidateTags(['posts'], { at: 1234, mode: 'stale' })
+    await first.dispose()
+    const second = await open()
+    expect(await second.get('/posts')).toEqual(entry)
+    expect(second.getTagTimes(['posts'])).toEqual({ expired: 0, stale: 1234 })
+  })
+
+  it('answers getTagTimes synchronously', async () => {
+    const handler = await open()
+    await handler.invalidateTags(['t'], { at: 5, mode: 'expire' })
+    expect(handler.getTagTimes(['t'])).toEqual({ expired: 5, stale: 0 })
+  })
+
+  describe('damaged entries read as a miss, are deleted, and can be replaced', () => {
+    const damage: [string, (file: string, data: Buffer) => Promise<void>][] = [
+      ['truncated body', (file, data) => fs.truncate(file, data.length - 1)],
+      ['truncated header', (file) => fs.truncate(file, 20)],
+      ['truncated prefix', (file) => fs.truncate(file, 5)],
+      ['empty file', (file) => fs.truncate(file, 0)],
+      ['flipped body byte', (file, data) => fs.writeFile(file, flip(data, data.length - 3))],
+      ['flipped header byte', (file, data) => fs.writeFile(file, flip(data, 12))],
+      ['bad magic', (file, data) => fs.writeFile(file, flip(data, 0))],
+      ['unknown version', (file, data) => fs.writeFile(file, flip(data, 4))],
+      ['trailing bytes', (file, data) => fs.writeFile(file, Buffer.concat([data, Buffer.from('x')]))],
+      ['huge header length', (file, data) => fs.writeFile(file, Buffer.concat([data.subarray(0, 5), Buffer.from([0xff, 0xff, 0xff, 0xff]), data.subarray(9)]))],
+      ['entry of another key', async (file) => {
+        const other = entryFile('/other')
+        await fs.copyFile(other, file)
+      }],
+    ]
+
+    it.each(damage)('%s', async (_, corrupt) => {
+      const handler = await open()
+      await handler.set('/page', makeEntry({ value: Buffer.from('a body long enough to damage') }))
+      await handler.set('/other', makeEntry())
+      const file = entryFile('/page')
+      await corrupt(file, await fs.readFile(file))
+      expect(await handler.get('/page')).toBeUndefined()
+      expect(await exists(file)).toBe(false)
+      const fresh = makeEntry({ value: Buffer.from('fresh') })
+      await handler.set('/page', fresh)
+      expect(await handler.get('/page')).toEqual(fresh)
+    })
+  })
+
+  it('reads an entry checksummed with sha1, as written where zlib.crc32 is missing', async () => {
+    const handler = await open()
+    const body = Buffer.from('written elsewhere')
+    const write = async (checksum: string) => {
+      const { value: _, ...fields } = makeEntry()
+      const header = Buffer.from(JSON.stringify({ key: '/sha1', ...fields, bodyLength: body.length, checksum }))
+      const prefix = Buffer.from('VISR\x01\0\0\0\0', 'latin1')
+      prefix.writeUInt32BE(header.length, 5)
+      await fs.mkdir(path.dirname(entryFile('/sha1')), { recursive: true })
+      await fs.writeFile(entryFile('/sha1'), Buffer.concat([prefix, header, body]))
+    }
+    await write(`sha1:${createHash('sha1').update(body).digest('hex').slice(0, 16)}`)
+    expect((await handler.get('/sha1'))?.value.toString()).toBe('written elsewhere')
+    await write('md5:0123456789abcdef')
+    expect(await handler.get('/sha1')).toBeUndefined()
+  })
+
+  it('removes leftover temp files of crashed writes at start, not those of writes in flight', async () => {
+    const first = await open()
+    await first.set('/page', makeEntry())
+    const shard = path.dirname(entryFile('/page'))
+    const old = [path.join(shard, 'abc.entry.123.deadbeef.tmp'), path.join(dir, 'tags.log.123.deadbeef.tmp')]
+    const recent = path.join(shard, 'def.entry.456.cafe.tmp')
+    for (const file of [...old, recent]) await fs.writeFile(file, 'half a write')
+    const past = new Date(Date.now() - 5 * 60_000)
+    for (const file of old) await fs.utimes(file, past, past)
+
+    await open()
+    for (const file of old) expect(await exists(file)).toBe(false)
+    expect(await exists(recent)).toBe(true)
+    expect(await exists(entryFile('/page'))).toBe(true)
+  })
+
+  it('never writes outside dir, whatever the key', async () => {
+    const handler = await open()
+    const hostile = ['../../etc/passwd', '/../../../x', '..', '.', '', '/', '..\\..\\win', `${root}/escape`, 'a/'.repeat(300)]
+    for (const key of hostile) await handler.set(key, makeEntry({ value: Buffer.from(key) }))
+    await handler.invalidateTags(['../../tag', '/etc/tag'], { at: 1, mode: 'expire' })
+    const files = await listTree(root)
+    expect(files.length).toBe(hostile.length + 1)
+    for (const file of files) expect(file).toMatch(/^nested\/cache\/(entries\/[0-9a-f]{2}\/[0-9a-f]{64}\.entry|tags\.log)$/)
+    for (const key of hostile) expect((await handler.get(key))?.value.toString()).toBe(key)
+  })
+
+  it('writes nothing for memoryOnly entries, and drops an older entry under the key', async () => {
+    const handler = await open()
+    await handler.set('/404', makeEntry({ status: 404 }), { memoryOnly: true })
+    expect(await handler.get('/404')).toBeUndefined()
+    expect(await listTree(dir)).toEqual([])
+
+    await handler.set('/gone', makeEntry({ status: 200 }))
+    await handler.set('/gone', makeEntry({ status: 404 }), { memoryOnly: true })
+    expect(await handler.get('/gone')).toBeUndefined()
+    expect(await listTree(dir)).toEqual([])
+  })
+
+  it('leaves no temp file behind after concurrent writes', async () => {
+    const handler = await open()
+    await Promise.all(Array.from({ length: 50 }, (_, i) => handler.set(`/k${i % 5}`, makeEntry({ value: Buffer.from(`v${i}`) }))))
+    const files = await listTree(dir)
+    expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([])
+    expect(files).toHaveLength(5)
+  })
+
+  it('recreates a shard directory removed behind its back', async () => {
+    const handler = await open()
+    await handler.set('/page', makeEntry())
+    await fs.rm(path.join(dir, 'entries'), { recursive: true })
+    await handler.set('/page', makeEntry({ status: 201 }))
+    expect((await handler.get('/page'))?.status).toBe(201)
+  })
+
+  describe('tag log', () => {
+    const logFile = () => path.join(dir, 'tags.log')
+    const line = (tag: string, at: number, mode: 'expire' | 'stale') => JSON.stringify({ tag, at, mode }) + '\n'
+
+    it('appends one JSON line per tag', async () => {
+      const handler = await open()
+      await handler.invalidateTags(['a', 'b'], { at: 10, mode: 'expire' })
+      await handler.invalidateTags(['a'], { at: 20, mode: 'stale' })
+      expect(await fs.readFile(logFile(), 'utf8')).toBe(line('a', 10, 'expire') + line('b', 10, 'expire') + line('a', 20, 'stale'))
+    })
+
+    it('ignores a torn last line and keeps later appends readable', async () => {
+      await fs.mkdir(dir, { recursive: true })
+      await fs.writeFile(logFile(), line('a', 10, 'expire') + line('b', 20, 'stale') + '{"tag":"c","at":3')
+      const first = await open()
+      expect(first.getTagTimes(['a'])).toEqual({ expired: 10, stale: 0 })
+      expect(first.getTagTimes(['b'])).toEqual({ expired: 0, stale: 20 })
+      expect(first.getTagTimes(['c'])).toEqual({ expired: 0, stale: 0 })
+      await first.invalidateTags(['d'], { at: 40, mode: 'expire' })
+      const second = await open()
+      expect(second.getTagTimes(['a', 'b', 'd'])).toEqual({ expired: 40, stale: 20 })
+    })
+
+    it('skips damaged lines in the middle', async () => {
+      await fs.mkdir(dir, { recursive: true })
+      await fs.writeFile(logFile(), line('a', 10, 'expire') + 'garbage\n{"tag":1}\n' + line('a', 30, 'stale'))
+      const handler = await open()
+      expect(handler.getTagTimes(['a'])).toEqual({ expired: 10, stale: 30 })
+    })
+
+    it('compacts at start when the log has many more lines than tags', async () => {
+      const first = await open()
+      for (let i = 1; i <= 300; i++) await first.invalidateTags(['hot'], { at: i, mode: i % 2 ? 'expire' : 'stale' })
+      await first.invalidateTags(['cold'], { at: 7, mode: 'expire' })
+      await first.dispose()
+      const second = await open()
+      const lines = (await fs.readFile(logFile(), 'utf8')).split('\n').filter(Boolean)
+      expect(lines.sort()).toEqual([line('cold', 7, 'expire'), line('hot', 299, 'expire'), line('hot', 300, 'stale')].map((l) => l.trim()).sort())
+      expect(second.getTagTimes(['hot'])).toEqual({ expired: 299, stale: 300 })
+      expect(second.getTagTimes(['cold'])).toEqual({ expired: 7, stale: 0 })
+      expect((await listTree(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([])
+    })
+
+    it('does not rewrite a log that is mostly distinct tags', async () => {
+      const first = await open()
+      const tags = Array.from({ length: 200 }, (_, i) => `t${i}`)
+      await first.invalidateTags(tags, { at: 1, mode: 'expire' })
+      const before = await fs.stat(logFile())
+      await open()
+      expect((await fs.stat(logFile())).ino).toBe(before.ino)
+    })
+  })
+
+  it.each([
+    [undefined, 'file-system cache handler options must be an object (got undefined)'],
+    [{}, 'dir must be a non-empty string (got undefined)'],
+    [{ dir: '' }, 'dir must be a non-empty string (got "")'],
+    [{ dir: 5 }, 'dir must be a non-empty string (got 5)'],
+  ])('rejects invalid options %j with a TypeError', async (options, message) => {
+    const created = createFileSystemCacheHandler(options as never)
+    await expect(created).rejects.toThrow(TypeError)
+    await expect(created).rejects.toThrow(`[vite-isr] ${message}`)
+  })
+})
+
+function flip(data: Buffer, index: number): Buffer {
+  const copy = Buffer.from(data)
+  copy[index] ^= 0xff
+  return copy
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest'
+import { createMemoryCacheHandler, DEFAULT_MEMORY_MAX_SIZE } from '../../runtime/cache-handlers/memory.js'
+import { makeEntry, testCacheHandler } from './contract.js'
+
+testCacheHandler('memory', () => createMemoryCacheHandler())
+
+const body = (size: number, fill = 'x') => Buffer.alloc(size, fill)
+
+describe('memory cache handler', () => {
+  it('answers every method synchronously', () => {
+    const handler = createMemoryCacheHandler()
+    const entry = makeEntry()
+    expect(handler.set('/a', entry)).toBeUndefined()
+    expect(handler.get('/a')).toBe(entry)
+    expect(handler.invalidateTags(['t'], { at: 1, mode: 'expire' })).toBeUndefined()
+    expect(handler.getTagTimes(['t'])).toEqual({ expired: 1, stale: 0 })
+    expect(handler.delete('/a')).toBeUndefined()
+    expect(handler.get('/a')).toBeUndefined()
+  })
+
+  it('defaults to a 50 MB budget', () => {
+    expect(DEFAULT_MEMORY_MAX_SIZE).toBe(50 * 1024 * 1024)
+    const handler = createMemoryCacheHandler()
+    handler.set('/big', makeEntry({ value: body(40 * 1024 * 1024) }))
+    expect(handler.peek('/big')).toBeDefined()
+    handler.set('/bigger', makeEntry({ value: body(51 * 1024 * 1024) }))
+    expect(handler.peek('/bigger')).toBeUndefined()
+  })
+
+  it('evicts the least recently used entries when over maxSize', () => {
+    // Room for three 10 kB entries with their metadata, not four.
+    const handler = createMemoryCacheHandler({ maxSize: 35_000 })
+    for (const key of ['/a', '/b', '/c']) handler.set(key, makeEntry({ value: body(10_000) }))
+    expect(handler.size).toBe(3)
+    handler.get('/a')
+    handler.set('/d', makeEntry({ value: body(10_000) }))
+    expect(handler.peek('/b')).toBeUndefined()
+    expect(handler.peek('/a')).toBeDefined()
+    expect(handler.peek('/c')).toBeDefined()
+    expect(handler.peek('/d')).toBeDefined()
+    expect(handler.calculatedSize).toBeLessThanOrEqual(35_000)
+  })
+
+  it('counts a peek as a use, since pages served from memory go through it', () => {
+    const handler = createMemoryCacheHandler({ maxSize: 35_000 })
+    for (const key of ['/a', '/b', '/c']) handler.set(key, makeEntry({ value: body(10_000) }))
+    expect(handler.peek('/a')).toBeDefined()
+    handler.set('/d', makeEntry({ value: body(10_000) }))
+    expect(handler.get('/a')).toBeDefined()
+    expect(handler.get('/b')).toBeUndefined()
+  })
+
+  it('counts metadata against maxSize, not only the body', () => {
+    const handler = createMemoryCacheHandler({ maxSize: 4000 })
+    handler.set('/tags', makeEntry({ value: body(10), tags: Array.from({ length: 500 }, (_, i) => `tag-${i}`) }))
+    expect(handler.peek('/tags')).toBeUndefined()
+  })
+
+  it('refuses an entry bigger than maxSize without evicting others', () => {
+    const handler = createMemoryCacheHandler({ maxSize: 35_000 })
+    handler.set('/small', makeEntry({ value: body(1000) }))
+    handler.set('/huge', makeEntry({ value: body(35_001) }))
+    expect(handler.get('/huge')).toBeUndefined()
+    expect(handler.get('/small')).toBeDefined()
+  })
+
+  it('drops the previous entry when its replacement is too big to keep', () => {
+    const handler = createMemoryCacheHandler({ maxSize: 35_000 })
+    handler.set('/page', makeEntry({ value: body(1000) }))
+    handler.set('/page', makeEntry({ value: body(40_000) }))
+    expect(handler.get('/page')).toBeUndefined()
+  })
+
+  it('stores no entries with maxSize 0, but still records tag times', () => {
+    const handler = createMemoryCacheHandler({ maxSize: 0 })
+    handler.set('/a', makeEntry())
+    expect(handler.get('/a')).toBeUndefined()
+    expect(handler.size).toBe(0)
+    handler.invalidateTags(['t'], { at: 10, mode: 'stale' })
+    expect(handler.getTagTimes(['t'])).toEqual({ expired: 0, stale: 10 })
+  })
+
+  it('ignores memoryOnly: everything is in memory', () => {
+    const handler = createMemoryCacheHandler()
+    handler.set('/404', makeEntry({ status: 404 }), { memoryOnly: true })
+    expect(handler.get('/404')?.status).toBe(404)
+  })
+
+  it('empties entries and tag times on clear', () => {
+    const handler = createMemoryCacheHandler()
+    handler.set('/a', makeEntry())
+    handler.invalidateTags(['t'], { at: 1, mode: 'expire' })
+    handler.clear()
+    expect(handler.size).toBe(0)
+    expect(handler.getTagTimes(['t'])).toEqual({ expired: 0, stale: 0 })
+  })
+
+  it.each([
+    [-1, '-1'],
+    [1.5, '1.5'],
+    [Number.NaN, 'NaN'],
+    [Infinity, 'Infinity'],
+    ['10', '"10"'],
+    [{}, 'object'],
+  ])('throws a TypeError for maxSize %s', (maxSize, shown) => {
+    const create = () => createMemoryCacheHandler({ maxSize: maxSize as number })
+    expect(create).toThrow(TypeError)
+    expect(create).toThrow(`[vite-isr] maxSize must be a non-negative integer (got ${shown})`)
+  })
+
+  it('throws a TypeError when options are not an object', () => {
+    expect(() => createMemoryCacheHandler(42 as never)).toThrow(
+      new TypeError('[vite-isr] memory cache handler options must be an object (got 42)'),
+    )
+  })
+})
