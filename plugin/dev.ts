@@ -11,6 +11,7 @@ import { registerRevalidationTarget } from '../runtime/revalidate.js'
 import { callRouteHandler } from '../runtime/route-handlers.js'
 import { fillPattern, type Params, type ServerEntry } from '../runtime/route-table.js'
 import { createRouter, type Router } from '../runtime/router.js'
+import { toWebRequest } from '../runtime/web-request.js'
 import { CLIENT_ENTRY_ID } from './entries.js'
 import type { PluginState } from './state.js'
 
@@ -25,11 +26,18 @@ export function devPlugin(state: PluginState): Plugin {
       log.debug('dev', 'caching is off in dev: every request renders, revalidatePath / revalidateTag are accepted and logged')
       const unregister = registerRevalidationTarget({
         async invalidate(invalidation) {
-          log.debug('dev', `${invalidation.paths.length ? 'revalidatePath' : 'revalidateTag'} ${[...invalidation.paths, ...invalidation.tags].join(' ')} accepted (caching is off in dev)`)
+          // The internal path/route tags of a revalidatePath are not what the user wrote: show the path.
+          const call = invalidation.paths.length ? `revalidatePath ${invalidation.paths.join(' ')}` : `revalidateTag ${invalidation.tags.join(' ')}`
+          log.debug('dev', `${call} accepted (caching is off in dev)`)
         },
         async regenerate() {},
       })
-      server.httpServer?.once('close', unregister)
+      // Unregistered when the server closes, also in middleware mode (no httpServer there).
+      const close = server.close.bind(server)
+      server.close = () => {
+        unregister()
+        return close()
+      }
 
       const appPrefix = `${state.root}/${state.options.appDir}/`
       let router: Router | null = null
@@ -95,7 +103,9 @@ export function devPlugin(state: PluginState): Plugin {
         if (!match || (!match.route.dynamicParams && !(await isStaticParam(entry, match.route.file, match.params, pathname)))) {
           result = await renderNotFound(app)
         } else {
-          result = await renderPage(app, { route: match.route, params: match.params, pathname })
+          // As in production, only pages rendered per request (revalidate = 0) see the request.
+          const request = match.route.revalidate === 0 ? toWebRequest(req) : undefined
+          result = await renderPage(app, { route: match.route, params: match.params, pathname, request })
         }
         log.debug('dev', `${pathname} rendered in ${Date.now() - started}ms, status ${result.status} (caching is off in dev)`)
         res.writeHead(result.status, { ...DEV_HEADERS, ...result.headers, 'cache-control': 'no-store' })

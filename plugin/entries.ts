@@ -47,7 +47,7 @@ export const revalidateTag = serverOnly('revalidateTag')
 export const createISRHandler = serverOnly('createISRHandler')
 `
 
-/** Turn a located user mistake into a Vite error with its frame. */
+/** Turn a located user mistake into a Vite error with its frame (no stack: it is the user's file that needs fixing). */
 export function reportUserError(ctx: { error(e: unknown): never }, error: unknown, root: string): never {
   const located = error as { file?: string; line?: number; column?: number; frame?: string; message?: string }
   if (error instanceof Error && typeof located.file === 'string') {
@@ -56,7 +56,6 @@ export function reportUserError(ctx: { error(e: unknown): never }, error: unknow
       id: `${root}/${located.file}`,
       loc: located.line ? { file: `${root}/${located.file}`, line: located.line, column: Math.max(0, (located.column ?? 1) - 1) } : undefined,
       frame: located.frame,
-      cause: error,
     } as never)
   }
   throw error

@@ -13,7 +13,7 @@ import { createFileSystemCacheHandler } from '../runtime/cache-handlers/file-sys
 import { PRERENDER_MANIFEST, PRERENDER_MANIFEST_VERSION, type PrerenderManifest } from '../runtime/manifest.js'
 import { pageKey, toGenerated } from '../runtime/page-entry.js'
 import { renderPage, type RenderApp } from '../runtime/render.js'
-import { fillPattern, type Params, type RouteDefinition, type ServerEntry } from '../runtime/route-table.js'
+import { fillPattern, routeRegex, type Params, type RouteDefinition, type ServerEntry } from '../runtime/route-table.js'
 import type { Plugin } from 'vite'
 import { progressReporter, routeTable } from './report.js'
 import { RouteError } from './routes.js'
@@ -106,7 +106,7 @@ export async function prerender(options: PrerenderOptions): Promise<PrerenderOut
   const seen = new Set<string>()
   for (const route of pages) {
     if (route.segments.some((s) => s.type !== 'static')) {
-      manifest.dynamicRoutes[route.pattern] = { routeRegex: route.pattern, fallback: route.dynamicParams ? null : false, revalidate: route.revalidate }
+      manifest.dynamicRoutes[route.pattern] = { routeRegex: routeRegex(route.segments), fallback: route.dynamicParams ? null : false, revalidate: route.revalidate }
     }
     if (route.revalidate === 0) {
       manifest.dynamicPages.push(route.pattern)

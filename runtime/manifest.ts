@@ -21,7 +21,7 @@ export interface PrerenderedRoute {
 }
 
 export interface DynamicRoute {
-  /** The route pattern (`/blog/[id]`). */
+  /** A regular expression source matching the route's paths (`^/blog/([^/]+?)(?:/)?$`), as Next.js. */
   routeRegex: string
   /** `null` renders unknown params on demand (dynamicParams = true); `false` answers 404. */
   fallback: null | false

@@ -19,7 +19,8 @@ export function normalizePathname(url: string): PathCheck {
   const h = raw.indexOf('#')
   if (h !== -1) raw = raw.slice(0, h)
   if (raw.length === 0 || raw.charCodeAt(0) !== 47 /* / */) return { ok: false, status: 400, reason: 'path must start with /' }
-  if (raw.length > MAX_PATH_LENGTH * 3) return { ok: false, status: 404, reason: 'path too long' }
+  // A cheap bound before decoding: one UTF-16 unit is at most 9 raw characters (3 bytes, `%XX` each).
+  if (raw.length > MAX_PATH_LENGTH * 9) return { ok: false, status: 404, reason: 'path too long' }
   if (/%(?:2f|5c|00)/i.test(raw)) return { ok: false, status: 400, reason: 'encoded slash, backslash or NUL' }
   let pathname: string
   try {
@@ -31,9 +32,10 @@ export function normalizePathname(url: string): PathCheck {
   if (/[\u0000-\u001f\u007f\\]/.test(pathname) || pathname.includes('\uFFFD')) {
     return { ok: false, status: 400, reason: 'control character, backslash or invalid UTF-8' }
   }
-  if (pathname.length > 1 && pathname.endsWith('/')) pathname = pathname.slice(0, -1)
-  if (pathname.length > MAX_PATH_LENGTH) return { ok: false, status: 404, reason: 'path too long' }
   if (pathname === '/') return { ok: true, pathname }
+  // Only after the root check: `//` must not collapse to `/` (its empty segment is rejected below).
+  if (pathname.endsWith('/')) pathname = pathname.slice(0, -1)
+  if (pathname.length > MAX_PATH_LENGTH) return { ok: false, status: 404, reason: 'path too long' }
   const segments = pathname.slice(1).split('/')
   for (const segment of segments) {
     if (segment === '' || segment === '.' || segment === '..') return { ok: false, status: 404, reason: 'empty, . or .. segment' }

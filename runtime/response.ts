@@ -90,8 +90,8 @@ export function negotiateEncoding(header: string | undefined): Encoding {
   if (found) return found
   const accepted = new Map<string, number>()
   for (const part of header.split(',')) {
-    const [name, ...params] = part.trim().toLowerCase().split(';')
-    const q = params.map((s) => s.trim()).find((s) => s.startsWith('q='))
+    const [name, ...params] = part.toLowerCase().split(';').map((s) => s.trim())
+    const q = params.find((s) => s.startsWith('q='))
     const value = q ? Number(q.slice(2)) : 1
     accepted.set(name, Number.isFinite(value) ? value : 0)
   }
@@ -118,13 +118,14 @@ export function matchesIfNoneMatch(header: string, tag: string): boolean {
 /** Write `entry` with its precomputed headers: 304 on a matching If-None-Match, no body for HEAD. */
 export function sendEntry(req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState): void {
   const p = prepare(entry)
+  const encoding = p.compressible ? negotiateEncoding(req.headers['accept-encoding'] as string | undefined) : 'identity'
   const inm = req.headers['if-none-match']
   if (p.tag && inm && matchesIfNoneMatch(inm, p.tag)) {
-    res.writeHead(304, headersFor(entry, p, state, 'identity', true))
+    // RFC 9110 §15.4.5: a 304 carries the ETag the 200 would have carried.
+    res.writeHead(304, headersFor(entry, p, state, encoding, true))
     res.end()
     return
   }
-  const encoding = p.compressible ? negotiateEncoding(req.headers['accept-encoding'] as string | undefined) : 'identity'
   res.writeHead(entry.status, headersFor(entry, p, state, encoding, false))
   res.end(req.method === 'HEAD' ? undefined : bodyFor(entry, p, encoding))
 }

@@ -68,3 +68,17 @@ export function fillPattern(route: Pick<RouteDefinition, 'segments' | 'pattern'>
   }
   return '/' + parts.join('/')
 }
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/** The route as a regular expression source, as Next.js's `routeRegex` (`^/blog/([^/]+?)(?:/)?$`). */
+export function routeRegex(segments: RouteSegment[]): string {
+  let source = ''
+  for (const segment of segments) {
+    if (segment.type === 'static') source += '/' + escapeRegex(segment.value)
+    else if (segment.type === 'dynamic') source += '/([^/]+?)'
+    else if (segment.type === 'catch-all') source += '/(.+?)'
+    else source += '(?:/(.+?))?'
+  }
+  return `^${source || '/'}(?:/)?$`
+}

@@ -92,6 +92,8 @@ function runWithTimeout(generate: Generate, startedAt: number, ms: number, label
   return Promise.race([run, timedOut]).finally(() => clearTimeout(timer))
 }
 
+const MAX_FAILURE_RECORDS = 10_000
+
 export function createSWR(options: SWROptions): SWR {
   const { handler, buildId, now, log } = options
   const pending = new Map<string, Promise<Generated>>()
@@ -100,8 +102,14 @@ export function createSWR(options: SWROptions): SWR {
   async function store(key: string, generated: Generated, label: string): Promise<void> {
     if (generated.store === 'none') return
     const { entry } = generated
-    const written = handler.set(key, entry, generated.store === 'memory' ? { memoryOnly: true } : undefined)
-    if (isPromise(written)) await written
+    try {
+      const written = handler.set(key, entry, generated.store === 'memory' ? { memoryOnly: true } : undefined)
+      if (isPromise(written)) await written
+    } catch (error) {
+      // The page rendered fine: serve it, and say the store could not keep it (a full disk, a lost connection).
+      log.error(`storing ${label} in the ${handler.name} cache failed; serving it uncached`, error)
+      return
+    }
     log.debug('set', label, {
       status: entry.status,
       revalidate: entry.revalidate === false ? 'false' : `${entry.revalidate}s`,
@@ -126,7 +134,10 @@ export function createSWR(options: SWROptions): SWR {
       .catch((error: unknown) => {
         const count = (failures.get(key)?.count ?? 0) + 1
         const wait = Math.min(options.retry.max, options.retry.min * 2 ** (count - 1))
+        failures.delete(key)
         failures.set(key, { count, retryAt: now() + wait })
+        // Bounded: a crawler asking for many failing paths must not grow this without limit.
+        if (failures.size > MAX_FAILURE_RECORDS) failures.delete(failures.keys().next().value!)
         log.error(`regenerating ${label} failed (attempt ${count}; next try in ${Math.round(wait / 1000)}s or later)`, error)
         throw error
       })
@@ -142,11 +153,28 @@ export function createSWR(options: SWROptions): SWR {
     return true
   }
 
+  /** Lock attempts in flight: callers of this process share one instead of contending with each other. */
+  const locking = new Map<string, Promise<Generated | undefined>>()
+
   /** Render under the store's lock when it has one, so that one instance of many renders. */
-  async function renderLocked(key: string, generate: Generate, label: string): Promise<Generated | undefined> {
-    if (pending.has(key)) return pending.get(key)
+  function renderLocked(key: string, generate: Generate, label: string): Promise<Generated | undefined> {
+    const inFlight = pending.get(key) ?? locking.get(key)
+    if (inFlight) return inFlight
     if (!handler.lock) return render(key, generate, label)
-    const lock = await handler.lock(key, options.timeout + 5_000)
+    const attempt = lockAndRender(key, generate, label).finally(() => locking.delete(key))
+    locking.set(key, attempt)
+    return attempt
+  }
+
+  async function lockAndRender(key: string, generate: Generate, label: string): Promise<Generated | undefined> {
+    let lock
+    try {
+      lock = await handler.lock!(key, options.timeout + 5_000)
+    } catch (error) {
+      // The store is unreachable: better one render per instance than none.
+      log.error(`taking the regeneration lock for ${label} failed; rendering without it`, error)
+      return render(key, generate, label)
+    }
     if (!lock) {
       log.debug('regenerate:locked', label)
       return undefined

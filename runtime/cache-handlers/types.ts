@@ -24,7 +24,10 @@ export interface CacheEntry {
   lastModified: number
   /** Seconds the entry stays fresh; `false` keeps it until revalidated on demand. */
   revalidate: number | false
-  /** Seconds after `lastModified` past which the entry must not be served even stale. */
+  /**
+   * Seconds after `lastModified` past which the entry is not served stale any more: the next
+   * reader waits for a new render, and gets this entry only if that render fails (stale-if-error).
+   */
   expire: number
   /** Explicit tags (from `cache()` / `fetch()`) and implicit ones (path, route, layouts). */
   tags: string[]

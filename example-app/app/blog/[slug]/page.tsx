@@ -1,0 +1,53 @@
+// `/blog/:slug`: one post.
+//  - the first five posts are prerendered by `vite build` (generateStaticParams);
+//  - the others are rendered on their first request, then cached (dynamicParams defaults to true);
+//  - unknown slugs get app/not-found.tsx with status 404.
+import { useState } from 'react'
+import { notFound } from 'vite-isr/runtime'
+import { excerpt, firstSlugs, getPost, type Post } from '../../../server/db'
+import { GeneratedAt } from '../../_components/post-list'
+
+export const revalidate = 60
+
+export async function generateStaticParams() {
+  return firstSlugs(5).map((slug) => ({ slug }))
+}
+
+export async function loader({ params }: { params: { slug: string } }) {
+  const post = getPost(params.slug)
+  if (!post) notFound()
+  return { post, generatedAt: new Date().toISOString() }
+}
+
+type Data = { post: Post; generatedAt: string }
+
+export async function generateMetadata({ data }: { data: Data }) {
+  return { title: `${data.post.title} · vite-isr blog`, description: excerpt(data.post.body) }
+}
+
+export default function PostPage({ data }: { data: Data }) {
+  const { post } = data
+  return (
+    <main>
+      <article>
+        <h1>{post.title}</h1>
+        <div className="meta">updated {post.updatedAt.slice(0, 10)}</div>
+        {post.body.split(/\n{2,}/).map((paragraph, i) => (
+          <p key={i}>{paragraph}</p>
+        ))}
+      </article>
+      <LikeButton />
+      <GeneratedAt at={data.generatedAt} />
+    </main>
+  )
+}
+
+// Interactive after hydration: the HTML came from the cache, the click handler from the client bundle.
+function LikeButton() {
+  const [likes, setLikes] = useState(0)
+  return (
+    <button id="like" className="like" type="button" aria-pressed={likes > 0} onClick={() => setLikes(likes + 1)}>
+      ♥ {likes === 0 ? 'Like' : `${likes} like${likes === 1 ? '' : 's'}`}
+    </button>
+  )
+}

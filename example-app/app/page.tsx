@@ -1,0 +1,27 @@
+// `/`: the latest posts. An ISR page: rendered at build, served from the cache, and
+// regenerated in the background at most once a minute.
+import { listPosts, type PostSummary } from '../server/db'
+import { GeneratedAt, PostList } from './_components/post-list'
+
+// Read at build time from the source, so it must be a literal (as in Next.js).
+export const revalidate = 60
+
+export const metadata = { title: 'The vite-isr blog', description: 'The latest posts.' }
+
+// Runs on the server only (at build, then at each regeneration). Its result is the `data` prop.
+export async function loader() {
+  return { posts: listPosts(5), generatedAt: new Date().toISOString() }
+}
+
+export default function Home({ data }: { data: { posts: PostSummary[]; generatedAt: string } }) {
+  return (
+    <main>
+      <h1>Latest posts</h1>
+      <PostList posts={data.posts} />
+      <p>
+        <a href="/blog">All posts →</a>
+      </p>
+      <GeneratedAt at={data.generatedAt} />
+    </main>
+  )
+}

@@ -1,0 +1,32 @@
+// The production server: `node server.js` after `vite build`.
+import http from 'node:http'
+import express from 'express'
+import { createISRHandler } from 'vite-isr/runtime'
+
+const app = express()
+
+// Serves the built assets, the cached pages and the route handlers in app/api/.
+const isr = await createISRHandler({ distDir: 'dist' })
+
+// Your own Express routes go before the ISR handler (it answers every page path).
+app.get('/healthz', (_req, res) => {
+  res.json({ ok: true, buildId: isr.buildId })
+})
+
+app.use(isr)
+
+// The fast path: cached pages (HIT, STALE, 304) are answered before Express runs;
+// every other request goes to `app` unchanged.
+const port = Number(process.env.PORT ?? 3000)
+const server = http.createServer(isr.wrap(app)).listen(port, () => {
+  console.log(`vite-isr blog listening on http://localhost:${server.address().port}`)
+  if (!process.env.REVALIDATE_SECRET) console.log('REVALIDATE_SECRET is not set: /api/revalidate and /api/posts/:slug will answer 500.')
+})
+
+// Finish in-flight requests and release the cache on Ctrl-C or a stop signal.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    server.close()
+    isr.close().finally(() => process.exit(0))
+  })
+}

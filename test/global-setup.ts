@@ -1,0 +1,6 @@
+/** Build the fixture apps once, with a real `vite build`, before any test runs. */
+import { buildFixture } from './helpers/build.js'
+
+export default async function setup(): Promise<void> {
+  await buildFixture('basic')
+}
