@@ -6,29 +6,16 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { seedPosts, type FixtureDb } from '../fixtures/basic/server/db.js'
 import { FIXTURES } from './build.js'
 
-export interface FixtureDb {
-  posts: Record<string, { title: string; body: string }>
-  renders: Record<string, number>
-  fail: false | 'throw' | 'hang'
-  delayMs: number
-}
+export type { FixtureDb }
 
 const g = globalThis as { __fixtureDb?: FixtureDb }
 
-/** Reset the fixture's data to its defaults and return the live object. */
+/** Reset the fixture's data to its seed and return the live object the loaders read. */
 export function resetDb(): FixtureDb {
-  const fresh: FixtureDb = {
-    posts: {
-      '1': { title: 'First post', body: 'Hello from the first post.' },
-      '2': { title: 'Second post', body: 'Second body </script><script>alert(1)</script>' },
-      '3': { title: 'Third post', body: 'Only rendered on demand.' },
-    },
-    renders: {},
-    fail: false,
-    delayMs: 0,
-  }
+  const fresh: FixtureDb = { posts: seedPosts(), renders: {}, fail: false, delayMs: 0 }
   g.__fixtureDb = Object.assign(g.__fixtureDb ?? fresh, fresh)
   return g.__fixtureDb
 }

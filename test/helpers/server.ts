@@ -1,8 +1,11 @@
 /** A real Express 5 server with the ISR handler, on 127.0.0.1 and a free port. */
 import express from 'express'
+import { afterEach, beforeEach } from 'vitest'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createISRHandler, type ISRHandler, type ISRHandlerOptions } from 'vite-isr/runtime'
+import { createClock, type TestClock } from './clock.js'
+import { BASIC_DIST, resetDb, tempCacheDir, type FixtureDb } from './fixture-db.js'
 
 export type ServeMode = 'middleware' | 'fast-path'
 
@@ -35,4 +38,30 @@ export async function startServer(options: ISRHandlerOptions & { mode?: ServeMod
       await isr.close()
     },
   }
+}
+
+export interface FixtureServer {
+  server: TestServer
+  clock: TestClock
+  db: FixtureDb
+}
+
+/**
+ * Before each test: the basic fixture's data reset, a fresh clock and cache folder, and a
+ * server on them; after it, all of it closed and removed. Read the fields inside tests.
+ */
+export function useFixtureServer(options: ISRHandlerOptions & { mode?: ServeMode } = {}): FixtureServer {
+  const ctx = {} as FixtureServer
+  let cache: ReturnType<typeof tempCacheDir>
+  beforeEach(async () => {
+    ctx.db = resetDb()
+    ctx.clock = createClock()
+    cache = tempCacheDir()
+    ctx.server = await startServer({ distDir: BASIC_DIST, cacheDir: cache.dir, now: ctx.clock.now, ...options })
+  })
+  afterEach(async () => {
+    await ctx.server.close()
+    cache.remove()
+  })
+  return ctx
 }

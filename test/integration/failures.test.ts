@@ -1,86 +1,65 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createClock, type TestClock } from '../helpers/clock.js'
-import { BASIC_DIST, resetDb, tempCacheDir, type FixtureDb } from '../helpers/fixture-db.js'
-import { startServer, type TestServer } from '../helpers/server.js'
+import { describe, expect, it } from 'vitest'
+import { useFixtureServer } from '../helpers/server.js'
 
 describe('failing renders', () => {
-  let server: TestServer
-  let clock: TestClock
-  let db: FixtureDb
-  let cache: ReturnType<typeof tempCacheDir>
-
-  beforeEach(async () => {
-    db = resetDb()
-    clock = createClock()
-    cache = tempCacheDir()
-    server = await startServer({
-      distDir: BASIC_DIST,
-      cacheDir: cache.dir,
-      now: clock.now,
-      renderTimeout: 200,
-      retryBackoff: { min: 5_000, max: 60_000 },
-    })
-  })
-  afterEach(async () => {
-    await server.close()
-    cache.remove()
-  })
+  // a short render timeout and a back-off the tests step over with the clock
+  const t = useFixtureServer({ renderTimeout: 200, retryBackoff: { min: 5_000, max: 60_000 } })
 
   it('keeps serving the last good page with 200 when regeneration throws, backs off, and recovers', async () => {
-    db.fail = 'throw'
-    clock.advance(61_000)
-    const first = await server.get('/blog/1')
+    t.db.fail = 'throw'
+    t.clock.advance(61_000)
+    const first = await t.server.get('/blog/1')
     expect(first.status).toBe(200)
     expect(first.headers.get('x-isr-cache')).toBe('STALE')
     expect(await first.text()).toContain('First post')
-    await expect.poll(() => server.logs.some((l) => l.includes('regenerating /blog/1 failed'))).toBe(true)
-    expect(server.logs.join('\n')).toContain('database unavailable while loading /blog/1')
+    await expect.poll(() => t.server.logs.some((l) => l.includes('regenerating /blog/1 failed'))).toBe(true)
+    expect(t.server.logs.join('\n')).toContain('database unavailable while loading /blog/1')
 
     // within the back-off: requests are served stale and do not retry
-    for (let i = 0; i < 5; i++) expect((await server.get('/blog/1')).status).toBe(200)
-    expect(db.renders['/blog/1']).toBe(1)
+    for (let i = 0; i < 5; i++) expect((await t.server.get('/blog/1')).status).toBe(200)
+    expect(t.db.renders['/blog/1']).toBe(1)
 
     // past the back-off, with the fault gone: one retry, then the new page
-    db.fail = false
-    db.posts['1'].title = 'Recovered post'
-    clock.advance(5_001)
-    expect((await server.get('/blog/1')).headers.get('x-isr-cache')).toBe('STALE')
-    await expect.poll(async () => (await (await server.get('/blog/1')).text()).includes('Recovered post')).toBe(true)
-    expect(db.renders['/blog/1']).toBe(2)
+    t.db.fail = false
+    t.db.posts['1'].title = 'Recovered post'
+    t.clock.advance(5_001)
+    expect((await t.server.get('/blog/1')).headers.get('x-isr-cache')).toBe('STALE')
+    await expect.poll(async () => (await (await t.server.get('/blog/1')).text()).includes('Recovered post')).toBe(true)
+    expect(t.db.renders['/blog/1']).toBe(2)
   })
 
   it('ends a hung regeneration after the render timeout and keeps serving the stale page', async () => {
-    db.fail = 'hang'
-    clock.advance(61_000)
-    expect((await server.get('/blog/2')).status).toBe(200)
-    await expect.poll(() => server.logs.some((l) => l.includes('timed out after 200ms'))).toBe(true)
-    const res = await server.get('/blog/2')
+    t.db.fail = 'hang'
+    t.clock.advance(61_000)
+    expect((await t.server.get('/blog/2')).status).toBe(200)
+    await expect.poll(() => t.server.logs.some((l) => l.includes('timed out after 200ms'))).toBe(true)
+    const res = await t.server.get('/blog/2')
     expect(res.status).toBe(200)
     expect(await res.text()).toContain('Second post')
   })
 
   it('renders the error page with 500 when a first render fails, and caches nothing', async () => {
-    db.fail = 'throw'
-    const res = await server.get('/blog/3')
+    t.db.fail = 'throw'
+    const res = await t.server.get('/blog/3')
     expect(res.status).toBe(500)
     expect(res.headers.get('cache-control')).toBe('private, no-cache, no-store, max-age=0, must-revalidate')
     const html = await res.text()
     expect(html).toContain('Something went wrong')
     // the error's message stays on the server
     expect(html).not.toContain('database unavailable')
-    db.fail = false
-    const next = await server.get('/blog/3')
+    t.db.fail = false
+    const next = await t.server.get('/blog/3')
     expect(next.status).toBe(200)
     expect(next.headers.get('x-isr-cache')).toBe('MISS')
-    expect(db.renders['/blog/3']).toBe(2)
+    expect(t.db.renders['/blog/3']).toBe(2)
   })
 
   it('serves the old copy when a page expired by revalidatePath fails to render (stale-if-error)', async () => {
-    db.fail = 'throw'
-    clock.advance(1)
-    await server.get('/api/revalidate?path=/blog/1', { method: 'POST' })
-    clock.advance(1)
-    const res = await server.get('/blog/1')
+    t.db.fail = 'throw'
+    t.clock.advance(1)
+    await t.server.get('/api/revalidate?path=/blog/1', { method: 'POST' })
+    t.clock.advance(1)
+    const res = await t.server.get('/blog/1')
     expect(res.status).toBe(200)
     expect(res.headers.get('x-isr-cache')).toBe('STALE')
     expect(await res.text()).toContain('First post')
