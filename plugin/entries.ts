@@ -45,6 +45,8 @@ export const redirect = serverOnly('redirect')
 export const revalidatePath = serverOnly('revalidatePath')
 export const revalidateTag = serverOnly('revalidateTag')
 export const createISRHandler = serverOnly('createISRHandler')
+export const cache = (fn) => serverOnly('cache')
+export const fetch = (...args) => globalThis.fetch(...args)
 `
 
 /** Turn a located user mistake into a Vite error with its frame (no stack: it is the user's file that needs fixing). */

@@ -10,9 +10,14 @@ import { pathToFileURL } from 'node:url'
 import { createAssetResolver, type ClientManifest } from '../runtime/assets.js'
 import { CLIENT_DIR, DEFAULT_CACHE_DIR, SERVER_ENTRY_FILE } from '../runtime/build-output.js'
 import { createFileSystemCacheHandler } from '../runtime/cache-handlers/file-system.js'
+import type { CacheHandler } from '../runtime/cache-handlers/types.js'
 import { PRERENDER_MANIFEST, PRERENDER_MANIFEST_VERSION, type PrerenderManifest } from '../runtime/manifest.js'
 import { pageKey, toGenerated } from '../runtime/page-entry.js'
+import { registerDataCache, type DataCache } from '../runtime/data-cache.js'
+import { createLogger } from '../runtime/debug.js'
 import { renderPage, type RenderApp } from '../runtime/render.js'
+import { isImplicitTag } from '../runtime/revalidate.js'
+import { createSWR } from '../runtime/swr.js'
 import { fillPattern, routeRegex, type Params, type RouteDefinition, type ServerEntry } from '../runtime/route-table.js'
 import type { Plugin } from 'vite'
 import { progressReporter, routeTable } from './report.js'
@@ -80,31 +85,12 @@ async function runPool<T>(items: T[], concurrency: number, work: (item: T) => Pr
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker))
 }
 
-export async function prerender(options: PrerenderOptions): Promise<PrerenderOutcome> {
-  const { distDir } = options
-  const entry = (await import(pathToFileURL(join(distDir, SERVER_ENTRY_FILE)).href + `?build=${Date.now()}`)) as ServerEntry
-  const clientManifest = JSON.parse(readFileSync(join(distDir, CLIENT_DIR, '.vite', 'manifest.json'), 'utf8')) as ClientManifest
-  const app: RenderApp = { entry, assets: createAssetResolver(clientManifest, options.base) }
-  const buildId = randomBytes(12).toString('base64url')
-
-  const seedDir = join(distDir, DEFAULT_CACHE_DIR)
-  rmSync(seedDir, { recursive: true, force: true })
-  const seed = await createFileSystemCacheHandler({ dir: seedDir })
-
-  const manifest: PrerenderManifest = {
-    version: PRERENDER_MANIFEST_VERSION,
-    buildId,
-    base: options.base,
-    assetsDir: options.assetsDir,
-    routes: {},
-    dynamicRoutes: {},
-    notFoundRoutes: [],
-    dynamicPages: [],
-  }
-  const pages = entry.routes.filter((r) => r.kind === 'page')
+/** Every path to prerender; fills the manifest's dynamic routes and per-request pages on the way. */
+async function collectJobs(entry: ServerEntry, manifest: PrerenderManifest): Promise<Job[]> {
   const jobs: Job[] = []
   const seen = new Set<string>()
-  for (const route of pages) {
+  for (const route of entry.routes) {
+    if (route.kind !== 'page') continue
     if (route.segments.some((s) => s.type !== 'static')) {
       manifest.dynamicRoutes[route.pattern] = { routeRegex: routeRegex(route.segments), fallback: route.dynamicParams ? null : false, revalidate: route.revalidate }
     }
@@ -118,33 +104,79 @@ export async function prerender(options: PrerenderOptions): Promise<PrerenderOut
       jobs.push(job)
     }
   }
+  return jobs
+}
 
-  let done = 0
-  await runPool(jobs, options.concurrency, async ({ route, pathname, params }) => {
-    const startedAt = Date.now()
-    let generated
-    try {
-      const result = await renderPage(app, { route, params, pathname })
-      generated = toGenerated(result, { pathname, route, startedAt, buildId, expireTime: options.expireTime })
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error)
-      throw new RouteError(`[vite-isr] ${route.file}: prerendering ${pathname} failed: ${message}. Fix the page or its loader; to skip it at build, leave ${pathname} out of generateStaticParams.`, route.file, 1, 1, error instanceof Error ? error.stack : undefined)
-    }
-    const { entry: page } = generated
-    if (page.status === 404) manifest.notFoundRoutes.push(pathname)
-    else {
-      if (generated.store === 'durable') await seed.set(pageKey(buildId, pathname), page)
-      manifest.routes[pathname] = {
-        initialRevalidateSeconds: page.revalidate,
-        srcRoute: route.pattern,
-        initialStatus: page.status,
-        tags: page.tags.filter((tag) => !tag.startsWith('_isr_')),
-        size: page.value.length,
-      }
-    }
-    options.onProgress?.(++done, jobs.length)
-  })
-  await seed.dispose?.()
+/** Render one page with the runtime's renderer and store it in the seed, as a regeneration would. */
+async function prerenderPage(app: RenderApp, { route, pathname, params }: Job, manifest: PrerenderManifest, seed: CacheHandler, expireTime: number): Promise<void> {
+  const startedAt = Date.now()
+  let generated
+  try {
+    const result = await renderPage(app, { route, params, pathname })
+    generated = toGenerated(result, { pathname, route, startedAt, buildId: manifest.buildId, expireTime })
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    throw new RouteError(`[vite-isr] ${route.file}: prerendering ${pathname} failed: ${message}. Fix the page or its loader; to skip it at build, leave ${pathname} out of generateStaticParams.`, route.file, 1, 1, error instanceof Error ? error.stack : undefined)
+  }
+  const { entry: page } = generated
+  if (page.status === 404) {
+    manifest.notFoundRoutes.push(pathname)
+    return
+  }
+  // Data with revalidate 0 made the page dynamic: nothing to keep, it renders per request.
+  if (generated.store === 'none') return
+  await seed.set(pageKey(manifest.buildId, pathname), page)
+  manifest.routes[pathname] = {
+    initialRevalidateSeconds: page.revalidate,
+    srcRoute: route.pattern,
+    initialStatus: page.status,
+    tags: page.tags.filter((tag) => !isImplicitTag(tag)),
+    size: page.value.length,
+  }
+}
+
+export async function prerender(options: PrerenderOptions): Promise<PrerenderOutcome> {
+  const { distDir } = options
+  const entry = (await import(pathToFileURL(join(distDir, SERVER_ENTRY_FILE)).href + `?build=${Date.now()}`)) as ServerEntry
+  const clientManifest = JSON.parse(readFileSync(join(distDir, CLIENT_DIR, '.vite', 'manifest.json'), 'utf8')) as ClientManifest
+  const buildId = randomBytes(12).toString('base64url')
+
+  const seedDir = join(distDir, DEFAULT_CACHE_DIR)
+  rmSync(seedDir, { recursive: true, force: true })
+  const seed = await createFileSystemCacheHandler({ dir: seedDir })
+  // Data fetched through cache() / fetch() while prerendering is shared by every page of the
+  // build (one query for a thousand pages) and lands in the seed, so the server starts warm.
+  const log = createLogger()
+  const dataCache: DataCache = {
+    swr: createSWR({ handler: seed, buildId, now: Date.now, timeout: 60_000, retry: { min: 1, max: 1 }, log }),
+    buildId,
+    expireTime: options.expireTime,
+    log,
+  }
+  const unregisterData = registerDataCache(dataCache)
+  const app: RenderApp = { entry, assets: createAssetResolver(clientManifest, options.base), dataCache }
+
+  const manifest: PrerenderManifest = {
+    version: PRERENDER_MANIFEST_VERSION,
+    buildId,
+    base: options.base,
+    assetsDir: options.assetsDir,
+    routes: {},
+    dynamicRoutes: {},
+    notFoundRoutes: [],
+    dynamicPages: [],
+  }
+  try {
+    const jobs = await collectJobs(entry, manifest)
+    let done = 0
+    await runPool(jobs, options.concurrency, async (job) => {
+      await prerenderPage(app, job, manifest, seed, options.expireTime)
+      options.onProgress?.(++done, jobs.length)
+    })
+  } finally {
+    unregisterData()
+    await seed.dispose?.()
+  }
   manifest.notFoundRoutes.sort()
   const sorted: PrerenderManifest['routes'] = {}
   for (const key of Object.keys(manifest.routes).sort()) sorted[key] = manifest.routes[key]

@@ -19,6 +19,7 @@ import { createRouter } from './router.js'
 import { importSeed, openDefaultStore } from './seed.js'
 import { createStaticHandler } from './static-files.js'
 import { createSWR } from './swr.js'
+import { registerDataCache, type DataCache } from './data-cache.js'
 
 export type NextFunction = (error?: unknown) => void
 
@@ -58,7 +59,9 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
 
   const router = createRouter(entry.routes)
   const swr = createSWR({ handler: cache, buildId, now: options.now, timeout: options.renderTimeout, retry: options.retryBackoff, log })
-  const app = { entry, assets: createAssetResolver(build.clientManifest, manifest.base) }
+  const dataCache: DataCache = { swr, buildId, expireTime: options.expireTime, log }
+  const unregisterData = registerDataCache(dataCache)
+  const app = { entry, assets: createAssetResolver(build.clientManifest, manifest.base), dataCache }
   const pages = createPageServer({
     app,
     router,
@@ -69,6 +72,8 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     prerendered: new Set(Object.keys(manifest.routes)),
     now: options.now,
     log,
+    onRevalidate: options.onRevalidate,
+    tagHeader: options.cdnTagHeader,
   })
   const unregister = registerRevalidationTarget(pages)
   const serveStatic = createStaticHandler(build.clientDir, manifest.assetsDir)
@@ -135,6 +140,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
   })
   middleware.close = async () => {
     unregister()
+    unregisterData()
     await cache.dispose?.()
   }
   return middleware

@@ -2,6 +2,13 @@ import { join, resolve } from 'node:path'
 import { DEFAULT_CACHE_DIR } from './build-output.js'
 import type { CacheHandler } from './cache-handlers/types.js'
 
+export interface RevalidateEvent {
+  paths: string[]
+  tags: string[]
+  /** `expire`: the next request renders fresh; `stale`: served stale while regenerating. */
+  mode: 'expire' | 'stale'
+}
+
 export interface ISRHandlerOptions {
   /**
    * The folder `vite build` wrote (with `client/`, `server/` and `prerender-manifest.json`).
@@ -43,6 +50,21 @@ export interface ISRHandlerOptions {
    */
   retryBackoff?: { min: number; max: number }
   /**
+   * Called after each `revalidatePath` / `revalidateTag` is stored, e.g. to purge a CDN.
+   * `tags` are the tags written (including the implicit path and route tags that
+   * `cdnTagHeader` sends); `paths` are the paths `revalidatePath` was called with.
+   * A failure is logged; the invalidation itself stands.
+   * @example onRevalidate: ({ tags }) => purgeCloudflareTags(tags)
+   */
+  onRevalidate?: (event: RevalidateEvent) => void | Promise<void>
+  /**
+   * Send each cached page's tags in a response header, for a CDN that purges by tag:
+   * `true` for `Cache-Tag` (comma-separated), or a header name (`Surrogate-Key` is
+   * space-separated). Off by default: tags are never sent to clients unless asked.
+   * @default false
+   */
+  cdnTagHeader?: boolean | string
+  /**
    * The clock, in ms since the epoch. Tests inject one to move time without sleeping.
    * @default Date.now
    */
@@ -68,6 +90,8 @@ export interface ResolvedHandlerOptions {
   renderTimeout: number
   retryBackoff: { min: number; max: number }
   now: () => number
+  onRevalidate: ((event: RevalidateEvent) => void | Promise<void>) | undefined
+  cdnTagHeader: string | undefined
   debug: boolean | undefined
   log: ((line: string) => void) | undefined
 }
@@ -92,6 +116,11 @@ export function resolveHandlerOptions(options: ISRHandlerOptions): ResolvedHandl
     `retryBackoff must be { min, max } with 0 < min <= max milliseconds (got ${JSON.stringify(o.retryBackoff)})`,
   )
   check(o.now === undefined || typeof o.now === 'function', 'now must be a function returning ms since the epoch')
+  check(o.onRevalidate === undefined || typeof o.onRevalidate === 'function', 'onRevalidate must be a function')
+  check(
+    o.cdnTagHeader === undefined || typeof o.cdnTagHeader === 'boolean' || (typeof o.cdnTagHeader === 'string' && /^[A-Za-z0-9-]+$/.test(o.cdnTagHeader)),
+    `cdnTagHeader must be true, false or a header name such as 'Cache-Tag' (got ${JSON.stringify(o.cdnTagHeader)})`,
+  )
   const handler = o.cacheHandler
   check(
     handler === undefined || (typeof handler === 'object' && ['get', 'set', 'delete', 'invalidateTags', 'getTagTimes'].every((m) => typeof (handler as unknown as Record<string, unknown>)[m] === 'function')),
@@ -106,6 +135,8 @@ export function resolveHandlerOptions(options: ISRHandlerOptions): ResolvedHandl
     renderTimeout: o.renderTimeout ?? 30_000,
     retryBackoff: { ...(o.retryBackoff ?? { min: 2_000, max: 60_000 }) },
     now: o.now ?? Date.now,
+    onRevalidate: o.onRevalidate,
+    cdnTagHeader: o.cdnTagHeader === true ? 'cache-tag' : o.cdnTagHeader ? o.cdnTagHeader.toLowerCase() : undefined,
     debug: o.debug,
     log: o.log,
   }

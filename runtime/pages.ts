@@ -6,11 +6,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CacheEntry, CacheHandler } from './cache-handlers/types.js'
 import type { Logger } from './debug.js'
+import type { RevalidateEvent } from './options.js'
 import { pageKey, toGenerated } from './page-entry.js'
 import { renderError, renderNotFound, renderPage, type RenderApp, type RenderResult } from './render.js'
-import type { Invalidation, RevalidationTarget } from './revalidate.js'
+import { PATH_TAG, type Invalidation, type RevalidationTarget } from './revalidate.js'
 import type { Router, RouteMatch } from './router.js'
-import { NO_STORE, sendEntry, type ResponseState } from './response.js'
+import { NO_STORE, sendEntry as send, type ResponseState, type SendOptions } from './response.js'
 import type { Generate, SWR } from './swr.js'
 import { toWebRequest } from './web-request.js'
 
@@ -25,6 +26,9 @@ export interface PageServerOptions {
   prerendered: ReadonlySet<string>
   now: () => number
   log: Logger
+  onRevalidate?: (event: RevalidateEvent) => void | Promise<void>
+  /** Header carrying each cached page's tags for a CDN (lower case), or none. */
+  tagHeader?: string
 }
 
 export interface PageServer extends RevalidationTarget {
@@ -50,6 +54,8 @@ function resultEntry(result: RenderResult, buildId: string): CacheEntry {
 
 export function createPageServer(options: PageServerOptions): PageServer {
   const { app, router, swr, handler, buildId, log } = options
+  const sendOptions: SendOptions = { tagHeader: options.tagHeader }
+  const sendEntry = (req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState) => send(req, res, entry, state, sendOptions)
   let notFoundPage: Promise<CacheEntry> | undefined
 
   const admits = (match: RouteMatch, pathname: string) => match.route.dynamicParams || options.prerendered.has(pathname)
@@ -116,10 +122,17 @@ export function createPageServer(options: PageServerOptions): PageServer {
       if (log.debugEnabled) {
         const subject = invalidation.paths.length > 0 ? `revalidatePath ${invalidation.paths.join(' ')}` : `revalidateTag ${invalidation.tags.join(' ')}`
         let touched: number | undefined
-        if (invalidation.paths.length === 1 && invalidation.tags[0]?.startsWith('_isr_path:')) {
+        if (invalidation.paths.length === 1 && invalidation.tags[0]?.startsWith(PATH_TAG)) {
           touched = (await handler.get(pageKey(buildId, invalidation.paths[0]))) ? 1 : 0
         }
         log.debug(subject.split(' ')[0], subject.slice(subject.indexOf(' ') + 1), { mode: invalidation.mode, tags: invalidation.tags.length, entries: touched })
+      }
+      if (options.onRevalidate) {
+        try {
+          await options.onRevalidate({ paths: invalidation.paths, tags: invalidation.tags, mode: invalidation.mode })
+        } catch (error) {
+          log.error(`onRevalidate failed for ${[...invalidation.paths, ...invalidation.tags].join(' ')} (the invalidation itself is stored)`, error)
+        }
       }
     },
 

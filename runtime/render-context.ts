@@ -5,13 +5,19 @@
  * even when they load two copies of this package.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
+import type { DataCache } from './data-cache.js'
 import type { Revalidate } from './route-table.js'
 
 export interface RenderContext {
   pathname: string
+  /** The page's implicit tags: a data entry read during the render is also invalidated by them. */
+  implicitTags: string[]
+  /** Explicit tags of the data used so far. */
   tags: Set<string>
   /** Lowest revalidate of the data used so far (`false` = none bounded it). */
   revalidate: Revalidate
+  /** The data cache of the server rendering the page (none in dev). */
+  dataCache?: DataCache
   signal?: AbortSignal
 }
 

@@ -15,6 +15,8 @@ import {
 } from './document.js'
 import { isNotFoundSignal, isRedirectSignal } from './navigation.js'
 import { lowerRevalidate, renderContext, type RenderContext } from './render-context.js'
+import type { DataCache } from './data-cache.js'
+import { implicitTags } from './revalidate.js'
 import type { Params, Revalidate, RouteDefinition, ServerEntry } from './route-table.js'
 
 /** Tags and scripts for one page, computed once per route (see `assets.ts`). */
@@ -26,6 +28,8 @@ export interface PageAssets {
 export interface RenderApp {
   entry: ServerEntry
   assets(pageFile: string, layouts: string[]): PageAssets
+  /** Where `cache()` and `fetch()` keep data during renders; none in dev. */
+  dataCache?: DataCache
 }
 
 export interface RenderResult {
@@ -106,6 +110,21 @@ async function renderTree(
 
 const HTML_HEADERS = { 'content-type': 'text/html; charset=utf-8' }
 
+/**
+ * The page's revalidate is the lowest of its segment config and the data it used, and data
+ * with `revalidate: 0` makes it dynamic (Next.js's rule), unless the route says otherwise:
+ * `force-static` keeps it cached, `error` refuses to become dynamic.
+ */
+function effectiveRevalidate(route: RouteDefinition, fromData: Revalidate): Revalidate {
+  const lowest = lowerRevalidate(route.revalidate, fromData)
+  if (lowest !== 0 || route.revalidate === 0) return lowest
+  if (route.dynamic === 'force-static') return route.revalidate
+  if (route.dynamic === 'error') {
+    throw new Error(`[vite-isr] ${route.file} has \`dynamic = 'error'\` but its data has revalidate 0 (cache: 'no-store' or revalidate: 0), which would render it per request. Give that data a revalidate, or remove \`dynamic = 'error'\`.`)
+  }
+  return 0
+}
+
 export interface RenderPageOptions {
   route: RouteDefinition
   params: Params
@@ -120,7 +139,14 @@ export interface RenderPageOptions {
  */
 export async function renderPage(app: RenderApp, options: RenderPageOptions): Promise<RenderResult> {
   const { route, params, pathname, request, signal } = options
-  const context: RenderContext = { pathname, tags: new Set(), revalidate: route.revalidate, signal }
+  const context: RenderContext = {
+    pathname,
+    implicitTags: implicitTags(pathname, route),
+    tags: new Set(),
+    revalidate: route.revalidate,
+    dataCache: app.dataCache,
+    signal,
+  }
   return renderContext.run(context, async () => {
     const pageMod = await loadModule(app, route.file)
     let data: unknown
@@ -130,7 +156,7 @@ export async function renderPage(app: RenderApp, options: RenderPageOptions): Pr
     } catch (error) {
       if (isNotFoundSignal(error)) {
         const notFound = await renderNotFound(app, signal)
-        return { ...notFound, tags: [...context.tags], revalidate: context.revalidate }
+        return { ...notFound, tags: [...context.tags], revalidate: effectiveRevalidate(route, context.revalidate) }
       }
       if (isRedirectSignal(error)) {
         return {
@@ -138,7 +164,7 @@ export async function renderPage(app: RenderApp, options: RenderPageOptions): Pr
           body: Buffer.alloc(0),
           headers: { location: error.url },
           tags: [...context.tags],
-          revalidate: context.revalidate,
+          revalidate: effectiveRevalidate(route, context.revalidate),
         }
       }
       throw error
@@ -157,7 +183,7 @@ export async function renderPage(app: RenderApp, options: RenderPageOptions): Pr
       body: Buffer.from(html),
       headers: HTML_HEADERS,
       tags: [...context.tags],
-      revalidate: lowerRevalidate(route.revalidate, context.revalidate),
+      revalidate: effectiveRevalidate(route, context.revalidate),
     }
   })
 }

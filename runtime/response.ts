@@ -63,8 +63,13 @@ function bodyFor(entry: CacheEntry, p: Prepared, encoding: Encoding): Buffer {
   return body
 }
 
-function headersFor(entry: CacheEntry, p: Prepared, state: ResponseState, encoding: Encoding, notModified: boolean): string[] {
-  const key = `${state}:${encoding}:${notModified ? 1 : 0}`
+export interface SendOptions {
+  /** Lower-case header name that carries the entry's tags for a CDN; unset = never sent. */
+  tagHeader?: string
+}
+
+function headersFor(entry: CacheEntry, p: Prepared, state: ResponseState, encoding: Encoding, notModified: boolean, options: SendOptions): string[] {
+  const key = `${state}:${encoding}:${notModified ? 1 : 0}:${options.tagHeader ?? ''}`
   let list = p.headers.get(key)
   if (list) return list
   list = []
@@ -73,6 +78,9 @@ function headersFor(entry: CacheEntry, p: Prepared, state: ResponseState, encodi
   if (p.etag) list.push('etag', encoding === 'identity' ? p.etag : `"${p.tag}-${encoding === 'gzip' ? 'gz' : 'br'}"`)
   if (p.compressible) list.push('vary', 'Accept-Encoding')
   list.push('x-isr-cache', state)
+  if (options.tagHeader && entry.tags.length > 0 && state !== 'BYPASS') {
+    list.push(options.tagHeader, entry.tags.join(options.tagHeader === 'surrogate-key' ? ' ' : ','))
+  }
   if (!notModified) {
     if (encoding !== 'identity') list.push('content-encoding', encoding)
     list.push('content-length', String(bodyFor(entry, p, encoding).length))
@@ -116,16 +124,16 @@ export function matchesIfNoneMatch(header: string, tag: string): boolean {
 }
 
 /** Write `entry` with its precomputed headers: 304 on a matching If-None-Match, no body for HEAD. */
-export function sendEntry(req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState): void {
+export function sendEntry(req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState, options: SendOptions = {}): void {
   const p = prepare(entry)
   const encoding = p.compressible ? negotiateEncoding(req.headers['accept-encoding'] as string | undefined) : 'identity'
   const inm = req.headers['if-none-match']
   if (p.tag && inm && matchesIfNoneMatch(inm, p.tag)) {
     // RFC 9110 §15.4.5: a 304 carries the ETag the 200 would have carried.
-    res.writeHead(304, headersFor(entry, p, state, encoding, true))
+    res.writeHead(304, headersFor(entry, p, state, encoding, true, options))
     res.end()
     return
   }
-  res.writeHead(entry.status, headersFor(entry, p, state, encoding, false))
+  res.writeHead(entry.status, headersFor(entry, p, state, encoding, false, options))
   res.end(req.method === 'HEAD' ? undefined : bodyFor(entry, p, encoding))
 }

@@ -6,8 +6,11 @@
  */
 import type { RouteDefinition } from './route-table.js'
 
-const PATH_TAG = '_isr_path:'
+export const PATH_TAG = '_isr_path:'
 const ROUTE_TAG = '_isr_route:'
+
+/** Tags vite-isr derives from paths and routes, as opposed to the app's own tags. */
+export const isImplicitTag = (tag: string): boolean => tag.startsWith(PATH_TAG) || tag.startsWith(ROUTE_TAG)
 
 export const MAX_PATH_ARG = 1024
 export const MAX_TAG_LENGTH = 256

@@ -51,9 +51,11 @@ export interface SWR {
   /**
    * The entry to serve for `key`, rendering it with `generate` when there is none (or it
    * expired). Resolves synchronously (no promise) for a fresh entry held in memory.
-   * Rejects only when there is nothing to serve and the render failed.
+   * Rejects only when there is nothing to serve and the render failed. `softTags` count as
+   * the entry's tags for this read only (the implicit tags of the page reading a data entry,
+   * so that `revalidatePath` also refreshes the data that page used, as in Next.js).
    */
-  get(key: string, generate: Generate, label: string): Resolved | Promise<Resolved>
+  get(key: string, generate: Generate, label: string, softTags?: readonly string[]): Resolved | Promise<Resolved>
   /**
    * The synchronous half of `get`: a fresh or stale entry the handler holds in memory
    * (a stale one starts its background regeneration), else `undefined` without side effects.
@@ -206,12 +208,12 @@ export function createSWR(options: SWROptions): SWR {
     return { entry, state: 'STALE' }
   }
 
-  function decide(key: string, entry: CacheEntry | undefined, generate: Generate, label: string): Resolved | Promise<Resolved> {
+  function decide(key: string, entry: CacheEntry | undefined, generate: Generate, label: string, softTags?: readonly string[]): Resolved | Promise<Resolved> {
     if (!entry || entry.buildId !== buildId) {
       log.debug('miss', label, entry ? { reason: `entry of build ${entry.buildId}` } : undefined)
       return render(key, generate, label).then((generated) => ({ entry: generated.entry, state: 'MISS' }))
     }
-    const times = handler.getTagTimes(entry.tags)
+    const times = handler.getTagTimes(softTags?.length ? [...entry.tags, ...softTags] : entry.tags)
     if (isPromise(times)) return times.then((t) => serve(key, entry, t, generate, label))
     return serve(key, entry, times, generate, label)
   }
@@ -234,11 +236,11 @@ export function createSWR(options: SWROptions): SWR {
 
   return {
     pending,
-    get(key, generate, label) {
+    get(key, generate, label, softTags) {
       const cached = handler.get(key)
-      if (!isPromise(cached)) return decide(key, cached, generate, label)
+      if (!isPromise(cached)) return decide(key, cached, generate, label, softTags)
       return cached.then(
-        (entry) => decide(key, entry, generate, label),
+        (entry) => decide(key, entry, generate, label, softTags),
         (error: unknown) => {
           log.error(`reading ${label} from the ${handler.name} cache failed; rendering it`, error)
           return decide(key, undefined, generate, label)
