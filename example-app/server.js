@@ -19,7 +19,8 @@ app.use(isr)
 // every other request goes to `app` unchanged.
 const port = Number(process.env.PORT ?? 3000)
 const server = http.createServer(isr.wrap(app)).listen(port, () => {
-  console.log(`vite-isr blog listening on http://localhost:${server.address().port}`)
+  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address())
+  console.log(`vite-isr blog listening on http://localhost:${port}`)
   if (!process.env.REVALIDATE_SECRET) console.log('REVALIDATE_SECRET is not set: /api/revalidate and /api/posts/:slug will answer 500.')
 })
 

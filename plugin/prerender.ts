@@ -124,7 +124,10 @@ async function prerenderPage(app: RenderApp, { route, pathname, params }: Job, m
     return
   }
   // Data with revalidate 0 made the page dynamic: nothing to keep, it renders per request.
-  if (generated.store === 'none') return
+  if (generated.store === 'none') {
+    if (!manifest.dynamicPages.includes(route.pattern)) manifest.dynamicPages.push(route.pattern)
+    return
+  }
   await seed.set(pageKey(manifest.buildId, pathname), page)
   manifest.routes[pathname] = {
     initialRevalidateSeconds: page.revalidate,

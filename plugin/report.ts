@@ -1,6 +1,7 @@
 /** The progress line while prerendering and the route table after it, like `next build`. */
 import type { PrerenderManifest } from '../runtime/manifest.js'
-import type { RouteDefinition } from '../runtime/route-table.js'
+import { lowerRevalidate } from '../runtime/render-context.js'
+import type { Revalidate, RouteDefinition } from '../runtime/route-table.js'
 import { formatBytes } from '../runtime/debug.js'
 
 export interface Reporter {
@@ -22,18 +23,20 @@ export function progressReporter(out: Reporter): (done: number, total: number) =
   }
 }
 
-function kindOf(route: RouteDefinition): string {
+/** The route's kind as its pages turned out: data may lower the window or make it dynamic. */
+function kindOf(route: RouteDefinition, manifest: PrerenderManifest, revalidates: Revalidate[]): string {
   if (route.kind === 'route') return 'route handler'
-  if (route.revalidate === 0) return 'dynamic'
-  if (route.revalidate === false) return 'static'
-  return `ISR ${route.revalidate}s`
+  if (route.revalidate === 0 || manifest.dynamicPages.includes(route.pattern)) return 'dynamic'
+  const lowest = revalidates.length > 0 ? revalidates.reduce(lowerRevalidate) : route.revalidate
+  return lowest === false ? 'static' : `ISR ${lowest}s`
 }
 
 export function routeTable(routes: RouteDefinition[], manifest: PrerenderManifest): string {
-  const byRoute = new Map<string, { paths: string[]; bytes: number; tags: Set<string> }>()
+  const byRoute = new Map<string, { paths: string[]; bytes: number; tags: Set<string>; revalidates: Revalidate[] }>()
   for (const [path, info] of Object.entries(manifest.routes)) {
-    const stats = byRoute.get(info.srcRoute) ?? { paths: [], bytes: 0, tags: new Set<string>() }
+    const stats = byRoute.get(info.srcRoute) ?? { paths: [], bytes: 0, tags: new Set<string>(), revalidates: [] }
     stats.paths.push(path)
+    stats.revalidates.push(info.initialRevalidateSeconds)
     stats.bytes += info.size
     for (const tag of info.tags) stats.tags.add(tag)
     byRoute.set(info.srcRoute, stats)
@@ -48,8 +51,8 @@ export function routeTable(routes: RouteDefinition[], manifest: PrerenderManifes
         : ''
       return [
         route.pattern,
-        kindOf(route),
-        route.kind === 'route' || route.revalidate === 0 ? '-' : `${count}${sample}`,
+        kindOf(route, manifest, stats?.revalidates ?? []),
+        route.kind === 'route' || kindOf(route, manifest, []) === 'dynamic' ? '-' : `${count}${sample}`,
         stats && count > 0 ? formatBytes(Math.round(stats.bytes / count)) : '-',
         stats && stats.tags.size > 0 ? [...stats.tags].join(', ') : '',
       ]

@@ -86,9 +86,13 @@ export function dataEntry(dataCache: DataCache, value: Buffer, options: { starte
   }
 }
 
-/** Read `key` through the data cache's SWR core, with the page's implicit tags as soft tags. */
+/**
+ * Read `key` through the data cache's SWR core. Inside a page render the page's implicit
+ * tags count as the data's, and stale data is refreshed before the page uses it.
+ */
 export function readData(dataCache: DataCache, context: RenderContext | undefined, key: string, label: string, produce: (startedAt: number) => Promise<Generated>): Promise<Resolved> {
-  return Promise.resolve(dataCache.swr.get(key, ({ startedAt }) => produce(startedAt), label, context?.implicitTags))
+  const read = context ? { softTags: context.implicitTags, refreshStale: true } : undefined
+  return Promise.resolve(dataCache.swr.get(key, ({ startedAt }) => produce(startedAt), label, read))
 }
 
 /**

@@ -41,6 +41,6 @@ export interface PrerenderManifest {
   dynamicRoutes: Record<string, DynamicRoute>
   /** Paths whose prerender called `notFound()`. */
   notFoundRoutes: string[]
-  /** Routes rendered on every request (revalidate = 0). */
+  /** Routes rendered on every request: `revalidate = 0`, or made dynamic by data with revalidate 0. */
   dynamicPages: string[]
 }

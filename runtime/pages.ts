@@ -9,7 +9,7 @@ import type { Logger } from './debug.js'
 import type { RevalidateEvent } from './options.js'
 import { pageKey, toGenerated } from './page-entry.js'
 import { renderError, renderNotFound, renderPage, type RenderApp, type RenderResult } from './render.js'
-import { PATH_TAG, type Invalidation, type RevalidationTarget } from './revalidate.js'
+import type { Invalidation, RevalidationTarget } from './revalidate.js'
 import type { Router, RouteMatch } from './router.js'
 import { NO_STORE, sendEntry as send, type ResponseState, type SendOptions } from './response.js'
 import type { Generate, SWR } from './swr.js'
@@ -57,6 +57,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
   const sendOptions: SendOptions = { tagHeader: options.tagHeader }
   const sendEntry = (req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState) => send(req, res, entry, state, sendOptions)
   let notFoundPage: Promise<CacheEntry> | undefined
+  let lastInvalidationAt = 0
 
   const admits = (match: RouteMatch, pathname: string) => match.route.dynamicParams || options.prerendered.has(pathname)
 
@@ -118,14 +119,12 @@ export function createPageServer(options: PageServerOptions): PageServer {
 
     async invalidate(invalidation: Invalidation) {
       const at = options.now()
+      lastInvalidationAt = at
       await handler.invalidateTags(invalidation.tags, { at, mode: invalidation.mode })
       if (log.debugEnabled) {
-        const subject = invalidation.paths.length > 0 ? `revalidatePath ${invalidation.paths.join(' ')}` : `revalidateTag ${invalidation.tags.join(' ')}`
-        let touched: number | undefined
-        if (invalidation.paths.length === 1 && invalidation.tags[0]?.startsWith(PATH_TAG)) {
-          touched = (await handler.get(pageKey(buildId, invalidation.paths[0]))) ? 1 : 0
-        }
-        log.debug(subject.split(' ')[0], subject.slice(subject.indexOf(' ') + 1), { mode: invalidation.mode, tags: invalidation.tags.length, entries: touched })
+        const [event, subject] = invalidation.paths.length > 0 ? ['revalidatePath', invalidation.paths.join(' ')] : ['revalidateTag', invalidation.tags.join(' ')]
+        const entries = handler.countTagged ? invalidation.tags.reduce((n, tag) => n + handler.countTagged!(tag), 0) : undefined
+        log.debug(event, subject, { mode: invalidation.mode, tags: invalidation.tags.length, entries })
       }
       if (options.onRevalidate) {
         try {
@@ -140,7 +139,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
       const match = router.match(pathname)
       if (!match || match.route.kind !== 'page' || match.route.revalidate === 0 || !admits(match, pathname)) return
       try {
-        await swr.refresh(pageKey(buildId, pathname), generatorFor(match, pathname), pathname)
+        await swr.refresh(pageKey(buildId, pathname), generatorFor(match, pathname), pathname, lastInvalidationAt)
       } catch {
         log.warn(`revalidatePath(${pathname}, { regenerate: true }): the render failed, the previous page stays`)
       }

@@ -34,6 +34,21 @@ export interface Resolved {
   state: CacheState
 }
 
+export interface ReadOptions {
+  /**
+   * Tags that count as the entry's own for this read only: the implicit tags of the page
+   * reading a data entry, so `revalidatePath` also refreshes the data that page used (Next.js).
+   */
+  softTags?: readonly string[]
+  /**
+   * Wait for a stale entry to render anew instead of answering it stale (the last good copy
+   * is still the answer if that fails). Used for data read inside a page render: the render
+   * already runs in the background or for a waiting MISS, and a page built on stale data
+   * would keep it for a whole window.
+   */
+  refreshStale?: boolean
+}
+
 export interface SWROptions {
   handler: CacheHandler
   /** Entries of any other build are treated as missing. */
@@ -51,27 +66,31 @@ export interface SWR {
   /**
    * The entry to serve for `key`, rendering it with `generate` when there is none (or it
    * expired). Resolves synchronously (no promise) for a fresh entry held in memory.
-   * Rejects only when there is nothing to serve and the render failed. `softTags` count as
-   * the entry's tags for this read only (the implicit tags of the page reading a data entry,
-   * so that `revalidatePath` also refreshes the data that page used, as in Next.js).
+   * Rejects only when there is nothing to serve and the render failed.
    */
-  get(key: string, generate: Generate, label: string, softTags?: readonly string[]): Resolved | Promise<Resolved>
+  get(key: string, generate: Generate, label: string, read?: ReadOptions): Resolved | Promise<Resolved>
   /**
    * The synchronous half of `get`: a fresh or stale entry the handler holds in memory
    * (a stale one starts its background regeneration), else `undefined` without side effects.
    */
   peek(key: string, generate: Generate, label: string): Resolved | undefined
-  /** Render `key` now and store it, sharing a render already in flight. Rejects if it fails. */
-  refresh(key: string, generate: Generate, label: string): Promise<Generated>
+  /**
+   * Render `key` anew and store it; rejects if that fails. `after` is the time of the
+   * invalidation this answers: a render in flight since before it is awaited, not reused,
+   * and the new render counts as starting after it.
+   */
+  refresh(key: string, generate: Generate, label: string, after?: number): Promise<Generated>
   /** Keys with a render in flight. */
   readonly pending: ReadonlyMap<string, Promise<Generated>>
 }
 
 export function classify(entry: CacheEntry, times: TagTimes, now: number): Freshness {
-  if (times.expired > entry.lastModified) return 'expired'
+  // `>=`, as Next.js: a render that started in the same millisecond as an invalidation may
+  // have read the old data, so it does not count as after it.
+  if (times.expired >= entry.lastModified) return 'expired'
   const age = now - entry.lastModified
   if (age >= entry.expire * 1000) return 'expired'
-  if (times.stale > entry.lastModified) return 'stale'
+  if (times.stale >= entry.lastModified) return 'stale'
   if (entry.revalidate !== false && age >= entry.revalidate * 1000) return 'stale'
   return 'fresh'
 }
@@ -121,10 +140,10 @@ export function createSWR(options: SWROptions): SWR {
   }
 
   /** Start (or join) the one render of `key`. Failures are logged here, once per render. */
-  function render(key: string, generate: Generate, label: string): Promise<Generated> {
+  function render(key: string, generate: Generate, label: string, after?: number): Promise<Generated> {
     const inFlight = pending.get(key)
     if (inFlight) return inFlight
-    const startedAt = now()
+    const startedAt = after === undefined ? now() : Math.max(now(), after + 1)
     log.debug('regenerate:start', label)
     const promise = runWithTimeout(generate, startedAt, options.timeout, label)
       .then(async (generated) => {
@@ -208,39 +227,39 @@ export function createSWR(options: SWROptions): SWR {
     return { entry, state: 'STALE' }
   }
 
-  function decide(key: string, entry: CacheEntry | undefined, generate: Generate, label: string, softTags?: readonly string[]): Resolved | Promise<Resolved> {
+  function decide(key: string, entry: CacheEntry | undefined, generate: Generate, label: string, read?: ReadOptions): Resolved | Promise<Resolved> {
     if (!entry || entry.buildId !== buildId) {
       log.debug('miss', label, entry ? { reason: `entry of build ${entry.buildId}` } : undefined)
       return render(key, generate, label).then((generated) => ({ entry: generated.entry, state: 'MISS' }))
     }
-    const times = handler.getTagTimes(softTags?.length ? [...entry.tags, ...softTags] : entry.tags)
-    if (isPromise(times)) return times.then((t) => serve(key, entry, t, generate, label))
-    return serve(key, entry, times, generate, label)
+    const times = handler.getTagTimes(read?.softTags?.length ? [...entry.tags, ...read.softTags] : entry.tags)
+    if (isPromise(times)) return times.then((t) => serve(key, entry, t, generate, label, read))
+    return serve(key, entry, times, generate, label, read)
   }
 
-  function serve(key: string, entry: CacheEntry, times: TagTimes, generate: Generate, label: string): Resolved | Promise<Resolved> {
+  function serve(key: string, entry: CacheEntry, times: TagTimes, generate: Generate, label: string, read?: ReadOptions): Resolved | Promise<Resolved> {
     const t = now()
     const freshness = classify(entry, times, t)
     if (freshness === 'fresh') {
       if (log.debugEnabled) log.debug('hit', label, { age: `${Math.round((t - entry.lastModified) / 1000)}s`, revalidate: String(entry.revalidate) })
       return { entry, state: 'HIT' }
     }
-    if (freshness === 'stale') {
+    if (freshness === 'stale' && !read?.refreshStale) {
       if (log.debugEnabled) log.debug('stale', label, { age: `${Math.round((t - entry.lastModified) / 1000)}s`, revalidate: String(entry.revalidate) })
       regenerateInBackground(key, generate, label)
       return { entry, state: 'STALE' }
     }
-    log.debug('expired', label)
+    log.debug(freshness, label, freshness === 'stale' ? { refresh: 'inline' } : undefined)
     return renderExpired(key, entry, generate, label)
   }
 
   return {
     pending,
-    get(key, generate, label, softTags) {
+    get(key, generate, label, read) {
       const cached = handler.get(key)
-      if (!isPromise(cached)) return decide(key, cached, generate, label, softTags)
+      if (!isPromise(cached)) return decide(key, cached, generate, label, read)
       return cached.then(
-        (entry) => decide(key, entry, generate, label, softTags),
+        (entry) => decide(key, entry, generate, label, read),
         (error: unknown) => {
           log.error(`reading ${label} from the ${handler.name} cache failed; rendering it`, error)
           return decide(key, undefined, generate, label)
@@ -254,8 +273,9 @@ export function createSWR(options: SWROptions): SWR {
       if (isPromise(times) || classify(entry, times, now()) === 'expired') return undefined
       return serve(key, entry, times, generate, label) as Resolved
     },
-    refresh(key, generate, label) {
-      return render(key, generate, label)
+    async refresh(key, generate, label, after) {
+      await pending.get(key)?.catch(() => {})
+      return render(key, generate, label, after)
     },
   }
 }

@@ -26,6 +26,8 @@ export interface MemoryCacheHandler extends CacheHandler {
   getTagTimes(tags: readonly string[]): TagTimes
   /** Same as `get`: every entry is in memory. A page served from `peek` counts as used. */
   peek(key: string): CacheEntry | undefined
+  /** How many entries held carry `tag` (kept as entries come and go: no scan). */
+  countTagged(tag: string): number
   /** Drop every entry and every tag time. */
   clear(): void
   dispose(): void
@@ -62,6 +64,14 @@ export function createMemoryCacheHandler(options: MemoryCacheHandlerOptions = {}
     throw new TypeError(`[vite-isr] maxSize must be a non-negative integer (got ${describeValue(maxSize)})`)
   }
 
+  const tagCounts = new Map<string, number>()
+  const count = (entry: CacheEntry, by: 1 | -1) => {
+    for (const tag of entry.tags) {
+      const n = (tagCounts.get(tag) ?? 0) + by
+      if (n > 0) tagCounts.set(tag, n)
+      else tagCounts.delete(tag)
+    }
+  }
   // lru-cache refuses maxSize 0, and a disabled cache needs no structure at all.
   const lru =
     maxSize === 0
@@ -69,6 +79,8 @@ export function createMemoryCacheHandler(options: MemoryCacheHandlerOptions = {}
       : new LRUCache<string, CacheEntry>({
           maxSize,
           sizeCalculation: (entry, key) => estimateEntrySize(key, entry),
+          onInsert: (entry, _key, reason) => reason !== 'update' && count(entry, 1),
+          dispose: (entry) => count(entry, -1),
         })
   const tagTimes: TagTimeMap = new Map()
 
@@ -100,6 +112,9 @@ export function createMemoryCacheHandler(options: MemoryCacheHandlerOptions = {}
     },
     getTagTimes(tags) {
       return maxTagTimes(tagTimes, tags)
+    },
+    countTagged(tag) {
+      return tagCounts.get(tag) ?? 0
     },
     clear() {
       lru?.clear()

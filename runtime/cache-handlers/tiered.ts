@@ -87,6 +87,9 @@ export function createTieredCacheHandler(options: TieredCacheHandlerOptions): Ti
       const hit = memory.get(key)
       return isPromise(hit) ? undefined : hit
     },
+    countTagged(tag) {
+      return memory.countTagged?.(tag) ?? 0
+    },
     set(key, entry, setOptions) {
       cancelFill(key)
       const inMemory = memory.set(key, entry)

@@ -94,6 +94,8 @@ export interface CacheHandler {
    * key regenerates once per process.
    */
   lock?(key: string, ttlMs: number): Promise<Lock | null>
+  /** Optional: how many entries held in memory carry `tag` (for the debug log; must not scan). */
+  countTagged?(tag: string): number
   /** Optional: release connections, timers and file handles. */
   dispose?(): MaybePromise<void>
 }

@@ -114,3 +114,23 @@ describe('memory cache handler', () => {
     )
   })
 })
+
+describe('memory cache handler: counting tagged entries', () => {
+  it('counts entries per tag as they are set, replaced, deleted and evicted, without scanning', () => {
+    const cache = createMemoryCacheHandler({ maxSize: 3_000 })
+    cache.set('a', makeEntry({ tags: ['posts', 'p:a'], value: body(500) }))
+    cache.set('b', makeEntry({ tags: ['posts'], value: body(500) }))
+    expect(cache.countTagged('posts')).toBe(2)
+    expect(cache.countTagged('p:a')).toBe(1)
+    cache.set('a', makeEntry({ tags: ['authors'], value: body(500) })) // replaced: loses its old tags
+    expect(cache.countTagged('posts')).toBe(1)
+    expect(cache.countTagged('p:a')).toBe(0)
+    expect(cache.countTagged('authors')).toBe(1)
+    cache.delete('b')
+    expect(cache.countTagged('posts')).toBe(0)
+    for (const key of ['c', 'd', 'e', 'f']) cache.set(key, makeEntry({ tags: ['bulk'], value: body(700) }))
+    // only what still fits is counted
+    expect(cache.countTagged('bulk')).toBe(cache.size - cache.countTagged('authors'))
+    expect(cache.countTagged('bulk')).toBeLessThan(4)
+  })
+})

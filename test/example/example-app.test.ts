@@ -3,9 +3,10 @@
  * `node server.js` in its own process with a real SQLite file.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REPO, viteBuild } from '../helpers/build.js'
 
@@ -16,10 +17,12 @@ let child: ChildProcess
 let url: string
 let output = ''
 let dataDir: string
+let buildOutput = ''
 
 beforeAll(async () => {
   const build = await viteBuild(APP)
   if (build.code !== 0) throw new Error(`example-app build failed:\n${build.output}`)
+  buildOutput = build.output
   dataDir = mkdtempSync(join(tmpdir(), 'vite-isr-example-db-'))
   child = spawn(process.execPath, ['server.js'], {
     cwd: APP,
@@ -48,6 +51,45 @@ afterAll(async () => {
 })
 
 const get = (path: string, init?: RequestInit) => fetch(url + path, { redirect: 'manual', ...init })
+
+/** The CMS webhook with a JSON body. */
+const webhook = (body: unknown, secret: string | null = SECRET) =>
+  get('/api/revalidate', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(secret === null ? {} : { 'x-revalidate-secret': secret }) },
+    body: JSON.stringify(body),
+  })
+
+/** GET `path` until it is served fresh from the cache (HIT; a STALE one may still be regenerating); its HTML. */
+async function cached(path: string): Promise<string> {
+  let html = ''
+  await expect
+    .poll(
+      async () => {
+        const res = await get(path)
+        html = await res.text()
+        return res.headers.get('x-isr-cache')
+      },
+      { timeout: 5000, interval: 20 },
+    )
+    .toBe('HIT')
+  return html
+}
+
+/** Invalidation times are compared to render start times in ms: keep them apart. */
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5))
+
+/** Write to the server's SQLite file directly, as a CMS would, without telling vite-isr. */
+function editInDatabase(slug: string, title: string): void {
+  const db = new Database(join(dataDir, 'blog.db'), { fileMustExist: true, timeout: 5000 })
+  try {
+    expect(db.prepare('UPDATE posts SET title = ? WHERE slug = ?').run(title, slug).changes).toBe(1)
+  } finally {
+    db.close()
+  }
+}
+
+const h1 = (html: string) => /<h1>([^<]*)<\/h1>/.exec(html)?.[1]
 
 describe('example-app (node server.js)', () => {
   it('serves the ISR index and prerendered posts from the cache', async () => {
@@ -92,6 +134,125 @@ describe('example-app (node server.js)', () => {
     const page = await get('/blog/static-params')
     expect(await page.text()).toContain('Edited through the admin API')
     expect(await (await get('/')).text()).toContain('Edited through the admin API')
+  })
+
+  it('tags the pages that read posts through cache() with `posts`', () => {
+    const manifest = JSON.parse(readFileSync(join(APP, 'dist/prerender-manifest.json'), 'utf8')) as { routes: Record<string, { tags?: string[] }> }
+    expect(manifest.routes['/'].tags).toEqual(['posts'])
+    expect(manifest.routes['/blog'].tags).toEqual(['posts'])
+    expect(manifest.routes['/blog/hello-isr'].tags).toEqual(['posts'])
+    // the build's route table shows them
+    expect(buildOutput).toMatch(/^\/\s+ISR 60s\s.*\sposts\s*$/m)
+    expect(buildOutput).toMatch(/^\/blog\/\[slug\]\s+ISR 60s\s.*\sposts\s*$/m)
+  })
+
+  it('revalidates a path given in the webhook JSON body', async () => {
+    await cached('/blog/how-the-cache-works')
+    await tick()
+    const res = await webhook({ path: '/blog/how-the-cache-works' })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ revalidated: true, path: '/blog/how-the-cache-works' })
+    expect((await get('/blog/how-the-cache-works')).headers.get('x-isr-cache')).toBe('MISS')
+    // only that page
+    expect((await get('/')).headers.get('x-isr-cache')).toBe('HIT')
+  })
+
+  it('expires every page that used the `posts` data with one webhook { tag: "posts" }', async () => {
+    const before = await cached('/')
+    await cached('/blog/hello-isr')
+    await cached('/blog')
+    await tick()
+    const res = await webhook({ tag: 'posts' })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ revalidated: true, tag: 'posts' })
+    for (const path of ['/', '/blog/hello-isr', '/blog']) {
+      expect((await get(path)).headers.get('x-isr-cache'), path).toBe('MISS')
+      expect((await get(path)).headers.get('x-isr-cache'), path).toBe('HIT')
+    }
+    // rendered anew: a new "generated at"
+    const generatedAt = (html: string) => /id="generated-at">([^<]*)</.exec(html)?.[1]
+    expect(generatedAt(await (await get('/')).text())).not.toBe(generatedAt(before))
+  })
+
+  it('with { tag: "posts", profile: "max" } serves the old pages at once, then the new ones', async () => {
+    // a MISS that runs a loader, so the server has opened (and created) the database
+    expect((await get('/blog/no-such-post-yet')).status).toBe(404)
+    expect(h1(await cached('/blog/revalidate-windows'))).toBe('Choosing a revalidate window')
+    expect(await cached('/blog')).toContain('Choosing a revalidate window')
+
+    // a CMS changes the post in the database, then calls the webhook
+    editInDatabase('revalidate-windows', 'Windows, revalidated in the background')
+    await tick()
+    const res = await webhook({ tag: 'posts', profile: 'max' })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ revalidated: true, tag: 'posts' })
+
+    // the next request gets the old page at once, and starts its regeneration
+    const stale = await get('/blog/revalidate-windows')
+    expect(stale.headers.get('x-isr-cache')).toBe('STALE')
+    expect(h1(await stale.text())).toBe('Choosing a revalidate window')
+    const staleList = await get('/blog')
+    expect(staleList.headers.get('x-isr-cache')).toBe('STALE')
+    expect(await staleList.text()).not.toContain('Windows, revalidated in the background')
+
+    // a later one gets the regenerated page, built from fresh data (not the stale cached post)
+    for (const path of ['/blog/revalidate-windows', '/blog']) {
+      await expect
+        .poll(
+          async () => {
+            const page = await get(path)
+            return `${page.headers.get('x-isr-cache')} ${(await page.text()).includes('Windows, revalidated in the background')}`
+          },
+          { timeout: 5000, interval: 50 },
+        )
+        .toBe('HIT true')
+    }
+  })
+
+  it('shows an admin edit on the post page, the index and /blog on the next load (revalidateTag)', async () => {
+    expect(await cached('/blog/on-demand-revalidation')).not.toContain('Edited twice through the admin API')
+    expect(await cached('/')).not.toContain('Edited twice through the admin API')
+    await cached('/blog')
+    await tick()
+    const edit = await get('/api/posts/on-demand-revalidation', {
+      method: 'PUT',
+      headers: { 'x-revalidate-secret': SECRET, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'Edited twice through the admin API' }),
+    })
+    expect(edit.status).toBe(200)
+    expect(await edit.json()).toMatchObject({ updated: true, revalidated: { tag: 'posts' } })
+    for (const path of ['/blog/on-demand-revalidation', '/', '/blog']) {
+      const page = await get(path)
+      expect(page.headers.get('x-isr-cache'), path).toBe('MISS')
+      expect(await page.text(), path).toContain('Edited twice through the admin API')
+    }
+  })
+
+  it('answers 400 with a JSON error for a webhook body it cannot use, and revalidates nothing', async () => {
+    await cached('/')
+    await tick()
+    for (const body of [{}, { path: 'no-slash' }, { path: '/blog/hello-isr', tag: 'posts' }, { tag: 42 }, { tag: '' }, { tag: 'posts', profile: 'min' }, 'posts']) {
+      const res = await webhook(body)
+      expect(res.status, JSON.stringify(body)).toBe(400)
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+      const { error } = (await res.json()) as { error: unknown }
+      expect(typeof error, JSON.stringify(body)).toBe('string')
+    }
+    expect(((await (await webhook({ path: 'no-slash' })).json()) as { error: string }).error).toMatch(/must start with "\/"/)
+    const broken = await get('/api/revalidate', { method: 'POST', headers: { 'x-revalidate-secret': SECRET, 'content-type': 'application/json' }, body: '{"tag":' })
+    expect(broken.status).toBe(400)
+    expect((await get('/')).headers.get('x-isr-cache')).toBe('HIT')
+  })
+
+  it('answers 401 to the webhook without the right secret, and revalidates nothing', async () => {
+    await cached('/')
+    await tick()
+    for (const secret of [null, SECRET.slice(0, -1), '']) {
+      const res = await webhook({ tag: 'posts' }, secret)
+      expect(res.status).toBe(401)
+      expect(await res.json()).toHaveProperty('error')
+    }
+    expect((await get('/')).headers.get('x-isr-cache')).toBe('HIT')
   })
 
   it('never prints the secret', () => {

@@ -28,6 +28,7 @@ describe('the cache debug log', () => {
     clock.advance(61_000)
     await server.get('/blog/1')
     await expect.poll(() => server!.logs.some((l) => l.startsWith('[vite-isr] regenerate:done /blog/1'))).toBe(true)
+    await server.get('/blog/2')
     clock.advance(1)
     await server.get('/api/revalidate?path=/blog/2', { method: 'POST' })
     const logs = server.logs.join('\n')

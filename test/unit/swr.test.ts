@@ -110,9 +110,13 @@ describe('classify', () => {
     expect(classify(entry, { expired: 0, stale: 1_001 }, 1_000)).toBe('stale')
   })
 
-  it('ignores tag invalidations that happened at or before the render started', () => {
-    expect(classify(entry, { expired: 1_000, stale: 1_000 }, 1_500)).toBe('fresh')
+  it('ignores tag invalidations that happened before the render started', () => {
     expect(classify(entry, { expired: 999, stale: 999 }, 1_500)).toBe('fresh')
+  })
+
+  it('counts an invalidation in the same millisecond as the render start, as Next.js does (the render may have read old data)', () => {
+    expect(classify(entry, { expired: 1_000, stale: 0 }, 1_500)).toBe('expired')
+    expect(classify(entry, { expired: 0, stale: 1_000 }, 1_500)).toBe('stale')
   })
 
   it('calls an entry expired when one of its tags expired after it was rendered, even when it is young', () => {

@@ -1,5 +1,5 @@
-// `/blog`: every post, newest first. Same ISR setup as the home page.
-import { listPosts, type PostSummary } from '../../server/db'
+// `/blog`: every post, newest first. Same ISR setup as the home page (and the same `posts` tag).
+import { listPosts, type PostSummary } from '../../server/posts'
 import { GeneratedAt, PostList } from '../_components/post-list'
 
 export const revalidate = 60
@@ -7,7 +7,7 @@ export const revalidate = 60
 export const metadata = { title: 'All posts · vite-isr blog' }
 
 export async function loader() {
-  return { posts: listPosts(), generatedAt: new Date().toISOString() }
+  return { posts: await listPosts(), generatedAt: new Date().toISOString() }
 }
 
 export default function Blog({ data }: { data: { posts: PostSummary[]; generatedAt: string } }) {

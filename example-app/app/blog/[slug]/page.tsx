@@ -1,10 +1,12 @@
 // `/blog/:slug`: one post.
 //  - the first five posts are prerendered by `vite build` (generateStaticParams);
 //  - the others are rendered on their first request, then cached (dynamicParams defaults to true);
-//  - unknown slugs get app/not-found.tsx with status 404.
+//  - unknown slugs get app/not-found.tsx with status 404;
+//  - getPost reads through cache() with the tag `posts`, so revalidateTag('posts') refreshes it.
 import { useState } from 'react'
 import { notFound } from 'vite-isr/runtime'
-import { excerpt, firstSlugs, getPost, type Post } from '../../../server/db'
+import { excerpt, firstSlugs } from '../../../server/db'
+import { getPost, type Post } from '../../../server/posts'
 import { GeneratedAt } from '../../_components/post-list'
 
 export const revalidate = 60
@@ -14,7 +16,7 @@ export async function generateStaticParams() {
 }
 
 export async function loader({ params }: { params: { slug: string } }) {
-  const post = getPost(params.slug)
+  const post = await getPost(params.slug)
   if (!post) notFound()
   return { post, generatedAt: new Date().toISOString() }
 }

@@ -1,6 +1,8 @@
 // PUT /api/posts/:slug  with a JSON body { "title"?: string, "body"?: string }
-// An admin edit: write to the database, then revalidate every page that shows the post.
-import { revalidatePath } from 'vite-isr/runtime'
+// An admin edit: write to the database, then revalidate the tag `posts`. Every page that read
+// posts through cache() (server/posts.ts) carries that tag: the post page, `/` and `/blog` all
+// render fresh on their next request, with one call and no list of paths to keep up to date.
+import { revalidateTag } from 'vite-isr/runtime'
 import { updatePost } from '../../../../server/db'
 import { checkSecret } from '../../../../server/secret'
 
@@ -20,12 +22,11 @@ export async function PUT(request: Request, { params }: { params: { slug: string
     return Response.json({ error: 'Send a non-empty "title" and/or "body" string' }, { status: 400 })
   }
 
+  // Write to SQLite directly (not through the cached reads of server/posts.ts)...
   const post = updatePost(params.slug, { title: title as string | undefined, body: body as string | undefined })
   if (!post) return Response.json({ error: `No post with slug "${params.slug}"` }, { status: 404 })
 
-  // The post page and the lists that show its title.
-  await revalidatePath(`/blog/${post.slug}`)
-  await revalidatePath('/')
-  await revalidatePath('/blog')
-  return Response.json({ updated: true, post, revalidated: [`/blog/${post.slug}`, '/', '/blog'] })
+  // ...then expire the cached posts and every page built from them.
+  await revalidateTag('posts')
+  return Response.json({ updated: true, post, revalidated: { tag: 'posts' } })
 }
