@@ -2,9 +2,11 @@
  * The generated modules: the server entry (route table + lazy page imports) that the
  * runtime loads, and the client entry that hydrates whichever page the HTML names.
  */
+import { posix } from 'node:path'
 import type { Plugin } from 'vite'
 import { DATA_SCRIPT_ID } from '../runtime/document.js'
 import type { AppTree } from './routes.js'
+import type { ResolvedPluginOptions } from './options.js'
 import type { PluginState } from './state.js'
 
 export const SERVER_ENTRY_ID = 'virtual:vite-isr/server-entry'
@@ -14,11 +16,16 @@ export const BROWSER_RUNTIME_ID = 'virtual:vite-isr/browser-runtime'
 const importer = (files: string[]) =>
   '{\n' + files.map((file) => `  ${JSON.stringify(file)}: () => import(${JSON.stringify('/' + file)}),`).join('\n') + '\n}'
 
-export function serverEntryCode(tree: AppTree): string {
+/** `./cache-handler.ts` is relative to the Vite root (a virtual module has no folder of its own). */
+const moduleSpecifier = (path: string) => (path.startsWith('.') ? '/' + posix.normalize(path) : path)
+
+export function serverEntryCode(tree: AppTree, options: ResolvedPluginOptions): string {
   return [
     `export const routes = ${JSON.stringify(tree.routes)};`,
     `export const modules = ${importer(tree.files)};`,
     `export const app = ${JSON.stringify({ rootLayouts: tree.rootLayouts, notFound: tree.notFound, error: tree.error })};`,
+    `export const config = ${JSON.stringify(options.runtimeDefaults)};`,
+    options.cacheHandler ? `export { default as cacheHandler } from ${JSON.stringify(moduleSpecifier(options.cacheHandler))};` : '',
   ].join('\n')
 }
 
@@ -76,7 +83,7 @@ export function entriesPlugin(state: PluginState): Plugin {
     load(id) {
       if (!id.startsWith('\0virtual:vite-isr/')) return
       try {
-        if (id === RESOLVED.get(SERVER_ENTRY_ID)) return serverEntryCode(state.tree())
+        if (id === RESOLVED.get(SERVER_ENTRY_ID)) return serverEntryCode(state.tree(), state.options)
         if (id === RESOLVED.get(CLIENT_ENTRY_ID)) return clientEntryCode(state.tree(), DATA_SCRIPT_ID)
         if (id === RESOLVED.get(BROWSER_RUNTIME_ID)) return browserRuntimeCode
       } catch (error) {

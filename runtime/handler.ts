@@ -10,7 +10,7 @@ import { createMemoryCacheHandler } from './cache-handlers/memory.js'
 import { createTieredCacheHandler } from './cache-handlers/tiered.js'
 import type { CacheHandler } from './cache-handlers/types.js'
 import { createLogger } from './debug.js'
-import { resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
+import { handlerFromBuild, resolveDistDir, resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
 import { createPageServer } from './pages.js'
 import { normalizePathname } from './path.js'
 import { registerRevalidationTarget } from './revalidate.js'
@@ -44,14 +44,15 @@ function sendPlain(res: ServerResponse, status: number, text: string): void {
 }
 
 export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Promise<ISRHandler> {
-  const options = resolveHandlerOptions(userOptions)
-  const log = createLogger({ debug: options.debug, write: options.log })
-  const build = await loadBuildOutput(options.distDir)
+  const build = await loadBuildOutput(resolveDistDir(userOptions))
   const { manifest, entry } = build
+  const options = resolveHandlerOptions(userOptions, entry.config)
+  const log = createLogger({ debug: options.debug, write: options.log })
   const buildId = manifest.buildId
 
-  const store = options.cacheHandler ?? (await openDefaultStore(build, options.cacheDir, log))
-  if (options.cacheHandler) await importSeed(build, options.cacheHandler, log)
+  const custom = options.cacheHandler ?? (await handlerFromBuild(entry.cacheHandler))
+  const store = custom ?? (await openDefaultStore(build, options.cacheDir, log))
+  if (custom) await importSeed(build, custom, log)
   const cache =
     options.cacheMaxMemorySize > 0
       ? createTieredCacheHandler({ memory: createMemoryCacheHandler({ maxSize: options.cacheMaxMemorySize }), store })

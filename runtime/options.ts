@@ -103,10 +103,16 @@ function check(ok: boolean, message: string): void {
 const isNonNegativeInteger = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0
 const isPositive = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n > 0
 
-export function resolveHandlerOptions(options: ISRHandlerOptions): ResolvedHandlerOptions {
+export function resolveDistDir(options: ISRHandlerOptions): string {
   check(typeof options === 'object' && options !== null, 'options must be an object')
-  const distDir = resolve(options.distDir ?? 'dist')
-  const o = options
+  check(options.distDir === undefined || (typeof options.distDir === 'string' && options.distDir !== ''), `distDir must be a non-empty string (got ${JSON.stringify(options.distDir)})`)
+  return resolve(options.distDir ?? 'dist')
+}
+
+/** `defaults` are those set at build in `isr({ cacheDir, cacheMaxMemorySize })`: options given here win. */
+export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick<ISRHandlerOptions, 'cacheDir' | 'cacheMaxMemorySize'> = {}): ResolvedHandlerOptions {
+  const distDir = resolveDistDir(options)
+  const o = { ...options, cacheDir: options.cacheDir ?? defaults.cacheDir, cacheMaxMemorySize: options.cacheMaxMemorySize ?? defaults.cacheMaxMemorySize }
   check(o.cacheDir === undefined || (typeof o.cacheDir === 'string' && o.cacheDir !== ''), `cacheDir must be a non-empty string (got ${JSON.stringify(o.cacheDir)})`)
   check(o.cacheMaxMemorySize === undefined || isNonNegativeInteger(o.cacheMaxMemorySize), `cacheMaxMemorySize must be a non-negative integer of bytes (got ${o.cacheMaxMemorySize})`)
   check(o.expireTime === undefined || isPositive(o.expireTime), `expireTime must be a positive number of seconds (got ${o.expireTime})`)
@@ -122,10 +128,7 @@ export function resolveHandlerOptions(options: ISRHandlerOptions): ResolvedHandl
     `cdnTagHeader must be true, false or a header name such as 'Cache-Tag' (got ${JSON.stringify(o.cdnTagHeader)})`,
   )
   const handler = o.cacheHandler
-  check(
-    handler === undefined || (typeof handler === 'object' && ['get', 'set', 'delete', 'invalidateTags', 'getTagTimes'].every((m) => typeof (handler as unknown as Record<string, unknown>)[m] === 'function')),
-    'cacheHandler must implement get, set, delete, invalidateTags and getTagTimes (see the CacheHandler type)',
-  )
+  check(handler === undefined || isCacheHandler(handler), 'cacheHandler must implement get, set, delete, invalidateTags and getTagTimes (see the CacheHandler type)')
   return {
     distDir,
     cacheDir: resolve(o.cacheDir ?? join(distDir, DEFAULT_CACHE_DIR)),
@@ -140,4 +143,18 @@ export function resolveHandlerOptions(options: ISRHandlerOptions): ResolvedHandl
     debug: o.debug,
     log: o.log,
   }
+}
+
+export function isCacheHandler(value: unknown): value is CacheHandler {
+  return typeof value === 'object' && value !== null && ['get', 'set', 'delete', 'invalidateTags', 'getTagTimes'].every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
+}
+
+/** The `isr({ cacheHandler })` module's default export: a handler, or a function making one. */
+export async function handlerFromBuild(exported: unknown): Promise<CacheHandler | undefined> {
+  if (exported === undefined) return undefined
+  const handler = typeof exported === 'function' ? await (exported as () => unknown)() : exported
+  if (!isCacheHandler(handler)) {
+    throw new TypeError('[vite-isr] the module given as isr({ cacheHandler }) must export by default a CacheHandler, or a function returning one (get, set, delete, invalidateTags, getTagTimes)')
+  }
+  return handler
 }

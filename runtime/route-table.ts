@@ -42,6 +42,10 @@ export interface ServerEntry {
     notFound: string | null
     error: string | null
   }
+  /** Defaults set in `isr({ cacheDir, cacheMaxMemorySize })`. */
+  config?: { cacheDir?: string; cacheMaxMemorySize?: number }
+  /** The default export of `isr({ cacheHandler })`: a handler, or a function returning one. */
+  cacheHandler?: unknown
 }
 
 /** `/blog/[id]` with `{ id: '1' }` -> `/blog/1`. Throws when a required param is missing. */

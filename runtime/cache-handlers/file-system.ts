@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { decodeEntry, encodeEntry } from './entry-codec.js'
 import { appendFile, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import zlib from 'node:zlib'
 import { describeValue, maxTagTimes, recordInvalidation } from './memory.js'
 import type { TagTimeMap } from './memory.js'
 import type { CacheEntry, CacheHandler, SetOptions, TagInvalidation, TagTimes } from './types.js'
@@ -28,106 +28,8 @@ export interface FileSystemCacheHandler extends CacheHandler {
   dispose(): Promise<void>
 }
 
-// Frame: MAGIC (4) | VERSION (1) | header length, uint32 BE (4) | JSON header | body
-const MAGIC = Buffer.from('VISR', 'latin1')
-const VERSION = 1
-const PREFIX_LENGTH = MAGIC.length + 1 + 4
-
 /** Temp files younger than this may belong to a write in flight in another process. */
 const STALE_TEMP_MS = 60_000
-
-interface EntryHeader extends Omit<CacheEntry, 'value' | 'revalidate' | 'expire'> {
-  key: string
-  // Infinity does not survive JSON, so it is written as the string 'Infinity'.
-  revalidate: number | false | 'Infinity'
-  expire: number | 'Infinity'
-  bodyLength: number
-  /** `crc32:<8 hex>`, or `sha1:<16 hex>` on a runtime without `zlib.crc32`. */
-  checksum: string
-}
-
-const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32
-
-function checksum(body: Uint8Array, algorithm = crc32 ? 'crc32' : 'sha1'): string | undefined {
-  if (algorithm === 'crc32') return crc32 && `crc32:${crc32(body).toString(16).padStart(8, '0')}`
-  if (algorithm === 'sha1') return `sha1:${createHash('sha1').update(body).digest('hex').slice(0, 16)}`
-  return undefined
-}
-
-function encode(key: string, entry: CacheEntry): Buffer[] {
-  const header: EntryHeader = {
-    key,
-    kind: entry.kind,
-    lastModified: entry.lastModified,
-    revalidate: entry.revalidate === Infinity ? 'Infinity' : entry.revalidate,
-    expire: entry.expire === Infinity ? 'Infinity' : entry.expire,
-    tags: entry.tags,
-    buildId: entry.buildId,
-    status: entry.status,
-    headers: entry.headers,
-    bodyLength: entry.value.length,
-    checksum: checksum(entry.value)!,
-  }
-  const json = Buffer.from(JSON.stringify(header), 'utf8')
-  const prefix = Buffer.alloc(PREFIX_LENGTH)
-  MAGIC.copy(prefix, 0)
-  prefix.writeUInt8(VERSION, MAGIC.length)
-  prefix.writeUInt32BE(json.length, MAGIC.length + 1)
-  return [prefix, json, entry.value]
-}
-
-/** The entry in `file`, or `undefined` when anything about it is inconsistent. */
-function decode(file: Buffer, key: string): CacheEntry | undefined {
-  if (file.length < PREFIX_LENGTH || !file.subarray(0, MAGIC.length).equals(MAGIC)) return undefined
-  if (file.readUInt8(MAGIC.length) !== VERSION) return undefined
-  const headerEnd = PREFIX_LENGTH + file.readUInt32BE(MAGIC.length + 1)
-  if (headerEnd > file.length) return undefined
-  let h: EntryHeader
-  try {
-    h = JSON.parse(file.toString('utf8', PREFIX_LENGTH, headerEnd))
-  } catch {
-    return undefined
-  }
-  if (!isHeader(h) || h.key !== key || headerEnd + h.bodyLength !== file.length) return undefined
-  const value = file.subarray(headerEnd)
-  const algorithm = h.checksum.slice(0, h.checksum.indexOf(':'))
-  if (checksum(value, algorithm) !== h.checksum) return undefined
-  return {
-    kind: h.kind,
-    value,
-    lastModified: h.lastModified,
-    revalidate: h.revalidate === 'Infinity' ? Infinity : h.revalidate,
-    expire: h.expire === 'Infinity' ? Infinity : h.expire,
-    tags: h.tags,
-    buildId: h.buildId,
-    status: h.status,
-    headers: h.headers,
-  }
-}
-
-function isHeader(h: unknown): h is EntryHeader {
-  if (typeof h !== 'object' || h === null) return false
-  const x = h as Record<string, unknown>
-  const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v)
-  return (
-    typeof x.key === 'string' &&
-    (x.kind === 'page' || x.kind === 'data') &&
-    isNumber(x.lastModified) &&
-    (x.revalidate === false || x.revalidate === 'Infinity' || isNumber(x.revalidate)) &&
-    (x.expire === 'Infinity' || isNumber(x.expire)) &&
-    Array.isArray(x.tags) &&
-    x.tags.every((t) => typeof t === 'string') &&
-    typeof x.buildId === 'string' &&
-    Number.isInteger(x.status) &&
-    typeof x.headers === 'object' &&
-    x.headers !== null &&
-    !Array.isArray(x.headers) &&
-    Object.values(x.headers).every((v) => typeof v === 'string') &&
-    Number.isSafeInteger(x.bodyLength) &&
-    (x.bodyLength as number) >= 0 &&
-    typeof x.checksum === 'string'
-  )
-}
 
 /**
  * A durable cache in a directory: one checksummed file per entry, written atomically
@@ -169,7 +71,7 @@ export async function createFileSystemCacheHandler(
         if (isCode(error, 'ENOENT')) return undefined
         throw error
       }
-      const entry = decode(data, key)
+      const entry = decodeEntry(data, key)
       // A damaged entry is a miss whatever happens to its removal; the next set replaces it.
       if (entry === undefined) await removeFile(file).catch(() => {})
       return entry
@@ -178,7 +80,7 @@ export async function createFileSystemCacheHandler(
       const file = entryPath(key)
       // Not written, but an older entry under the key must not outlive its replacement.
       if (setOptions?.memoryOnly) return removeFile(file)
-      await writeAtomic(file, encode(key, entry))
+      await writeAtomic(file, encodeEntry(key, entry))
     },
     delete(key) {
       return removeFile(entryPath(key))

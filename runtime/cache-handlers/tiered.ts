@@ -118,6 +118,17 @@ export function createTieredCacheHandler(options: TieredCacheHandlerOptions): Ti
     const lock = store.lock.bind(store)
     handler.lock = (key, ttlMs) => lock(key, ttlMs)
   }
+  // Another process replaced or deleted a key in a shared store: our copy is out of date.
+  const unwatch = store.watch?.((key) => {
+    cancelFill(key)
+    const done = memory.delete(key)
+    if (isPromise(done)) done.catch(() => {})
+  })
+  const dispose = handler.dispose!
+  handler.dispose = () => {
+    unwatch?.()
+    return dispose()
+  }
   return handler
 }
 

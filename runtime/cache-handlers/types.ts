@@ -94,6 +94,12 @@ export interface CacheHandler {
    * key regenerates once per process.
    */
   lock?(key: string, ttlMs: number): Promise<Lock | null>
+  /**
+   * Optional, for stores shared by several processes: call `onChange(key)` when another
+   * process replaced or deleted `key`, so a memory tier in front drops its copy.
+   * Returns a function that stops watching.
+   */
+  watch?(onChange: (key: string) => void): () => void
   /** Optional: how many entries held in memory carry `tag` (for the debug log; must not scan). */
   countTagged?(tag: string): number
   /** Optional: release connections, timers and file handles. */

@@ -1,0 +1,108 @@
+/**
+ * The byte format of one entry, shared by the handlers that store bytes (file system,
+ * Redis): a small frame with the metadata as JSON and a checksum of the body, so a
+ * truncated, torn or foreign value reads as a miss instead of being served.
+ */
+import { createHash } from 'node:crypto'
+import zlib from 'node:zlib'
+import type { CacheEntry } from './types.js'
+
+// Frame: MAGIC (4) | VERSION (1) | header length, uint32 BE (4) | JSON header | body
+const MAGIC = Buffer.from('VISR', 'latin1')
+const VERSION = 1
+const PREFIX_LENGTH = MAGIC.length + 1 + 4
+
+interface EntryHeader extends Omit<CacheEntry, 'value' | 'revalidate' | 'expire'> {
+  key: string
+  // Infinity does not survive JSON, so it is written as the string 'Infinity'.
+  revalidate: number | false | 'Infinity'
+  expire: number | 'Infinity'
+  bodyLength: number
+  /** `crc32:<8 hex>`, or `sha1:<16 hex>` on a runtime without `zlib.crc32`. */
+  checksum: string
+}
+
+const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32
+
+function checksum(body: Uint8Array, algorithm = crc32 ? 'crc32' : 'sha1'): string | undefined {
+  if (algorithm === 'crc32') return crc32 && `crc32:${crc32(body).toString(16).padStart(8, '0')}`
+  if (algorithm === 'sha1') return `sha1:${createHash('sha1').update(body).digest('hex').slice(0, 16)}`
+  return undefined
+}
+
+/** The entry as buffers to write one after another (no copy of the body). */
+export function encodeEntry(key: string, entry: CacheEntry): Buffer[] {
+  const header: EntryHeader = {
+    key,
+    kind: entry.kind,
+    lastModified: entry.lastModified,
+    revalidate: entry.revalidate === Infinity ? 'Infinity' : entry.revalidate,
+    expire: entry.expire === Infinity ? 'Infinity' : entry.expire,
+    tags: entry.tags,
+    buildId: entry.buildId,
+    status: entry.status,
+    headers: entry.headers,
+    bodyLength: entry.value.length,
+    checksum: checksum(entry.value)!,
+  }
+  const json = Buffer.from(JSON.stringify(header), 'utf8')
+  const prefix = Buffer.alloc(PREFIX_LENGTH)
+  MAGIC.copy(prefix, 0)
+  prefix.writeUInt8(VERSION, MAGIC.length)
+  prefix.writeUInt32BE(json.length, MAGIC.length + 1)
+  return [prefix, json, entry.value]
+}
+
+/** The entry stored under `key` in `file`, or `undefined` when anything about it is inconsistent. */
+export function decodeEntry(file: Buffer, key: string): CacheEntry | undefined {
+  if (file.length < PREFIX_LENGTH || !file.subarray(0, MAGIC.length).equals(MAGIC)) return undefined
+  if (file.readUInt8(MAGIC.length) !== VERSION) return undefined
+  const headerEnd = PREFIX_LENGTH + file.readUInt32BE(MAGIC.length + 1)
+  if (headerEnd > file.length) return undefined
+  let h: EntryHeader
+  try {
+    h = JSON.parse(file.toString('utf8', PREFIX_LENGTH, headerEnd))
+  } catch {
+    return undefined
+  }
+  if (!isHeader(h) || h.key !== key || headerEnd + h.bodyLength !== file.length) return undefined
+  const value = file.subarray(headerEnd)
+  const algorithm = h.checksum.slice(0, h.checksum.indexOf(':'))
+  if (checksum(value, algorithm) !== h.checksum) return undefined
+  return {
+    kind: h.kind,
+    value,
+    lastModified: h.lastModified,
+    revalidate: h.revalidate === 'Infinity' ? Infinity : h.revalidate,
+    expire: h.expire === 'Infinity' ? Infinity : h.expire,
+    tags: h.tags,
+    buildId: h.buildId,
+    status: h.status,
+    headers: h.headers,
+  }
+}
+
+function isHeader(h: unknown): h is EntryHeader {
+  if (typeof h !== 'object' || h === null) return false
+  const x = h as Record<string, unknown>
+  const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v)
+  return (
+    typeof x.key === 'string' &&
+    (x.kind === 'page' || x.kind === 'data') &&
+    isNumber(x.lastModified) &&
+    (x.revalidate === false || x.revalidate === 'Infinity' || isNumber(x.revalidate)) &&
+    (x.expire === 'Infinity' || isNumber(x.expire)) &&
+    Array.isArray(x.tags) &&
+    x.tags.every((t) => typeof t === 'string') &&
+    typeof x.buildId === 'string' &&
+    Number.isInteger(x.status) &&
+    typeof x.headers === 'object' &&
+    x.headers !== null &&
+    !Array.isArray(x.headers) &&
+    Object.values(x.headers).every((v) => typeof v === 'string') &&
+    Number.isSafeInteger(x.bodyLength) &&
+    (x.bodyLength as number) >= 0 &&
+    typeof x.checksum === 'string'
+  )
+}
+
