@@ -51,7 +51,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
   const buildId = manifest.buildId
 
   const custom = options.cacheHandler ?? (await handlerFromBuild(entry.cacheHandler))
-  const store = custom ?? (await openDefaultStore(build, options.cacheDir, log))
+  const store = custom ?? (await openDefaultStore(build, options.cacheDir, options.cacheMaxDiskSize, log))
   if (custom) await importSeed(build, custom, log)
   const cache =
     options.cacheMaxMemorySize > 0
@@ -59,7 +59,15 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
       : store
 
   const router = createRouter(entry.routes)
-  const swr = createSWR({ handler: cache, buildId, now: options.now, timeout: options.renderTimeout, retry: options.retryBackoff, log })
+  const swr = createSWR({
+    handler: cache,
+    buildId,
+    now: options.now,
+    timeout: options.renderTimeout,
+    retry: options.retryBackoff,
+    staleIfError: options.staleIfError,
+    log,
+  })
   const dataCache: DataCache = { swr, buildId, expireTime: options.expireTime, log }
   const unregisterData = registerDataCache(dataCache)
   const app = { entry, assets: createAssetResolver(build.clientManifest, manifest.base), dataCache }

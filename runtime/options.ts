@@ -34,6 +34,19 @@ export interface ISRHandlerOptions {
    */
   cacheMaxMemorySize?: number
   /**
+   * Bytes of disk the default filesystem cache may use; past it the least recently used
+   * entries are deleted (they render again on demand). `Infinity` for no bound.
+   * @default 1073741824 (1 GiB)
+   */
+  cacheMaxDiskSize?: number
+  /**
+   * Seconds a page's last good copy may be old and still answer when its fresh render fails
+   * (after `revalidateTag` without a profile, or past `expireTime`); older, the error page
+   * answers instead (RFC 5861's stale-if-error).
+   * @default 31536000 (one year)
+   */
+  staleIfError?: number
+  /**
    * Seconds after which a page must not be served stale any more (Next.js's `expireTime`).
    * Sent as `stale-while-revalidate=expireTime - revalidate`.
    * @default 31536000 (one year)
@@ -86,6 +99,8 @@ export interface ResolvedHandlerOptions {
   cacheDir: string
   cacheHandler: CacheHandler | undefined
   cacheMaxMemorySize: number
+  cacheMaxDiskSize: number
+  staleIfError: number
   expireTime: number
   renderTimeout: number
   retryBackoff: { min: number; max: number }
@@ -116,6 +131,8 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
   check(o.cacheDir === undefined || (typeof o.cacheDir === 'string' && o.cacheDir !== ''), `cacheDir must be a non-empty string (got ${JSON.stringify(o.cacheDir)})`)
   check(o.cacheMaxMemorySize === undefined || isNonNegativeInteger(o.cacheMaxMemorySize), `cacheMaxMemorySize must be a non-negative integer of bytes (got ${o.cacheMaxMemorySize})`)
   check(o.expireTime === undefined || isPositive(o.expireTime), `expireTime must be a positive number of seconds (got ${o.expireTime})`)
+  check(o.cacheMaxDiskSize === undefined || o.cacheMaxDiskSize === Infinity || (isNonNegativeInteger(o.cacheMaxDiskSize) && o.cacheMaxDiskSize > 0), `cacheMaxDiskSize must be a positive integer of bytes or Infinity (got ${o.cacheMaxDiskSize})`)
+  check(o.staleIfError === undefined || (typeof o.staleIfError === 'number' && o.staleIfError >= 0), `staleIfError must be a number of seconds >= 0 (got ${o.staleIfError})`)
   check(o.renderTimeout === undefined || isPositive(o.renderTimeout), `renderTimeout must be a positive number of milliseconds (got ${o.renderTimeout})`)
   check(
     o.retryBackoff === undefined || (isPositive(o.retryBackoff.min) && isPositive(o.retryBackoff.max) && o.retryBackoff.min <= o.retryBackoff.max),
@@ -134,6 +151,8 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
     cacheDir: resolve(o.cacheDir ?? join(distDir, DEFAULT_CACHE_DIR)),
     cacheHandler: handler,
     cacheMaxMemorySize: o.cacheMaxMemorySize ?? 50 * 1024 * 1024,
+    cacheMaxDiskSize: o.cacheMaxDiskSize ?? 1024 * 1024 * 1024,
+    staleIfError: o.staleIfError ?? 31_536_000,
     expireTime: o.expireTime ?? 31_536_000,
     renderTimeout: o.renderTimeout ?? 30_000,
     retryBackoff: { ...(o.retryBackoff ?? { min: 2_000, max: 60_000 }) },

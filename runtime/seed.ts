@@ -47,8 +47,8 @@ export async function importSeed(build: BuildOutput, target: CacheHandler, log: 
   return count
 }
 
-export async function openDefaultStore(build: BuildOutput, cacheDir: string, log: Logger): Promise<CacheHandler> {
-  const store = await createFileSystemCacheHandler({ dir: cacheDir })
+export async function openDefaultStore(build: BuildOutput, cacheDir: string, maxSize: number, log: Logger): Promise<CacheHandler> {
+  const store = await createFileSystemCacheHandler({ dir: cacheDir, maxSize })
   if (resolve(cacheDir) !== resolve(seedDir(build.distDir))) await importSeed(build, store, log)
   return store
 }

@@ -59,6 +59,11 @@ export interface SWROptions {
   timeout: number
   /** Back-off after a failed regeneration: first wait, doubled per failure up to `max` (ms). */
   retry: { min: number; max: number }
+  /**
+   * Seconds an expired entry may be old (since its render) and still answer when its new
+   * render fails; older, the failure is the answer. Unset: no limit.
+   */
+  staleIfError?: number
   log: Logger
 }
 
@@ -214,14 +219,20 @@ export function createSWR(options: SWROptions): SWR {
     })
   }
 
+  const tooOldForError = (entry: CacheEntry) =>
+    options.staleIfError !== undefined && now() - entry.lastModified > options.staleIfError * 1000
+
   async function renderExpired(key: string, entry: CacheEntry, generate: Generate, label: string): Promise<Resolved> {
     if (!backingOff(key, label)) {
       try {
         const generated = await renderLocked(key, generate, label)
         if (generated) return { entry: generated.entry, state: 'MISS' }
-      } catch {
-        // logged in render(): fall through to the last good copy (stale-if-error)
+      } catch (error) {
+        // logged in render(): fall through to the last good copy (stale-if-error), if young enough
+        if (tooOldForError(entry)) throw error
       }
+    } else if (tooOldForError(entry)) {
+      throw new Error(`[vite-isr] ${label} expired, its last render failed and its last good copy is older than staleIfError`)
     }
     log.debug('stale', label, { reason: 'expired, serving last good copy' })
     return { entry, state: 'STALE' }

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
 import { decodeEntry, encodeEntry } from './entry-codec.js'
 import { appendFile, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -14,12 +15,21 @@ export interface FileSystemCacheHandlerOptions {
    * not each other's later invalidations (use a shared store such as Redis for that).
    */
   dir: string
+  /**
+   * Upper bound, in bytes, of the entry files. Past it the least recently used entries are
+   * deleted (recency counts reads and writes of this process; files already there at start
+   * rank by modification time). `Infinity` for no bound.
+   * @default Infinity
+   */
+  maxSize?: number
 }
 
 export interface FileSystemCacheHandler extends CacheHandler {
   readonly name: 'file-system'
   /** Absolute path of the cache directory. */
   readonly dir: string
+  /** Bytes of entry files this handler knows of (bounded by `maxSize`). */
+  readonly diskSize: number
   get(key: string): Promise<CacheEntry | undefined>
   set(key: string, entry: CacheEntry, options?: SetOptions): Promise<void>
   delete(key: string): Promise<void>
@@ -45,45 +55,74 @@ export async function createFileSystemCacheHandler(
   if (typeof options.dir !== 'string' || options.dir === '') {
     throw new TypeError(`[vite-isr] dir must be a non-empty string (got ${describeValue(options.dir)})`)
   }
+  const maxSize = options.maxSize ?? Infinity
+  if (typeof maxSize !== 'number' || !(maxSize > 0) || (maxSize !== Infinity && !Number.isSafeInteger(maxSize))) {
+    throw new TypeError(`[vite-isr] maxSize must be a positive integer of bytes or Infinity (got ${describeValue(maxSize)})`)
+  }
   const dir = path.resolve(options.dir)
   const entriesDir = path.join(dir, 'entries')
   const logFile = path.join(dir, 'tags.log')
 
   await mkdir(entriesDir, { recursive: true })
-  await removeStaleTempFiles(dir, entriesDir)
+  const existing = await sweepEntries(dir, entriesDir)
   const tagTimes = await loadTagLog(logFile)
 
-  const entryPath = (key: string) => {
-    const hash = createHash('sha256').update(key).digest('hex')
-    return path.join(entriesDir, hash.slice(0, 2), `${hash}.entry`)
-  }
+  const fileOf = (hash: string) => path.join(entriesDir, hash.slice(0, 2), `${hash}.entry`)
+  const hashOf = (key: string) => createHash('sha256').update(key).digest('hex')
+  // The disk LRU: file sizes by hash, least recently used first out; eviction deletes the file.
+  const files = new LRUCache<string, number>({
+    maxSize: maxSize === Infinity ? Number.MAX_SAFE_INTEGER : maxSize,
+    sizeCalculation: (size) => Math.max(1, size),
+    dispose: (_size, hash, reason) => {
+      if (reason === 'evict') removeFile(fileOf(hash)).catch(() => {})
+    },
+  })
+  for (const { hash, size } of existing) files.set(hash, size)
   let appending: Promise<unknown> = Promise.resolve()
 
   return {
     name: 'file-system',
     dir,
+    get diskSize() {
+      return files.calculatedSize
+    },
     async get(key) {
-      const file = entryPath(key)
+      const hash = hashOf(key)
+      const file = fileOf(hash)
       let data: Buffer
       try {
         data = await readFile(file)
       } catch (error) {
-        if (isCode(error, 'ENOENT')) return undefined
+        if (isCode(error, 'ENOENT')) {
+          files.delete(hash)
+          return undefined
+        }
         throw error
       }
       const entry = decodeEntry(data, key)
-      // A damaged entry is a miss whatever happens to its removal; the next set replaces it.
-      if (entry === undefined) await removeFile(file).catch(() => {})
+      if (entry === undefined) {
+        // A damaged entry is a miss whatever happens to its removal; the next set replaces it.
+        files.delete(hash)
+        await removeFile(file).catch(() => {})
+      } else if (files.get(hash) === undefined) files.set(hash, data.length)
       return entry
     },
     async set(key, entry, setOptions) {
-      const file = entryPath(key)
+      const hash = hashOf(key)
+      const file = fileOf(hash)
+      files.delete(hash)
       // Not written, but an older entry under the key must not outlive its replacement.
       if (setOptions?.memoryOnly) return removeFile(file)
-      await writeAtomic(file, encodeEntry(key, entry))
+      const chunks = encodeEntry(key, entry)
+      const size = chunks.reduce((n, chunk) => n + chunk.length, 0)
+      if (size > maxSize) return removeFile(file)
+      await writeAtomic(file, chunks)
+      files.set(hash, size)
     },
     delete(key) {
-      return removeFile(entryPath(key))
+      const hash = hashOf(key)
+      files.delete(hash)
+      return removeFile(fileOf(hash))
     },
     async invalidateTags(tags, invalidation) {
       if (tags.length === 0) return
@@ -163,23 +202,30 @@ async function writeAtomic(file: string, chunks: Buffer[], flush = false): Promi
   }
 }
 
-/** Remove temp files left by writes that crashed (old enough not to be in flight elsewhere). */
-async function removeStaleTempFiles(dir: string, entriesDir: string): Promise<void> {
+/**
+ * One walk at start: remove temp files left by writes that crashed (old enough not to be
+ * in flight elsewhere), and list the entry files, oldest first, for the disk LRU.
+ */
+async function sweepEntries(dir: string, entriesDir: string): Promise<{ hash: string; size: number }[]> {
   const cutoff = Date.now() - STALE_TEMP_MS
+  const found: { hash: string; size: number; mtime: number }[] = []
   const sweep = async (folder: string) => {
     const names = await readdir(folder).catch(() => [] as string[])
     await Promise.all(
-      names
-        .filter((name) => name.endsWith('.tmp'))
-        .map(async (name) => {
-          const file = path.join(folder, name)
-          const info = await stat(file).catch(() => undefined)
-          if (info?.isFile() && info.mtimeMs < cutoff) await removeFile(file)
-        }),
+      names.map(async (name) => {
+        const isTemp = name.endsWith('.tmp')
+        if (!isTemp && !(folder !== dir && name.endsWith('.entry'))) return
+        const file = path.join(folder, name)
+        const info = await stat(file).catch(() => undefined)
+        if (!info?.isFile()) return
+        if (!isTemp) found.push({ hash: name.slice(0, -'.entry'.length), size: info.size, mtime: info.mtimeMs })
+        else if (info.mtimeMs < cutoff) await removeFile(file)
+      }),
     )
   }
   const shards = await readdir(entriesDir, { withFileTypes: true })
   await Promise.all([sweep(dir), ...shards.filter((d) => d.isDirectory()).map((d) => sweep(path.join(entriesDir, d.name)))])
+  return found.sort((a, b) => a.mtime - b.mtime)
 }
 
 async function removeFile(file: string): Promise<void> {

@@ -249,3 +249,51 @@ function flip(data: Buffer, index: number): Buffer {
   copy[index] ^= 0xff
   return copy
 }
+
+describe('file-system cache handler: bounded disk use', () => {
+  const entryOf = (size: number) => makeEntry({ value: Buffer.alloc(size, 'x') })
+  const filesIn = async () => (await listTree(dir)).filter((f) => f.endsWith('.entry')).map((f) => path.join(dir, f))
+
+  it('deletes the least recently used entries to stay under maxSize', async () => {
+    const h = await createFileSystemCacheHandler({ dir, maxSize: 5_000 })
+    for (let i = 0; i < 20; i++) await h.set(`/p/${i}`, entryOf(1_000))
+    expect(h.diskSize).toBeLessThanOrEqual(5_000)
+    const files = await filesIn()
+    expect(files.length).toBeLessThanOrEqual(4)
+    let bytes = 0
+    for (const f of files) bytes += (await fs.stat(f)).size
+    expect(bytes).toBeLessThanOrEqual(5_000)
+    expect(await h.get('/p/19')).toBeDefined()
+    expect(await h.get('/p/0')).toBeUndefined()
+  })
+
+  it('keeps an entry that is read often, evicting others first', async () => {
+    const h = await createFileSystemCacheHandler({ dir, maxSize: 5_000 })
+    await h.set('/hot', entryOf(1_000))
+    for (let i = 0; i < 10; i++) {
+      await h.set(`/cold/${i}`, entryOf(1_000))
+      expect(await h.get('/hot')).toBeDefined()
+    }
+  })
+
+  it('applies the bound to the files already there at start, oldest first', async () => {
+    const first = await createFileSystemCacheHandler({ dir })
+    for (let i = 0; i < 10; i++) await first.set(`/old/${i}`, entryOf(1_000))
+    await first.dispose()
+    expect(await filesIn()).toHaveLength(10)
+    const reopened = await createFileSystemCacheHandler({ dir, maxSize: 3_500 })
+    await expect.poll(async () => (await filesIn()).length).toBeLessThanOrEqual(3)
+    expect(reopened.diskSize).toBeLessThanOrEqual(3_500)
+  })
+
+  it('never writes an entry larger than the whole bound', async () => {
+    const h = await createFileSystemCacheHandler({ dir, maxSize: 1_000 })
+    await h.set('/big', entryOf(5_000))
+    expect(await h.get('/big')).toBeUndefined()
+    expect(await filesIn()).toEqual([])
+  })
+
+  it('rejects a bound that is not a positive integer', async () => {
+    await expect(createFileSystemCacheHandler({ dir, maxSize: 0 })).rejects.toThrow(/maxSize must be a positive integer of bytes or Infinity \(got 0\)/)
+  })
+})

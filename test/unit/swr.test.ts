@@ -31,7 +31,7 @@ interface Harness {
   clock: { now: () => number; advance(ms: number): void }
 }
 
-function setup(options: { handler?: CacheHandler; timeout?: number; retry?: { min: number; max: number } } = {}): Harness {
+function setup(options: { handler?: CacheHandler; timeout?: number; retry?: { min: number; max: number }; staleIfError?: number } = {}): Harness {
   let t = START
   const clock = { now: () => t, advance: (ms: number) => void (t += ms) }
   const lines: string[] = []
@@ -42,6 +42,7 @@ function setup(options: { handler?: CacheHandler; timeout?: number; retry?: { mi
     now: clock.now,
     timeout: options.timeout ?? 5_000,
     retry: options.retry ?? { min: 1_000, max: 4_000 },
+    staleIfError: options.staleIfError,
     log: createLogger({ debug: false, write: (line) => lines.push(line) }),
   })
   return { swr, handler, lines, clock }
@@ -638,5 +639,22 @@ describe('when the store itself fails', () => {
     expect(gen.calls).toBe(1)
     expect(body(await swr.get(KEY, gen.generate, LABEL))).toBe('body-1')
     expect(lines.join('\n')).toContain('taking the regeneration lock for /blog/1 failed; rendering without it')
+  })
+})
+
+describe('stale-if-error limit', () => {
+  it('answers an expired entry whose new render fails only while it is younger than staleIfError', async () => {
+    const { swr, handler, clock } = setup({ staleIfError: 60 })
+    await handler.set(KEY, makeEntry({ lastModified: START }))
+    const failing = counting({ fail: () => true })
+    clock.advance(30_000)
+    await handler.invalidateTags(['_isr_path:/blog/1'], { at: clock.now(), mode: 'expire' })
+    clock.advance(1)
+    const young = await swr.get(KEY, failing.generate, LABEL)
+    expect(young.state).toBe('STALE')
+    expect(body(young)).toBe('<p>page</p>')
+
+    clock.advance(31_000) // the copy is now 61 s old, past the 60 s limit
+    await expect(swr.get(KEY, failing.generate, LABEL)).rejects.toThrow(/older than staleIfError|render #/)
   })
 })
