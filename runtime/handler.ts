@@ -19,6 +19,8 @@ import { createRouter } from './router.js'
 import { importSeed, openDefaultStore } from './seed.js'
 import { createStaticHandler } from './static-files.js'
 import { createSWR } from './swr.js'
+import { createCacheStats } from './stats.js'
+import { createInspector } from './inspector.js'
 import { registerDataCache, type DataCache } from './data-cache.js'
 
 export type NextFunction = (error?: unknown) => void
@@ -71,6 +73,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
   const dataCache: DataCache = { swr, buildId, expireTime: options.expireTime, log }
   const unregisterData = registerDataCache(dataCache)
   const app = { entry, assets: createAssetResolver(build.clientManifest, manifest.base), dataCache }
+  const stats = createCacheStats(options.now)
   const pages = createPageServer({
     app,
     router,
@@ -83,7 +86,11 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     log,
     onRevalidate: options.onRevalidate,
     tagHeader: options.cdnTagHeader,
+    stats,
   })
+  const inspect = options.inspector
+    ? createInspector({ cache, swr, stats, now: options.now, buildId, options: options.inspector, production: process.env.NODE_ENV === 'production' })
+    : undefined
   const unregister = registerRevalidationTarget(pages)
   const serveStatic = createStaticHandler(build.clientDir, manifest.assetsDir)
   const base = manifest.base
@@ -98,6 +105,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     const { pathname } = checked
     const method = req.method
     const isRead = method === 'GET' || method === 'HEAD'
+    if (inspect?.(req, res, pathname)) return
 
     if (isRead && build.staticFiles.has(pathname)) {
       if (base !== '/') req.url = '/' + url.slice(base.length)

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path'
 import { DEFAULT_CACHE_DIR } from './build-output.js'
 import type { CacheHandler } from './cache-handlers/types.js'
+import type { InspectorOptions } from './inspector.js'
 
 export interface RevalidateEvent {
   paths: string[]
@@ -78,6 +79,12 @@ export interface ISRHandlerOptions {
    */
   cdnTagHeader?: boolean | string
   /**
+   * Serve the cache inspector at `/__isr`. `true` or `{ token }`; a token is required in
+   * production (NODE_ENV=production).
+   * @default process.env.ISR_INSPECTOR === '1', with process.env.ISR_INSPECTOR_TOKEN
+   */
+  inspector?: boolean | InspectorOptions
+  /**
    * The clock, in ms since the epoch. Tests inject one to move time without sleeping.
    * @default Date.now
    */
@@ -106,6 +113,7 @@ export interface ResolvedHandlerOptions {
   retryBackoff: { min: number; max: number }
   now: () => number
   onRevalidate: ((event: RevalidateEvent) => void | Promise<void>) | undefined
+  inspector: InspectorOptions | undefined
   cdnTagHeader: string | undefined
   debug: boolean | undefined
   log: ((line: string) => void) | undefined
@@ -158,6 +166,7 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
     retryBackoff: { ...(o.retryBackoff ?? { min: 2_000, max: 60_000 }) },
     now: o.now ?? Date.now,
     onRevalidate: o.onRevalidate,
+    inspector: resolveInspector(o.inspector),
     cdnTagHeader: o.cdnTagHeader === true ? 'cache-tag' : o.cdnTagHeader ? o.cdnTagHeader.toLowerCase() : undefined,
     debug: o.debug,
     log: o.log,
@@ -176,4 +185,14 @@ export async function handlerFromBuild(exported: unknown): Promise<CacheHandler 
     throw new TypeError('[vite-isr] the module given as isr({ cacheHandler }) must export by default a CacheHandler, or a function returning one (get, set, delete, invalidateTags, getTagTimes)')
   }
   return handler
+}
+
+function resolveInspector(option: ISRHandlerOptions['inspector'], env: NodeJS.ProcessEnv = process.env): InspectorOptions | undefined {
+  check(
+    option === undefined || typeof option === 'boolean' || (typeof option === 'object' && option !== null && (option.token === undefined || (typeof option.token === 'string' && option.token.length >= 16))),
+    'inspector must be true, false or { token } with a token of at least 16 characters',
+  )
+  const token = (typeof option === 'object' ? option.token : undefined) ?? (env.ISR_INSPECTOR_TOKEN || undefined)
+  const enabled = option === undefined ? env.ISR_INSPECTOR === '1' || env.ISR_INSPECTOR === 'true' : option !== false
+  return enabled ? { token } : undefined
 }

@@ -12,6 +12,7 @@ import { renderError, renderNotFound, renderPage, type RenderApp, type RenderRes
 import type { Invalidation, RevalidationTarget } from './revalidate.js'
 import type { Router, RouteMatch } from './router.js'
 import { NO_STORE, sendEntry as send, type ResponseState, type SendOptions } from './response.js'
+import type { CacheStats } from './stats.js'
 import type { Generate, SWR } from './swr.js'
 import { toWebRequest } from './web-request.js'
 
@@ -29,6 +30,8 @@ export interface PageServerOptions {
   onRevalidate?: (event: RevalidateEvent) => void | Promise<void>
   /** Header carrying each cached page's tags for a CDN (lower case), or none. */
   tagHeader?: string
+  /** Counts every page response by state, for the inspector. */
+  stats?: CacheStats
 }
 
 export interface PageServer extends RevalidationTarget {
@@ -55,7 +58,11 @@ function resultEntry(result: RenderResult, buildId: string): CacheEntry {
 export function createPageServer(options: PageServerOptions): PageServer {
   const { app, router, swr, handler, buildId, log } = options
   const sendOptions: SendOptions = { tagHeader: options.tagHeader }
-  const sendEntry = (req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState) => send(req, res, entry, state, sendOptions)
+  const stats = options.stats
+  const sendEntry = (req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState) => {
+    stats?.count(state)
+    send(req, res, entry, state, sendOptions)
+  }
   let notFoundPage: Promise<CacheEntry> | undefined
   let lastInvalidationAt = 0
 

@@ -87,6 +87,8 @@ export interface SWR {
   refresh(key: string, generate: Generate, label: string, after?: number): Promise<Generated>
   /** Keys with a render in flight. */
   readonly pending: ReadonlyMap<string, Promise<Generated>>
+  /** Whether the last render of `key` failed (it is backing off or will retry). */
+  failing(key: string): boolean
 }
 
 export function classify(entry: CacheEntry, times: TagTimes, now: number): Freshness {
@@ -266,6 +268,7 @@ export function createSWR(options: SWROptions): SWR {
 
   return {
     pending,
+    failing: (key) => failures.has(key),
     get(key, generate, label, read) {
       const cached = handler.get(key)
       if (!isPromise(cached)) return decide(key, cached, generate, label, read)

@@ -26,6 +26,8 @@ export interface MemoryCacheHandler extends CacheHandler {
   getTagTimes(tags: readonly string[]): TagTimes
   /** Same as `get`: every entry is in memory. A page served from `peek` counts as used. */
   peek(key: string): CacheEntry | undefined
+  /** The entries held, most recently used first, without touching their recency. */
+  entries(): IterableIterator<[string, CacheEntry]>
   /** How many entries held carry `tag` (kept as entries come and go: no scan). */
   countTagged(tag: string): number
   /** Drop every entry and every tag time. */
@@ -115,6 +117,9 @@ export function createMemoryCacheHandler(options: MemoryCacheHandlerOptions = {}
     },
     countTagged(tag) {
       return tagCounts.get(tag) ?? 0
+    },
+    entries() {
+      return lru ? lru.entries() : [][Symbol.iterator]()
     },
     clear() {
       lru?.clear()

@@ -109,7 +109,7 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
     maxRetriesPerRequest: 0,
     commandTimeout,
     connectTimeout,
-    retryStrategy: (times) => Math.min(100 * times, 2_000),
+    retryStrategy: (times) => (times > 1 ? null : 100),
   }
   const client: RedisClient = new Redis(url, clientOptions)
   const subscriber: RedisClient = new Redis(url, { ...clientOptions, commandTimeout: undefined })
