@@ -20,7 +20,7 @@ import { isImplicitTag } from '../runtime/revalidate.js'
 import { createSWR } from '../runtime/swr.js'
 import { fillPattern, routeRegex, type Params, type RouteDefinition, type ServerEntry } from '../runtime/route-table.js'
 import type { Plugin } from 'vite'
-import { progressReporter, routeTable } from './report.js'
+import { progressReporter, routeTable, stylerFor } from './report.js'
 import { RouteError } from './routes.js'
 import type { PluginState } from './state.js'
 
@@ -208,7 +208,7 @@ export function prerenderPlugin(state: PluginState): Plugin {
         expireTime: state.options.expireTime,
         onProgress: silent ? undefined : progressReporter(out),
       })
-      logger.info('\n' + routeTable(outcome.routes, outcome.manifest) + '\n')
+      logger.info('\n' + routeTable(outcome.routes, outcome.manifest, stylerFor(out.isTTY)) + '\n')
     },
   }
 }

@@ -2,6 +2,7 @@
 import type { PrerenderManifest } from '../runtime/manifest.js'
 import { lowerRevalidate } from '../runtime/render-context.js'
 import type { Revalidate, RouteDefinition } from '../runtime/route-table.js'
+import { styleText } from 'node:util'
 import { formatBytes } from '../runtime/debug.js'
 
 export interface Reporter {
@@ -31,7 +32,16 @@ function kindOf(route: RouteDefinition, manifest: PrerenderManifest, revalidates
   return lowest === false ? 'static' : `ISR ${lowest}s`
 }
 
-export function routeTable(routes: RouteDefinition[], manifest: PrerenderManifest): string {
+type Style = 'green' | 'cyan' | 'yellow' | 'magenta' | 'dim' | 'bold'
+/** Colours only for a terminal that wants them (a TTY, no NO_COLOR): logs and CI stay plain. */
+export function stylerFor(isTTY: boolean, env: NodeJS.ProcessEnv = process.env): (style: Style, text: string) => string {
+  const on = isTTY && !env.NO_COLOR && env.TERM !== 'dumb'
+  return (style, text) => (on ? styleText(style, text) : text)
+}
+
+const KIND_STYLE = (kind: string): Style => (kind === 'static' ? 'green' : kind.startsWith('ISR') ? 'cyan' : kind === 'dynamic' ? 'yellow' : 'magenta')
+
+export function routeTable(routes: RouteDefinition[], manifest: PrerenderManifest, color: (style: Style, text: string) => string = (_s, t) => t): string {
   const byRoute = new Map<string, { paths: string[]; bytes: number; tags: Set<string>; revalidates: Revalidate[] }>()
   for (const [path, info] of Object.entries(manifest.routes)) {
     const stats = byRoute.get(info.srcRoute) ?? { paths: [], bytes: 0, tags: new Set<string>(), revalidates: [] }
@@ -59,6 +69,9 @@ export function routeTable(routes: RouteDefinition[], manifest: PrerenderManifes
     })
   const header = ['Route', 'Kind', 'Prerendered', 'Size', 'Tags']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()
-  return [line(header), ...rows.map(line)].join('\n') + `\n\n${Object.keys(manifest.routes).length} pages prerendered, build ${manifest.buildId}`
+  // Pad before colouring: escape codes have no width.
+  const line = (cells: string[], styleOf: (i: number, cell: string) => Style | undefined) =>
+    cells.map((c, i) => (styleOf(i, c) ? color(styleOf(i, c)!, c.padEnd(widths[i])) : c.padEnd(widths[i]))).join('  ').trimEnd()
+  const body = rows.map((cells) => line(cells, (i, cell) => (i === 1 ? KIND_STYLE(cell) : i === 4 ? 'dim' : undefined)))
+  return [line(header, () => 'bold'), ...body].join('\n') + `\n\n${Object.keys(manifest.routes).length} pages prerendered, build ${manifest.buildId}`
 }
