@@ -36,7 +36,8 @@ type Style = 'green' | 'cyan' | 'yellow' | 'magenta' | 'dim' | 'bold'
 /** Colours only for a terminal that wants them (a TTY, no NO_COLOR): logs and CI stay plain. */
 export function stylerFor(isTTY: boolean, env: NodeJS.ProcessEnv = process.env): (style: Style, text: string) => string {
   const on = isTTY && !env.NO_COLOR && env.TERM !== 'dumb'
-  return (style, text) => (on ? styleText(style, text) : text)
+  // We decided from the logger's stream already; styleText must not second-guess it with stdout's.
+  return (style, text) => (on ? styleText(style, text, { validateStream: false }) : text)
 }
 
 const KIND_STYLE = (kind: string): Style => (kind === 'static' ? 'green' : kind.startsWith('ISR') ? 'cyan' : kind === 'dynamic' ? 'yellow' : 'magenta')
