@@ -1,0 +1,68 @@
+/**
+ * What rows share during one bench run: the built fixture, one Redis (started on first
+ * use), temp folders, and servers started from a variant.
+ */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { expectHit, type Target } from './load.js'
+import { makeTempDir } from './processes.js'
+import { startRedis, type RedisServer } from './redis.js'
+import { startServer, type RunningServer, type ServerConfig } from './servers.js'
+import type { Variant } from './types.js'
+
+export interface BenchContext {
+  /** The fixture's `dist` (built by `vite build` at the start of the run). */
+  distDir: string
+  redis(): Promise<RedisServer>
+  tempDir(name: string): string
+  /** Start a server for `variant` (a fresh cache folder each time). */
+  serve(id: string, variant: Variant): Promise<Target>
+  startServer(config: ServerConfig): Promise<RunningServer>
+}
+
+export function createContext(distDir: string): BenchContext {
+  let redis: Promise<RedisServer> | undefined
+  let reference: Promise<RunningServer> | undefined
+  const bodyFiles = new Map<string, Promise<string>>()
+
+  const ctx: BenchContext = {
+    distDir,
+    redis: () => (redis ??= startRedis()),
+    tempDir: makeTempDir,
+    startServer,
+    async serve(id, variant) {
+      const { mode, cache, handlerOptions, bodyOf } = variant.server
+      const config: ServerConfig = { mode, distDir, handlerOptions }
+      if (mode === 'bare-http' || mode === 'express') {
+        if (!bodyOf) throw new Error(`variant ${id}: ${mode} needs server.bodyOf (the page whose bytes it answers)`)
+        config.bodyFile = await bodyFile(bodyOf)
+      } else if (cache === 'redis') {
+        config.cache = 'redis'
+        config.redisUrl = (await ctx.redis()).url
+      } else {
+        config.cache = 'fs'
+        config.cacheDir = makeTempDir(`cache-${id}`)
+      }
+      const server = await startServer(config)
+      return { url: server.url, server, load: variant.load }
+    },
+  }
+
+  /** The bytes a filesystem-cache middleware server answers for `path` as a HIT. */
+  function bodyFile(path: string): Promise<string> {
+    let file = bodyFiles.get(path)
+    if (!file) {
+      reference ??= startServer({ mode: 'middleware', distDir, cache: 'fs', cacheDir: makeTempDir('cache-reference') })
+      file = reference.then(async (server) => {
+        const { body } = await expectHit(server.url, { path }, 'reference server')
+        const target = join(makeTempDir('body'), 'body.html')
+        writeFileSync(target, body)
+        return target
+      })
+      bodyFiles.set(path, file)
+    }
+    return file
+  }
+
+  return ctx
+}

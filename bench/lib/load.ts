@@ -1,0 +1,141 @@
+/**
+ * Load: autocannon against one server, and the side-by-side measurement every ratio is
+ * built from. The machines are shared and noisy, so the two sides of a ratio are never
+ * measured one after the other in blocks: they alternate, A B then B A, round after round,
+ * and a row's ratio compares their medians over the same rounds.
+ */
+import autocannon from 'autocannon'
+import type { RunningServer } from './servers.js'
+
+export interface LoadSpec {
+  path: string
+  headers?: Record<string, string>
+  /** @default 50 */
+  connections?: number
+}
+
+export interface Sample {
+  reqPerSec: number
+  requests: number
+  seconds: number
+  /** Responses outside 2xx, connection errors and timeouts: any of them makes a row invalid. */
+  non2xx: number
+  errors: number
+  timeouts: number
+  p50Ms: number
+  p99Ms: number
+  /** Share of one core the server used during the run (1 = one core fully busy). */
+  serverCpu: number
+  /** Share of one core the load generator (this process) used during the run. */
+  loadCpu: number
+}
+
+export interface Target {
+  url: string
+  server: RunningServer
+  load: LoadSpec
+}
+
+export async function runLoad(target: Target, seconds: number): Promise<Sample> {
+  const { load } = target
+  const cpuBefore = await target.server.cpu()
+  const ownBefore = process.cpuUsage()
+  const started = process.hrtime.bigint()
+  const result = await autocannon({
+    url: target.url + load.path,
+    connections: load.connections ?? 50,
+    duration: seconds,
+    headers: load.headers,
+  })
+  const wallMicros = Number(process.hrtime.bigint() - started) / 1_000
+  const own = process.cpuUsage(ownBefore)
+  const cpuAfter = await target.server.cpu()
+  return {
+    reqPerSec: result.requests.total / result.duration,
+    requests: result.requests.total,
+    seconds: result.duration,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    serverCpu: (cpuAfter.micros - cpuBefore.micros) / wallMicros,
+    loadCpu: (own.user + own.system) / wallMicros,
+  }
+}
+
+export interface ProbeResult {
+  status: number
+  cacheState: string | null
+  body: Buffer
+}
+
+export async function probe(url: string, load: LoadSpec): Promise<ProbeResult> {
+  const response = await fetch(url + load.path, { headers: load.headers })
+  return { status: response.status, cacheState: response.headers.get('x-isr-cache'), body: Buffer.from(await response.arrayBuffer()) }
+}
+
+/**
+ * Probe until the answer is a 200 with `x-isr-cache: HIT` (a page past its window answers
+ * STALE once, then HIT), or throw with what it got.
+ */
+export async function expectHit(url: string, load: LoadSpec, label: string): Promise<ProbeResult> {
+  let last: ProbeResult | undefined
+  for (let attempt = 0; attempt < 5; attempt++) {
+    last = await probe(url, load)
+    if (last.status === 200 && last.cacheState === 'HIT') return last
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  throw new Error(`${label}: GET ${load.path} answered ${last!.status} with x-isr-cache: ${last!.cacheState ?? '(none)'}, not a 200 HIT`)
+}
+
+export interface MeasureOptions {
+  rounds: number
+  /** Seconds per run. */
+  seconds: number
+  /** Seconds of load per server before the first round (JIT, memory tier, sockets). */
+  warmup: number
+  /** After each target's warm-up: the place for probes (throw to stop). */
+  afterWarmup?: (id: string) => Promise<void>
+  /** Once all are warm, right before the first measured round. */
+  beforeRounds?: () => Promise<void>
+  onRun?: (id: string, round: number, sample: Sample) => void
+}
+
+export interface PairSamples {
+  a: Sample[]
+  b: Sample[]
+}
+
+/**
+ * Each pair's A and B back to back (A B, then B A the next round, so neither always runs
+ * second), and the pairs interleaved within a round, so a burst of outside load hits one
+ * round of several pairs rather than every round of one pair.
+ */
+export async function measurePairs(targets: ReadonlyMap<string, Target>, pairs: readonly (readonly [string, string])[], options: MeasureOptions): Promise<PairSamples[]> {
+  for (const id of targets.keys()) {
+    if (options.warmup > 0) await runLoad(targets.get(id)!, options.warmup)
+    await options.afterWarmup?.(id)
+  }
+  await options.beforeRounds?.()
+  const results: PairSamples[] = pairs.map(() => ({ a: [], b: [] }))
+  for (let round = 0; round < options.rounds; round++) {
+    for (const [i, [a, b]] of pairs.entries()) {
+      const order = round % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const)
+      for (const side of order) {
+        const id = side === 'a' ? a : b
+        const sample = await runLoad(targets.get(id)!, options.seconds)
+        results[i][side].push(sample)
+        options.onRun?.(id, round, sample)
+      }
+    }
+  }
+  return results
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
