@@ -54,7 +54,7 @@ export interface RedisCacheHandler extends CacheHandler {
   /** Whether the last command reached Redis. */
   readonly connected: boolean
   getTagTimes(tags: readonly string[]): TagTimes
-  watch(onChange: (key: string) => void): () => void
+  watch(onChange: (key: string | null) => void): () => void
   dispose(): Promise<void>
 }
 
@@ -109,17 +109,20 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
     maxRetriesPerRequest: 0,
     commandTimeout,
     connectTimeout,
-    retryStrategy: (times) => (times > 1 ? null : 100),
+    retryStrategy: (times) => Math.min(100 * times, 2_000),
   }
   const client: RedisClient = new Redis(url, clientOptions)
   const subscriber: RedisClient = new Redis(url, { ...clientOptions, commandTimeout: undefined })
   const id = randomBytes(8).toString('hex')
   const keys = { tags: `${keyPrefix}tags`, channel: `${keyPrefix}events`, entry: (k: string) => `${keyPrefix}entry:${k}`, lock: (k: string) => `${keyPrefix}lock:${k}` }
   const tagTimes: TagTimeMap = new Map()
-  const watchers = new Set<(key: string) => void>()
+  const watchers = new Set<(key: string | null) => void>()
   let up = false
   let disposed = false
   let started = false
+  let clientReady = false
+  let subscribed = false
+  let becameUp = () => {}
 
   const down = (error: unknown) => {
     if (!up || disposed) return
@@ -129,6 +132,13 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
   // Swallow connection errors here: ioredis reconnects by itself, and `down` reports the outage once.
   client.on('error', down)
   subscriber.on('error', () => {})
+  client.on('close', () => {
+    clientReady = false
+    down(new Error('connection closed'))
+  })
+  subscriber.on('close', () => {
+    subscribed = false
+  })
 
   async function loadTagTimes(): Promise<void> {
     const all = await client.hgetall(keys.tags)
@@ -138,14 +148,37 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
     }
   }
 
-  client.on('ready', () => {
-    loadTagTimes().then(
-      () => {
-        if (!up && started && !disposed) write(`[vite-isr] Redis at ${where} is reachable again`)
+  /**
+   * Up again only once both connections are: subscribed first, then the tag times reloaded,
+   * so no invalidation announced while we were away is missed. Entries other instances
+   * replaced meanwhile were never announced to us: the memory tier forgets everything.
+   */
+  let recovering: Promise<void> | undefined
+  function recover(): Promise<void> {
+    if (!clientReady || !subscribed || disposed || up) return Promise.resolve()
+    recovering ??= loadTagTimes()
+      .then(() => {
+        if (!clientReady || !subscribed || disposed) return
+        if (started) {
+          for (const watcher of watchers) watcher(null)
+          write(`[vite-isr] Redis at ${where} is reachable again`)
+        }
         up = true
-      },
-      down,
-    )
+        becameUp()
+      }, down)
+      .finally(() => (recovering = undefined))
+    return recovering
+  }
+  client.on('ready', () => {
+    clientReady = true
+    void recover()
+  })
+  subscriber.on('ready', () => {
+    // Subscribing twice is harmless; waiting for it tells us when messages flow again.
+    subscriber.subscribe(keys.channel).then(() => {
+      subscribed = true
+      void recover()
+    }, () => {})
   })
   subscriber.on('message', (_channel: string, raw: string) => {
     let message: Message
@@ -159,12 +192,16 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
     else for (const watcher of watchers) watcher(message.key)
   })
 
-  await Promise.all([
-    client.connect().then(loadTagTimes).then(() => (up = true)),
-    subscriber.connect().then(() => subscriber.subscribe(keys.channel)),
-  ]).catch((error: unknown) => {
-    write(`[vite-isr] warning: Redis at ${where} is unreachable at start (${(error as Error)?.message ?? error}); serving without it and retrying in the background`)
+  let timer: NodeJS.Timeout | undefined
+  const firstUp = new Promise<void>((resolve) => {
+    becameUp = resolve
+    timer = setTimeout(resolve, connectTimeout + 200)
   })
+  client.connect().catch(() => {})
+  subscriber.connect().catch(() => {})
+  await firstUp
+  clearTimeout(timer)
+  if (!up) write(`[vite-isr] warning: Redis at ${where} is unreachable at start; serving without it and retrying in the background`)
   started = true
 
   const announceChange = (key: string) => client.publish(keys.channel, JSON.stringify({ from: id, type: 'changed', key } satisfies Message))
@@ -222,7 +259,14 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
     },
     async lock(key, ttlMs): Promise<Lock | null> {
       const token = randomBytes(12).toString('hex')
-      const ok = await client.set(keys.lock(key), token, 'PX', ttlMs, 'NX')
+      let ok: string | null
+      try {
+        ok = await client.set(keys.lock(key), token, 'PX', ttlMs, 'NX')
+      } catch (error) {
+        // Redis is down (reported once by `down`): each instance renders on its own meanwhile.
+        down(error)
+        return { release: async () => {} }
+      }
       if (ok !== 'OK') return null
       return {
         async release() {

@@ -120,6 +120,11 @@ export function createTieredCacheHandler(options: TieredCacheHandlerOptions): Ti
   }
   // Another process replaced or deleted a key in a shared store: our copy is out of date.
   const unwatch = store.watch?.((key) => {
+    if (key === null) {
+      for (const pending of [...fills.keys()]) cancelFill(pending)
+      ;(memory as { clear?: () => void }).clear?.()
+      return
+    }
     cancelFill(key)
     const done = memory.delete(key)
     if (isPromise(done)) done.catch(() => {})

@@ -96,10 +96,11 @@ export interface CacheHandler {
   lock?(key: string, ttlMs: number): Promise<Lock | null>
   /**
    * Optional, for stores shared by several processes: call `onChange(key)` when another
-   * process replaced or deleted `key`, so a memory tier in front drops its copy.
+   * process replaced or deleted `key`, so a memory tier in front drops its copy, and
+   * `onChange(null)` when anything may have changed unseen (after a lost connection).
    * Returns a function that stops watching.
    */
-  watch?(onChange: (key: string) => void): () => void
+  watch?(onChange: (key: string | null) => void): () => void
   /** Optional: how many entries held in memory carry `tag` (for the debug log; must not scan). */
   countTagged?(tag: string): number
   /** Optional: release connections, timers and file handles. */

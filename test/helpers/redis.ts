@@ -29,6 +29,7 @@ export async function startRedis(): Promise<RedisServer> {
     url: `redis://127.0.0.1:${port}`,
     port,
     async start() {
+      if (child && child.exitCode === null && child.signalCode === null) throw new Error(`redis-server on port ${port} is already running`)
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
       await new Promise<void>((resolve, reject) => {
         let out = ''
@@ -45,7 +46,7 @@ export async function startRedis(): Promise<RedisServer> {
       })
     },
     async stop() {
-      if (!child || child.exitCode !== null) return
+      if (!child || child.exitCode !== null || child.signalCode !== null) return
       const exited = new Promise((resolve) => child!.once('exit', resolve))
       child.kill('SIGKILL')
       await exited
