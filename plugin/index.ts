@@ -27,6 +27,9 @@ function configPlugin(state: PluginState): Plugin {
         builder: {},
         environments: {
           client: {
+            // The client entry is virtual and there is no index.html: tell the dependency
+            // scanner where the app is, so the first dev visit does not reload to optimize.
+            optimizeDeps: { entries: [`${state.options.appDir}/**/*.{tsx,ts,jsx,js}`], include: ['react', 'react/jsx-runtime', 'react-dom/client'] },
             build: {
               outDir: join(state.outDir, CLIENT_DIR),
               emptyOutDir: true,

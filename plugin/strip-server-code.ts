@@ -1,4 +1,4 @@
-import type { Plugin } from 'vite'
+import { parseAst, type Plugin } from 'vite'
 import type { PluginState } from './state.js'
 import MagicString, { type SourceMap } from 'magic-string'
 import type { ESTree } from 'vite'
@@ -226,6 +226,10 @@ const APP_MODULE = /\/(page|layout|not-found|error)\.[jt]sx?$/
  */
 export function stripServerCodePlugin(state: PluginState): Plugin {
   const inApp = (id: string) => id.startsWith(`${state.root}/${state.options.appDir}/`)
+  const langOf = (file: string) => (file.endsWith('.tsx') ? 'tsx' : file.endsWith('.ts') ? 'ts' : file.endsWith('.jsx') ? 'jsx' : 'js')
+  // What the browser last got for each module (source and stripped), to tell in dev whether
+  // an edit touched only server code, which Fast Refresh cannot bring to an open page.
+  const served = new Map<string, { source: string; client: string }>()
   return {
     name: 'vite-isr:strip-server-code',
     enforce: 'pre',
@@ -233,8 +237,27 @@ export function stripServerCodePlugin(state: PluginState): Plugin {
     transform(code, id) {
       const file = id.split('?')[0]
       if (!inApp(file) || !APP_MODULE.test(file)) return
-      const lang = file.endsWith('.tsx') ? 'tsx' : file.endsWith('.ts') ? 'ts' : file.endsWith('.jsx') ? 'jsx' : 'js'
-      return stripServerCode(code, this.parse(code, { lang } as never) as unknown as ESTree.Program, file)
+      const result = stripServerCode(code, this.parse(code, { lang: langOf(file) } as never) as unknown as ESTree.Program, file)
+      if (this.environment.mode === 'dev') served.set(file, { source: code, client: result?.code ?? code })
+      return result
+    },
+    async hotUpdate({ file, read }) {
+      const last = served.get(file)
+      if (!last) return
+      const source = await read()
+      if (source === last.source) return
+      let client: string
+      try {
+        client = stripServerCode(source, parseAst(source, { lang: langOf(file) } as never) as unknown as ESTree.Program, file)?.code ?? source
+      } catch {
+        return // a syntax error: Vite's overlay reports it through the normal update
+      }
+      if (client !== last.client) return // the component changed: Fast Refresh applies it
+      // Only the loader, generateMetadata or other server code changed: the open page needs
+      // new data, which only a reload brings (its render shows the overlay if the loader throws).
+      served.set(file, { source, client })
+      this.environment.hot.send({ type: 'full-reload', path: '*' })
+      return []
     },
     resolveId(source, importer) {
       if (!importer || !(source.startsWith('node:') || NODE_BUILTINS.has(source.split('/')[0]))) return

@@ -15,7 +15,7 @@ import { createPageServer } from './pages.js'
 import { normalizePathname } from './path.js'
 import { registerRevalidationTarget } from './revalidate.js'
 import { callRouteHandler } from './route-handlers.js'
-import { createRouter } from './router.js'
+import { createRouter, type RouteMatch } from './router.js'
 import { importSeed, openDefaultStore } from './seed.js'
 import { createStaticHandler } from './static-files.js'
 import { createSWR } from './swr.js'
@@ -95,16 +95,32 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
   const serveStatic = createStaticHandler(build.clientDir, manifest.assetsDir)
   const base = manifest.base
 
+  /**
+   * Request URLs already found to be page paths (checked, not static, not the inspector,
+   * matched): a repeat request skips the path checks and the route match. Bounded; query
+   * strings make new URLs, so it is simply emptied when full.
+   */
+  const pageUrls = new Map<string, { pathname: string; match: RouteMatch }>()
+  const rememberPageUrl = (url: string, pathname: string, match: RouteMatch) => {
+    if (pageUrls.size >= 10_000) pageUrls.clear()
+    pageUrls.set(url, { pathname, match })
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
     const url = req.url ?? '/'
+    const method = req.method
+    const isRead = method === 'GET' || method === 'HEAD'
+    const known = isRead ? pageUrls.get(url) : undefined
+    if (known !== undefined) {
+      void pages.serve(req, res, known.pathname, known.match)
+      return
+    }
     const checked = normalizePathname(url)
     if (!checked.ok) {
       log.debug('reject', JSON.stringify(url.slice(0, 80)), { status: checked.status, reason: checked.reason })
       return sendPlain(res, checked.status, checked.status === 400 ? 'Bad Request' : 'Not Found')
     }
     const { pathname } = checked
-    const method = req.method
-    const isRead = method === 'GET' || method === 'HEAD'
     if (inspect?.(req, res, pathname)) return
 
     if (isRead && build.staticFiles.has(pathname)) {
@@ -122,6 +138,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
       return
     }
     if (!isRead) return next()
+    if (match) rememberPageUrl(url, pathname, match)
     void pages.serve(req, res, pathname, match)
   }
 
@@ -141,12 +158,11 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
 
   middleware.wrap = (listener: RequestListener): RequestListener =>
     function isrFastPath(req, res) {
+      // Only URLs the middleware already classified as pages: anything new goes through
+      // Express first (path checks, static files, the inspector, route handlers).
       if (req.method === 'GET' || req.method === 'HEAD') {
-        const checked = normalizePathname(req.url ?? '/')
-        if (checked.ok && !build.staticFiles.has(checked.pathname)) {
-          const match = router.match(checked.pathname)
-          if (match && match.route.kind === 'page' && pages.serveFromMemory(req, res, checked.pathname, match)) return
-        }
+        const known = pageUrls.get(req.url ?? '/')
+        if (known !== undefined && pages.serveFromMemory(req, res, known.pathname, known.match)) return
       }
       listener(req, res)
     }

@@ -167,7 +167,8 @@ export function createInspector(context: InspectorContext): (req: IncomingMessag
       } catch (error) {
         message = (error as Error).message
       }
-      return send(res, 200, 'text/html; charset=utf-8', page(context, tokenField, message))
+      // Post/redirect/get: reloading the page must not revalidate again.
+      return send(res, 303, 'text/plain; charset=utf-8', message, { location: `${INSPECTOR_PATH}?done=${encodeURIComponent(message)}` })
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'Method Not Allowed', { allow: 'GET, HEAD' })
     if (!authorised(req, url)) return send(res, 401, 'text/plain; charset=utf-8', 'Unauthorized: open /__isr?token=…')
@@ -176,7 +177,7 @@ export function createInspector(context: InspectorContext): (req: IncomingMessag
       return send(res, 200, 'application/json', JSON.stringify({ buildId: context.buildId, totals: context.stats.totals(), entries: inspectEntries(context) }), cookie)
     }
     if (pathname !== INSPECTOR_PATH) return send(res, 404, 'text/plain; charset=utf-8', 'Not Found')
-    send(res, 200, 'text/html; charset=utf-8', page(context, tokenField, ''), cookie)
+    send(res, 200, 'text/html; charset=utf-8', page(context, tokenField, url.searchParams.get('done') ?? ''), cookie)
   }
 
   return (req, res, pathname) => {

@@ -4,6 +4,7 @@
  * speaks node:http, so the Express middleware and the `wrap()` fast path share it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { LRUCache } from 'lru-cache'
 import type { CacheEntry, CacheHandler } from './cache-handlers/types.js'
 import type { Logger } from './debug.js'
 import type { RevalidateEvent } from './options.js'
@@ -13,7 +14,7 @@ import type { Invalidation, RevalidationTarget } from './revalidate.js'
 import type { Router, RouteMatch } from './router.js'
 import { NO_STORE, sendEntry as send, type ResponseState, type SendOptions } from './response.js'
 import type { CacheStats } from './stats.js'
-import type { Generate, SWR } from './swr.js'
+import type { Generate, Resolved, SWR } from './swr.js'
 import { toWebRequest } from './web-request.js'
 
 export interface PageServerOptions {
@@ -35,8 +36,8 @@ export interface PageServerOptions {
 }
 
 export interface PageServer extends RevalidationTarget {
-  /** Serve `match` at `pathname`. Never rejects: failures are answered with the error page. */
-  serve(req: IncomingMessage, res: ServerResponse, pathname: string, match: RouteMatch | null): Promise<void>
+  /** Serve `match` at `pathname`; synchronous for a HIT held in memory. Never rejects: failures answer the error page. */
+  serve(req: IncomingMessage, res: ServerResponse, pathname: string, match: RouteMatch | null): Promise<void> | void
   /** Answer from memory without awaiting, or return false (fresh or stale entries only). */
   serveFromMemory(req: IncomingMessage, res: ServerResponse, pathname: string, match: RouteMatch): boolean
 }
@@ -103,22 +104,56 @@ export function createPageServer(options: PageServerOptions): PageServer {
     return entry.revalidate === 0 ? 'BYPASS' : state
   }
 
+  /**
+   * What serving one path needs, made once per path and reused while it is requested:
+   * a HIT builds no key string and no render closure.
+   */
+  interface PageTarget {
+    match: RouteMatch
+    key: string
+    generate: Generate
+  }
+  const targets = new LRUCache<string, PageTarget>({ max: 10_000 })
+  function targetFor(pathname: string, match: RouteMatch): PageTarget {
+    let target = targets.get(pathname)
+    if (target === undefined || target.match.route !== match.route) {
+      target = { match, key: pageKey(buildId, pathname), generate: generatorFor(match, pathname) }
+      targets.set(pathname, target)
+    }
+    return target
+  }
+
+  function fail(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> | void {
+    if (!res.headersSent) return sendError(req, res, error, pathname)
+    res.destroy(error as Error)
+  }
+
   return {
-    async serve(req, res, pathname, match) {
+    serve(req, res, pathname, match) {
+      if (!match || !admits(match, pathname)) return sendNotFound(req, res)
+      if (match.route.revalidate === 0) return serveDynamic(req, res, pathname, match).catch((error) => fail(req, res, error, pathname))
+      const target = targetFor(pathname, match)
+      let resolved: Resolved | Promise<Resolved>
       try {
-        if (!match || !admits(match, pathname)) return await sendNotFound(req, res)
-        if (match.route.revalidate === 0) return await serveDynamic(req, res, pathname, match)
-        const resolved = await swr.get(pageKey(buildId, pathname), generatorFor(match, pathname), pathname)
-        sendEntry(req, res, resolved.entry, stateOf(resolved.entry, resolved.state))
+        resolved = swr.get(target.key, target.generate, pathname)
       } catch (error) {
-        if (!res.headersSent) await sendError(req, res, error, pathname)
-        else res.destroy(error as Error)
+        return Promise.resolve(fail(req, res, error, pathname))
       }
+      // A HIT from memory is answered right here, without a promise.
+      if (!(resolved instanceof Promise)) {
+        sendEntry(req, res, resolved.entry, stateOf(resolved.entry, resolved.state))
+        return
+      }
+      return resolved.then(
+        (r) => sendEntry(req, res, r.entry, stateOf(r.entry, r.state)),
+        (error: unknown) => fail(req, res, error, pathname),
+      )
     },
 
     serveFromMemory(req, res, pathname, match) {
       if (match.route.revalidate === 0 || !admits(match, pathname)) return false
-      const resolved = swr.peek(pageKey(buildId, pathname), generatorFor(match, pathname), pathname)
+      const target = targetFor(pathname, match)
+      const resolved = swr.peek(target.key, target.generate, pathname)
       if (!resolved) return false
       sendEntry(req, res, resolved.entry, resolved.state)
       return true

@@ -28,8 +28,10 @@ interface Prepared {
   /** The opaque part of the ETag, to compare If-None-Match against every variant. */
   tag: string | undefined
   bodies: Partial<Record<Encoding, Buffer>>
-  /** Raw header lists by state and encoding, built on first use. */
-  headers: Map<string, string[]>
+  /** Raw header lists by state, encoding and 304-or-not (see `slot`), built on first use. */
+  headers: (string[] | undefined)[]
+  /** The tag header the lists were built with. */
+  headersFor: string | undefined
   compressible: boolean
 }
 
@@ -44,7 +46,8 @@ function prepare(entry: CacheEntry): Prepared {
     tag,
     etag: tag && `"${tag}"`,
     bodies: { identity: entry.value },
-    headers: new Map(),
+    headers: [],
+    headersFor: undefined,
     compressible: entry.value.length >= MIN_COMPRESS_BYTES && /^text\/|json|javascript|xml/.test(entry.headers['content-type'] ?? ''),
   }
   prepared.set(entry, p)
@@ -68,9 +71,16 @@ export interface SendOptions {
   tagHeader?: string
 }
 
+const STATE_SLOT: Record<ResponseState, number> = { HIT: 0, STALE: 1, MISS: 2, BYPASS: 3 }
+const ENCODING_SLOT: Record<Encoding, number> = { identity: 0, gzip: 1, br: 2 }
+
 function headersFor(entry: CacheEntry, p: Prepared, state: ResponseState, encoding: Encoding, notModified: boolean, options: SendOptions): string[] {
-  const key = `${state}:${encoding}:${notModified ? 1 : 0}:${options.tagHeader ?? ''}`
-  let list = p.headers.get(key)
+  if (p.headersFor !== options.tagHeader) {
+    p.headers = []
+    p.headersFor = options.tagHeader
+  }
+  const slot = (STATE_SLOT[state] * 3 + ENCODING_SLOT[encoding]) * 2 + (notModified ? 1 : 0)
+  let list = p.headers[slot]
   if (list) return list
   list = []
   if (!notModified) for (const name in entry.headers) list.push(name, entry.headers[name])
@@ -85,7 +95,7 @@ function headersFor(entry: CacheEntry, p: Prepared, state: ResponseState, encodi
     if (encoding !== 'identity') list.push('content-encoding', encoding)
     list.push('content-length', String(bodyFor(entry, p, encoding).length))
   }
-  p.headers.set(key, list)
+  p.headers[slot] = list
   return list
 }
 

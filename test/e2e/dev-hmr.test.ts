@@ -1,0 +1,201 @@
+/**
+ * `vite` (dev) in real Chromium, on a scratch copy of the basic fixture: editing a page's
+ * component on disk is applied by React Fast Refresh without a reload (state kept), and a
+ * loader that throws shows in Vite's error overlay, then recovers once fixed.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { createServer, type ViteDevServer } from 'vite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchBrowser } from '../helpers/browser.js'
+import { copyFixture, REPO } from '../helpers/build.js'
+
+const SCREENSHOTS = join(REPO, 'test/e2e/__screenshots__')
+
+let browser: Browser
+let server: ViteDevServer
+let base: string
+let dir: string
+let pageFile: string
+
+beforeAll(async () => {
+  dir = copyFixture('basic', 'e2e-dev-hmr')
+  pageFile = join(dir, 'app/blog/[id]/page.tsx')
+  const [launched, dev] = await Promise.all([
+    launchBrowser(),
+    createServer({
+      root: dir,
+      configFile: join(dir, 'vite.config.ts'),
+      // Its own dependency cache: the default (the repo's node_modules/.vite) is shared with every
+      // other dev server started by tests running at the same time, whose optimizer runs race.
+      cacheDir: join(dir, '.vite'),
+      server: { port: 0, host: '127.0.0.1' },
+      logLevel: 'silent',
+    }),
+  ])
+  browser = launched
+  server = dev
+  await server.listen()
+  base = `http://127.0.0.1:${(server.httpServer!.address() as AddressInfo).port}`
+  // Warm up: the first browser visit makes Vite discover and pre-bundle react / react-dom,
+  // which may reload the page. Let that happen here, not in the tests.
+  const page = await browser.newPage()
+  const seen: string[] = []
+  page.on('console', (message) => seen.push(`console.${message.type()} ${message.text()}`))
+  page.on('load', () => seen.push(`load ${page.url()}`))
+  for (let attempt = 1; ; attempt++) {
+    try {
+      seen.push(`goto ${(await page.goto(`${base}/blog/1`))?.status()}`)
+      await hydrated(page, '#like')
+      break
+    } catch (error) {
+      seen.push(`attempt ${attempt}: ${(error as Error).message.split('\n')[0]}`)
+      if (attempt === 3) throw new Error(`the dev page never hydrated:\n${seen.join('\n')}`)
+    }
+  }
+  await page.close()
+  mkdirSync(SCREENSHOTS, { recursive: true })
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await server?.close()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+/**
+ * Wait until React has hydrated the element (React keeps its props on hydrated DOM nodes).
+ * The client entry imports the page module dynamically, so hydration ends after `load`: a
+ * click before it is lost, as for any server-rendered React app.
+ */
+function hydrated(page: Page, selector: string): Promise<unknown> {
+  return page.waitForFunction(
+    (sel) => {
+      const el = document.querySelector(sel)
+      return el !== null && Object.keys(el).some((key) => key.startsWith('__reactProps$'))
+    },
+    selector,
+    { timeout: 15_000 },
+  )
+}
+
+/** Rewrite the page file on disk, failing loudly if the text to replace is not there. */
+function edit(from: string, to: string): void {
+  const source = readFileSync(pageFile, 'utf8')
+  if (!source.includes(from)) throw new Error(`${from} is not in ${pageFile}:\n${source}`)
+  writeFileSync(pageFile, source.replace(from, to))
+}
+
+/** Counts the page's full loads (a Fast Refresh update is not one) and its errors. */
+function watch(page: Page): { loads: () => number; problems: string[] } {
+  let loads = 0
+  const problems: string[] = []
+  page.on('load', () => loads++)
+  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
+  page.on('response', (res) => res.status() >= 400 && !res.url().endsWith('/favicon.ico') && problems.push(`${res.status()} ${res.url()}`))
+  return { loads: () => loads, problems }
+}
+
+describe('vite dev server in Chromium', () => {
+  it('applies an edit to the page component with React Fast Refresh: no reload, state kept', async () => {
+    const page = await browser.newPage()
+    const { loads, problems } = watch(page)
+    // connected to Vite's HMR socket before editing anything
+    const connected = page.waitForEvent('console', { predicate: (message) => message.text().includes('[vite] connected'), timeout: 15_000 })
+    const response = await page.goto(`${base}/blog/1`)
+    expect(response?.status()).toBe(200)
+    expect(await page.textContent('h1')).toBe('First post')
+    await connected
+    await hydrated(page, '#like')
+
+    await page.click('#like')
+    await expect.poll(() => page.textContent('#like')).toBe('likes 1')
+    await page.click('#like')
+    await expect.poll(() => page.textContent('#like')).toBe('likes 2')
+    // a full reload would drop this
+    await page.evaluate(() => ((window as unknown as { __notReloaded: boolean }).__notReloaded = true))
+    const loadsBefore = loads()
+
+    edit('<h1>{data.title}</h1>', '<h1>{data.title} <span id="hmr-marker">edited live</span></h1>')
+    await page.waitForSelector('#hmr-marker', { timeout: 15_000 })
+    expect(await page.textContent('#hmr-marker')).toBe('edited live')
+    expect(await page.textContent('h1')).toBe('First post edited live')
+    // React Fast Refresh kept the component's state, and the page was not reloaded
+    expect(await page.textContent('#like')).toBe('likes 2')
+    expect(await page.evaluate(() => (window as unknown as { __notReloaded?: boolean }).__notReloaded)).toBe(true)
+    expect(loads()).toBe(loadsBefore)
+    await page.screenshot({ path: join(SCREENSHOTS, 'dev-after-fast-refresh.png') })
+    // and the component still works after the update
+    await page.click('#like')
+    await expect.poll(() => page.textContent('#like')).toBe('likes 3')
+
+    // the server renders the edit too
+    expect(await (await fetch(`${base}/blog/1`)).text()).toContain('id="hmr-marker"')
+    expect(problems).toEqual([])
+    await page.close()
+  })
+
+  it('shows a loader error in Vite\'s error overlay, and the page again once the loader is fixed', async () => {
+    const page = await browser.newPage()
+    const errors: string[] = []
+    page.on('pageerror', (error) => errors.push(error.message))
+    const fixedSource = readFileSync(pageFile, 'utf8')
+    expect((await page.goto(`${base}/blog/1`))?.status()).toBe(200)
+    edit('export async function loader({ params }: { params: { id: string } }) {', "export async function loader({ params }: { params: { id: string } }) {\n  throw new Error('boom in loader')")
+    try {
+      // the SSR module graph picks up the edit: wait until the server answers with the error
+      await expect.poll(async () => (await fetch(`${base}/blog/1`)).status, { timeout: 10_000, interval: 100 }).toBe(500)
+      const response = await page.goto(`${base}/blog/1`)
+      expect(response?.status()).toBe(500)
+      const overlay = page.locator('vite-error-overlay')
+      await overlay.waitFor({ timeout: 10_000 })
+      // Playwright's locators pierce the overlay's (open) shadow root
+      expect(await overlay.locator('.message-body').textContent()).toContain('boom in loader')
+      // the stack is mapped back to the source file, at the line and column of the throw
+      const lines = readFileSync(pageFile, 'utf8').split('\n')
+      const line = lines.findIndex((text) => text.includes("throw new Error('boom in loader')")) + 1
+      expect(await overlay.locator('.stack').textContent()).toContain(`app/blog/[id]/page.tsx:${line}:9)`)
+      await page.screenshot({ path: join(SCREENSHOTS, 'dev-loader-error-overlay.png') })
+    } finally {
+      writeFileSync(pageFile, fixedSource)
+    }
+    // fixed: the overlay page reloads itself on the next HMR update (Vite's client does this
+    // when an overlay is up) and shows the page again, hydrated
+    await page.locator('h1', { hasText: /^First post edited live$/ }).waitFor({ timeout: 15_000 })
+    expect(await page.locator('vite-error-overlay').count()).toBe(0)
+    await hydrated(page, '#like')
+    await page.click('#like')
+    await expect.poll(() => page.textContent('#like')).toBe('likes 1')
+    const again = await page.goto(`${base}/blog/1`)
+    expect(again?.status()).toBe(200)
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
+  it('reloads an open page when only its server code changed, so it shows the new data (or the overlay)', async () => {
+    const page = await browser.newPage()
+    const { loads } = watch(page)
+    const fixedSource = readFileSync(pageFile, 'utf8')
+    const connected = page.waitForEvent('console', { predicate: (message) => message.text().includes('[vite] connected'), timeout: 15_000 })
+    await page.goto(`${base}/blog/2`)
+    await connected
+    await hydrated(page, '#like')
+    const loadsBefore = loads()
+    try {
+      // the loader alone changes: Fast Refresh has nothing to apply, the page must reload
+      edit('return { id: params.id, ...post,', "return { id: params.id, ...post, title: 'Title from the edited loader',")
+      await page.locator('h1', { hasText: 'Title from the edited loader' }).waitFor({ timeout: 15_000 })
+      expect(loads()).toBeGreaterThan(loadsBefore)
+      // and a loader that starts throwing shows the overlay in the open page, with no click
+      edit('export async function loader({ params }: { params: { id: string } }) {', "export async function loader({ params }: { params: { id: string } }) {\n  throw new Error('boom while open')")
+      const overlay = page.locator('vite-error-overlay')
+      await overlay.waitFor({ timeout: 15_000 })
+      expect(await overlay.locator('.message-body').textContent()).toContain('boom while open')
+    } finally {
+      writeFileSync(pageFile, fixedSource)
+    }
+    await page.close()
+  })
+})
