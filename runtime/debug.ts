@@ -8,6 +8,7 @@
  *   [vite-isr] regenerate:done /blog/1 status=200 in 14ms
  *   [vite-isr] set /blog/1 revalidate=60s size=14.2kB
  */
+import { inspect } from 'node:util'
 
 export type LogFields = Record<string, string | number | boolean | undefined>
 
@@ -45,7 +46,8 @@ export function createLogger(options: { debug?: boolean; write?: (line: string) 
       write(`[vite-isr] warning: ${message}`)
     },
     error(message, error) {
-      const detail = error instanceof Error ? (error.stack ?? error.message) : error === undefined ? '' : String(error)
+      // A loader may reject with anything; show a plain object as an object, not [object Object].
+      const detail = error instanceof Error ? (error.stack ?? error.message) : error === undefined ? '' : typeof error === 'string' ? error : inspect(error, { depth: 4 })
       write(`[vite-isr] error: ${message}${detail ? `\n${detail}` : ''}`)
     },
   }

@@ -102,6 +102,9 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
    */
   const pageUrls = new Map<string, { pathname: string; match: RouteMatch }>()
   const rememberPageUrl = (url: string, pathname: string, match: RouteMatch) => {
+    // A query string makes no cache entry, so it must make no memo entry either: a flood of
+    // distinct queries (or long URLs) would otherwise pin memory.
+    if (url.length > 256 || url.includes('?')) return
     if (pageUrls.size >= 10_000) pageUrls.clear()
     pageUrls.set(url, { pathname, match })
   }

@@ -118,7 +118,8 @@ export function createPageServer(options: PageServerOptions): PageServer {
     let target = targets.get(pathname)
     if (target === undefined || target.match.route !== match.route) {
       target = { match, key: pageKey(buildId, pathname), generate: generatorFor(match, pathname) }
-      targets.set(pathname, target)
+      // Long paths are rare and would weigh on a count-bounded memo: made each time instead.
+      if (pathname.length <= 256) targets.set(pathname, target)
     }
     return target
   }

@@ -111,6 +111,16 @@ async function renderTree(
 const HTML_HEADERS = { 'content-type': 'text/html; charset=utf-8' }
 
 /**
+ * A body in a buffer of its own size. Buffer.from() puts small strings in a shared 8 KB
+ * pool block, which a cached entry would then keep alive whole.
+ */
+export function exactBuffer(text: string): Buffer {
+  const buffer = Buffer.allocUnsafeSlow(Buffer.byteLength(text))
+  buffer.write(text, 'utf8')
+  return buffer
+}
+
+/**
  * The page's revalidate is the lowest of its segment config and the data it used, and data
  * with `revalidate: 0` makes it dynamic (Next.js's rule), unless the route says otherwise:
  * `force-static` keeps it cached, `error` refuses to become dynamic.
@@ -180,7 +190,7 @@ export async function renderPage(app: RenderApp, options: RenderPageOptions): Pr
     const html = await renderTree(app, route.file, route.layouts, { params, data }, metadataFrom, signal, true)
     return {
       status: 200,
-      body: Buffer.from(html),
+      body: exactBuffer(html),
       headers: HTML_HEADERS,
       tags: [...context.tags],
       revalidate: effectiveRevalidate(route, context.revalidate),
@@ -199,7 +209,7 @@ export async function renderNotFound(app: RenderApp, signal?: AbortSignal): Prom
   const html = file
     ? await renderTree(app, file, app.entry.app.rootLayouts, { params: {}, data: undefined }, staticMetadata, signal, true)
     : PLAIN_404
-  return { status: 404, body: Buffer.from(html), headers: HTML_HEADERS, tags: [], revalidate: false }
+  return { status: 404, body: exactBuffer(html), headers: HTML_HEADERS, tags: [], revalidate: false }
 }
 
 /**
@@ -218,7 +228,7 @@ export async function renderError(app: RenderApp, error: unknown): Promise<Rende
       html = PLAIN_500
     }
   }
-  return { status: 500, body: Buffer.from(html), headers: HTML_HEADERS, tags: [], revalidate: 0 }
+  return { status: 500, body: exactBuffer(html), headers: HTML_HEADERS, tags: [], revalidate: 0 }
 }
 
 function digestOf(error: unknown): string {

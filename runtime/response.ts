@@ -57,10 +57,13 @@ function prepare(entry: CacheEntry): Prepared {
 function bodyFor(entry: CacheEntry, p: Prepared, encoding: Encoding): Buffer {
   let body = p.bodies[encoding]
   if (!body) {
-    body =
+    const compressed =
       encoding === 'br'
         ? brotliCompressSync(entry.value, { params: { [zlib.BROTLI_PARAM_QUALITY]: 6, [zlib.BROTLI_PARAM_SIZE_HINT]: entry.value.length } })
         : gzipSync(entry.value, { level: 6 })
+    // zlib hands back a view of a 16 KB chunk: keep only the bytes, for as long as the entry lives.
+    body = Buffer.allocUnsafeSlow(compressed.length)
+    compressed.copy(body)
     p.bodies[encoding] = body
   }
   return body

@@ -37,13 +37,22 @@ export interface MemoryCacheHandler extends CacheHandler {
 
 export const DEFAULT_MEMORY_MAX_SIZE = 50 * 1024 * 1024
 
-/** Fixed overhead charged per entry for the object, its fields and the LRU bookkeeping. */
-const ENTRY_OVERHEAD = 200
+/**
+ * Fixed overhead charged per entry: the object, its fields, the LRU bookkeeping, and the
+ * response prepared for it when served (ETag, header lists).
+ */
+const ENTRY_OVERHEAD = 1_000
 
-/** Bytes an entry is charged against `maxSize`: its body plus a rough metadata estimate. */
+/**
+ * Bytes an entry is charged against `maxSize`: its body, room for the gzip and brotli
+ * copies a served page keeps beside it (together well under half of an HTML body), and
+ * a rough metadata estimate.
+ */
 export function estimateEntrySize(key: string, entry: CacheEntry): number {
+  const body = entry.value.length
   return (
-    entry.value.length +
+    body +
+    (entry.kind === 'page' ? Math.ceil(body / 2) : 0) +
     key.length +
     entry.buildId.length +
     JSON.stringify(entry.tags).length +

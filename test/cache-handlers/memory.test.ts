@@ -21,15 +21,17 @@ describe('memory cache handler', () => {
   it('defaults to a 50 MB budget', () => {
     expect(DEFAULT_MEMORY_MAX_SIZE).toBe(50 * 1024 * 1024)
     const handler = createMemoryCacheHandler()
-    handler.set('/big', makeEntry({ value: body(40 * 1024 * 1024) }))
+    // data entries are charged their body and metadata (pages also room for compressed copies)
+    handler.set('/big', makeEntry({ kind: 'data', value: body(40 * 1024 * 1024) }))
     expect(handler.peek('/big')).toBeDefined()
-    handler.set('/bigger', makeEntry({ value: body(51 * 1024 * 1024) }))
+    handler.set('/bigger', makeEntry({ kind: 'data', value: body(51 * 1024 * 1024) }))
     expect(handler.peek('/bigger')).toBeUndefined()
   })
 
   it('evicts the least recently used entries when over maxSize', () => {
-    // Room for three 10 kB entries with their metadata, not four.
-    const handler = createMemoryCacheHandler({ maxSize: 35_000 })
+    // Room for three 10 kB pages (each charged ~16 kB: body, room for its gzip and br
+    // copies, metadata), not four.
+    const handler = createMemoryCacheHandler({ maxSize: 52_000 })
     for (const key of ['/a', '/b', '/c']) handler.set(key, makeEntry({ value: body(10_000) }))
     expect(handler.size).toBe(3)
     handler.get('/a')
@@ -38,11 +40,11 @@ describe('memory cache handler', () => {
     expect(handler.peek('/a')).toBeDefined()
     expect(handler.peek('/c')).toBeDefined()
     expect(handler.peek('/d')).toBeDefined()
-    expect(handler.calculatedSize).toBeLessThanOrEqual(35_000)
+    expect(handler.calculatedSize).toBeLessThanOrEqual(52_000)
   })
 
   it('counts a peek as a use, since pages served from memory go through it', () => {
-    const handler = createMemoryCacheHandler({ maxSize: 35_000 })
+    const handler = createMemoryCacheHandler({ maxSize: 52_000 })
     for (const key of ['/a', '/b', '/c']) handler.set(key, makeEntry({ value: body(10_000) }))
     expect(handler.peek('/a')).toBeDefined()
     handler.set('/d', makeEntry({ value: body(10_000) }))
@@ -117,7 +119,7 @@ describe('memory cache handler', () => {
 
 describe('memory cache handler: counting tagged entries', () => {
   it('counts entries per tag as they are set, replaced, deleted and evicted, without scanning', () => {
-    const cache = createMemoryCacheHandler({ maxSize: 3_000 })
+    const cache = createMemoryCacheHandler({ maxSize: 8_000 })
     cache.set('a', makeEntry({ tags: ['posts', 'p:a'], value: body(500) }))
     cache.set('b', makeEntry({ tags: ['posts'], value: body(500) }))
     expect(cache.countTagged('posts')).toBe(2)
@@ -132,5 +134,17 @@ describe('memory cache handler: counting tagged entries', () => {
     // only what still fits is counted
     expect(cache.countTagged('bulk')).toBe(cache.size - cache.countTagged('authors'))
     expect(cache.countTagged('bulk')).toBeLessThan(4)
+  })
+})
+
+describe('memory cache handler: what an entry is charged', () => {
+  it('charges a page its body, room for its compressed copies and its metadata; data only body and metadata', () => {
+    const cache = createMemoryCacheHandler({ maxSize: 1_000_000 })
+    cache.set('/page', makeEntry({ kind: 'page', value: body(10_000) }))
+    const page = cache.calculatedSize
+    expect(page).toBeGreaterThanOrEqual(15_000)
+    cache.set('/data', makeEntry({ kind: 'data', value: body(10_000) }))
+    expect(cache.calculatedSize - page).toBeGreaterThanOrEqual(10_000)
+    expect(cache.calculatedSize - page).toBeLessThan(15_000)
   })
 })
