@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { createServer, type ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchBrowser } from '../helpers/browser.js'
+import { hydrated, launchBrowser } from '../helpers/browser.js'
 import { copyFixture, REPO } from '../helpers/build.js'
 
 const SCREENSHOTS = join(REPO, 'test/e2e/__screenshots__')
@@ -64,22 +64,6 @@ afterAll(async () => {
   await server?.close()
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
-
-/**
- * Wait until React has hydrated the element (React keeps its props on hydrated DOM nodes).
- * The client entry imports the page module dynamically, so hydration ends after `load`: a
- * click before it is lost, as for any server-rendered React app.
- */
-function hydrated(page: Page, selector: string): Promise<unknown> {
-  return page.waitForFunction(
-    (sel) => {
-      const el = document.querySelector(sel)
-      return el !== null && Object.keys(el).some((key) => key.startsWith('__reactProps$'))
-    },
-    selector,
-    { timeout: 15_000 },
-  )
-}
 
 /** Rewrite the page file on disk, failing loudly if the text to replace is not there. */
 function edit(from: string, to: string): void {

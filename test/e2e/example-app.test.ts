@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchBrowser } from '../helpers/browser.js'
+import { hydrated, launchBrowser } from '../helpers/browser.js'
 import { REPO, viteBuild } from '../helpers/build.js'
 
 const SOURCE = join(REPO, 'example-app')
@@ -75,22 +75,6 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 5))
 /** GET `path` until it is served fresh from the cache (a MISS first renders and stores it). */
 async function cached(path: string): Promise<void> {
   await expect.poll(async () => (await get(path)).headers.get('x-isr-cache'), { timeout: 5000, interval: 20 }).toBe('HIT')
-}
-
-/**
- * Wait until React has hydrated the element (React keeps its props on hydrated DOM nodes).
- * The client entry imports the page module dynamically, so hydration ends after `load`: a
- * click before it is lost, as for any server-rendered React app.
- */
-function hydrated(page: Page, selector: string): Promise<unknown> {
-  return page.waitForFunction(
-    (sel) => {
-      const el = document.querySelector(sel)
-      return el !== null && Object.keys(el).some((key) => key.startsWith('__reactProps$'))
-    },
-    selector,
-    { timeout: 15_000 },
-  )
 }
 
 /** A page that records every uncaught error, console error and failed request (but the favicon probe). */

@@ -1,5 +1,5 @@
 /** Debian's Chromium driven by playwright-core (no browser download: `.ci/run` installs chromium). */
-import { chromium, type Browser } from 'playwright-core'
+import { chromium, type Browser, type Page } from 'playwright-core'
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
@@ -10,4 +10,20 @@ export function launchBrowser(): Promise<Browser> {
     // This machine has no network but loopback: keep Chromium from calling home.
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   })
+}
+
+/**
+ * Wait until React has hydrated the element (React keeps its props on hydrated DOM nodes).
+ * The client entry imports the page module dynamically, so hydration ends after `load`: a
+ * click before it is lost, as for any server-rendered React app.
+ */
+export function hydrated(page: Page, selector: string): Promise<unknown> {
+  return page.waitForFunction(
+    (sel) => {
+      const el = document.querySelector(sel)
+      return el !== null && Object.keys(el).some((key) => key.startsWith('__reactProps$'))
+    },
+    selector,
+    { timeout: 15_000 },
+  )
 }
