@@ -78,4 +78,42 @@ describe('build errors that teach', () => {
     expect(result.code).not.toBe(0)
     expect(result.output).toMatch(/app\/\(b\)\/about\/page\.tsx and app\/\(a\)\/about\/page\.tsx resolve to the same path \(\/about\)/)
   })
+
+  it('stops on a folder name that is not a valid route segment', async () => {
+    const result = await buildWith('bad-folder', { 'app/[id/page.tsx': `export default function P() { return null }\n` })
+    expect(result.code).not.toBe(0)
+    expect(result.output).toContain('app/[id: the folder name "[id" is not a valid route segment. Use [name], [...name] or [[...name]]')
+  })
+
+  it('stops on a route folder nested under a catch-all', async () => {
+    const result = await buildWith('after-catch-all', {
+      'app/docs/[...slug]/page.tsx': `export default function P() { return null }\n`,
+      'app/docs/[...slug]/edit/page.tsx': `export default function E() { return null }\n`,
+    })
+    expect(result.code).not.toBe(0)
+    expect(result.output).toContain('app/docs/[...slug]/edit: nothing can follow the catch-all segment [...slug]')
+  })
+
+  it('stops on a layout without a default export', async () => {
+    const result = await buildWith('layout-no-default', { 'app/blog/layout.tsx': `export const revalidate = 60\n`, 'app/blog/page.tsx': `export default function B() { return null }\n` })
+    expect(result.code).not.toBe(0)
+    expect(result.output).toContain('app/blog/layout.tsx has no default export. Export the layout component')
+  })
+
+  it('stops when generateStaticParams returns something that is not an array', async () => {
+    const result = await buildWith('gsp-not-array', {
+      'app/p/[id]/page.tsx': `export async function generateStaticParams() { return { id: '1' } }\nexport default function P() { return null }\n`,
+    })
+    expect(result.code).not.toBe(0)
+    expect(result.output).toContain('app/p/[id]/page.tsx: generateStaticParams() must return an array (got object)')
+  })
+
+  it('stops when the app folder is missing, and says how to point at another one', async () => {
+    const dir = copyFixture('minimal', 'build-errors/no-app')
+    const { rmSync } = await import('node:fs')
+    rmSync(join(dir, 'app'), { recursive: true })
+    const result = await viteBuild(dir)
+    expect(result.code).not.toBe(0)
+    expect(result.output).toContain('no app directory at app/. Create app/page.tsx, or point isr({ appDir }) at your routes folder.')
+  })
 })
