@@ -162,6 +162,7 @@ export async function prerender(options: PrerenderOptions): Promise<PrerenderOut
   const manifest: PrerenderManifest = {
     version: PRERENDER_MANIFEST_VERSION,
     buildId,
+    builtAt: 0,
     base: options.base,
     assetsDir: options.assetsDir,
     routes: {},
@@ -180,6 +181,7 @@ export async function prerender(options: PrerenderOptions): Promise<PrerenderOut
     unregisterData()
     await seed.dispose?.()
   }
+  manifest.builtAt = Date.now()
   manifest.notFoundRoutes.sort()
   const sorted: PrerenderManifest['routes'] = {}
   for (const key of Object.keys(manifest.routes).sort()) sorted[key] = manifest.routes[key]

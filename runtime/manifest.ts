@@ -31,6 +31,8 @@ export interface DynamicRoute {
 export interface PrerenderManifest {
   version: number
   buildId: string
+  /** When the prerender finished (ms since the epoch): the prerendered pages' age counts from about then. */
+  builtAt: number
   /** Vite's `base`. */
   base: string
   /** Vite's `build.assetsDir`: hashed files served as immutable. */

@@ -131,12 +131,15 @@ describe('vite dev server in Chromium', () => {
     try {
       // the SSR module graph picks up the edit: wait until the server answers with the error
       await expect.poll(async () => (await fetch(`${base}/blog/1`)).status, { timeout: 10_000, interval: 100 }).toBe(500)
-      const response = await page.goto(`${base}/blog/1`)
+      // a loader-only edit reloads the open page by itself; load it again anyway, once that
+      // reload is over, to see the overlay of a fresh visit
+      await page.waitForLoadState()
+      const response = await page.goto(`${base}/blog/1`).catch(() => page.goto(`${base}/blog/1`))
       expect(response?.status()).toBe(500)
       const overlay = page.locator('vite-error-overlay')
       await overlay.waitFor({ timeout: 10_000 })
       // Playwright's locators pierce the overlay's (open) shadow root
-      expect(await overlay.locator('.message-body').textContent()).toContain('boom in loader')
+      await expect.poll(() => overlay.locator('.message-body').textContent(), { timeout: 10_000 }).toContain('boom in loader')
       // the stack is mapped back to the source file, at the line and column of the throw
       const lines = readFileSync(pageFile, 'utf8').split('\n')
       const line = lines.findIndex((text) => text.includes("throw new Error('boom in loader')")) + 1
@@ -176,7 +179,8 @@ describe('vite dev server in Chromium', () => {
       edit('export async function loader({ params }: { params: { id: string } }) {', "export async function loader({ params }: { params: { id: string } }) {\n  throw new Error('boom while open')")
       const overlay = page.locator('vite-error-overlay')
       await overlay.waitFor({ timeout: 15_000 })
-      expect(await overlay.locator('.message-body').textContent()).toContain('boom while open')
+      // Vite may first read the file half-written (a passing parse error): wait for the real one
+      await expect.poll(() => overlay.locator('.message-body').textContent().catch(() => ''), { timeout: 15_000 }).toContain('boom while open')
     } finally {
       writeFileSync(pageFile, fixedSource)
     }

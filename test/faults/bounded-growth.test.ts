@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { MemoryCacheHandler } from '../../runtime/cache-handlers/memory.js'
 import type { TieredCacheHandler } from '../../runtime/cache-handlers/tiered.js'
-import { createClock, type TestClock } from '../helpers/clock.js'
+import { afterBuild, createClock, type TestClock } from '../helpers/clock.js'
 import { resetDb, tempCacheDir } from '../helpers/fixture-db.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 import { collectGarbage, copyBasicDist, countWhere, diffTrees, diskUse, figure, kb, listTree, mb, memory, runLoad } from './helpers.js'
@@ -43,7 +43,7 @@ describe('bounded growth', () => {
   async function start(options: { cacheMaxDiskSize?: number } = {}): Promise<{ s: TestServer; cacheDir: string }> {
     resetDb()
     cache = tempCacheDir()
-    clock = createClock()
+    clock = createClock(afterBuild(dist.dir))
     server = await startServer({ distDir: dist.dir, cacheDir: cache.dir, now: clock.now, mode: 'fast-path', cacheMaxMemorySize: MEMORY_LIMIT, ...options })
     return { s: server, cacheDir: cache.dir }
   }

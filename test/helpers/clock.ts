@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
 /** An injected clock: "60 s later" is `clock.advance(60_000)`, not a sleep. */
 export interface TestClock {
   now: () => number
@@ -16,4 +19,14 @@ export function createClock(start = Date.now()): TestClock {
       t = ms
     },
   }
+}
+
+/**
+ * A second after the build in `distDir` prerendered its pages. Tests start their clock
+ * here, not at Date.now(): the suite runs for minutes, and a page prerendered with
+ * revalidate 60 must still be fresh when a test expects a HIT, however late it runs.
+ */
+export function afterBuild(distDir: string): number {
+  const { builtAt } = JSON.parse(readFileSync(join(distDir, 'prerender-manifest.json'), 'utf8')) as { builtAt: number }
+  return builtAt + 1_000
 }

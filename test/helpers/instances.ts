@@ -3,6 +3,7 @@
  * build, sharing a random key prefix: what a deployment of N instances looks like.
  * Each has its own clock and its own fixture db, driven through its /__test/ routes.
  */
+import { afterBuild } from './clock.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { dirname, join } from 'node:path'
@@ -41,7 +42,7 @@ export interface StartInstancesOptions {
   modes?: InstanceMode[]
   /** Shared by all; default random. */
   keyPrefix?: string
-  /** The initial clock of every instance; default Date.now(). */
+  /** The initial clock of every instance; default just after the build (see afterBuild). */
   clockStart?: number
   env?: NodeJS.ProcessEnv
   /** Extra environment per instance (by index), e.g. to inject a fault into one of them. */
@@ -123,7 +124,7 @@ export async function startInstances(count: number, options: StartInstancesOptio
     DIST: options.distDir,
     REDIS_URL: options.redisUrl,
     KEY_PREFIX: options.keyPrefix ?? `multi-${randomBytes(6).toString('hex')}:`,
-    CLOCK_START: String(options.clockStart ?? Date.now()),
+    CLOCK_START: String(options.clockStart ?? afterBuild(options.distDir)),
     FIXTURE_DB: JSON.stringify({ posts: seedPosts(), renders: {}, fail: false, delayMs: 0 } satisfies FixtureDb),
   }
   const modes = options.modes ?? ['fast-path']

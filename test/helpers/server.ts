@@ -4,7 +4,7 @@ import { afterEach, beforeEach } from 'vitest'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createISRHandler, type ISRHandler, type ISRHandlerOptions } from 'vite-isr/runtime'
-import { createClock, type TestClock } from './clock.js'
+import { afterBuild, createClock, type TestClock } from './clock.js'
 import { BASIC_DIST, resetDb, tempCacheDir, type FixtureDb } from './fixture-db.js'
 
 export type ServeMode = 'middleware' | 'fast-path'
@@ -21,6 +21,12 @@ export interface TestServer {
 export async function startServer(options: ISRHandlerOptions & { mode?: ServeMode } = {}): Promise<TestServer> {
   const logs: string[] = []
   const { mode = 'middleware', ...handlerOptions } = options
+  // Without a clock of its own, time runs from just after the build (see afterBuild).
+  if (!handlerOptions.now) {
+    const anchor = afterBuild(handlerOptions.distDir ?? 'dist')
+    const started = Date.now()
+    handlerOptions.now = () => anchor + (Date.now() - started)
+  }
   const isr = await createISRHandler({ log: (line) => logs.push(line), ...handlerOptions })
   const app = express()
   app.use(isr)
@@ -55,7 +61,7 @@ export function useFixtureServer(options: ISRHandlerOptions & { mode?: ServeMode
   let cache: ReturnType<typeof tempCacheDir>
   beforeEach(async () => {
     ctx.db = resetDb()
-    ctx.clock = createClock()
+    ctx.clock = createClock(afterBuild(options.distDir ?? BASIC_DIST))
     cache = tempCacheDir()
     ctx.server = await startServer({ distDir: BASIC_DIST, cacheDir: cache.dir, now: ctx.clock.now, ...options })
   })

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createClock, type TestClock } from '../helpers/clock.js'
+import { afterBuild, createClock, type TestClock } from '../helpers/clock.js'
 import { BASIC_DIST, resetDb, tempCacheDir } from '../helpers/fixture-db.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 
@@ -11,7 +11,7 @@ describe('the cache debug log', () => {
 
   beforeEach(() => {
     resetDb()
-    clock = createClock()
+    clock = createClock(afterBuild(BASIC_DIST))
     cache = tempCacheDir()
   })
   afterEach(async () => {

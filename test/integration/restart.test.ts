@@ -1,7 +1,7 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createClock } from '../helpers/clock.js'
+import { afterBuild, createClock } from '../helpers/clock.js'
 import { REPO } from '../helpers/build.js'
 import { BASIC_DIST, resetDb, tempCacheDir } from '../helpers/fixture-db.js'
 
@@ -31,7 +31,7 @@ describe('restarts and deploys', () => {
     const db = resetDb()
     const cache = tempCacheDir()
     cleanup.push(cache.remove)
-    const clock = createClock()
+    const clock = createClock(afterBuild(BASIC_DIST))
     const first = await serve({ distDir: BASIC_DIST, cacheDir: cache.dir, now: clock.now })
     const miss = await first.get('/empty-params/kept')
     expect(miss.headers.get('x-isr-cache')).toBe('MISS')
@@ -53,7 +53,7 @@ describe('restarts and deploys', () => {
     resetDb()
     const cache = tempCacheDir()
     cleanup.push(cache.remove)
-    const clock = createClock()
+    const clock = createClock(afterBuild(BASIC_DIST))
     const first = await serve({ distDir: BASIC_DIST, cacheDir: cache.dir, now: clock.now })
     await first.get('/blog/1')
     clock.advance(1)
@@ -70,7 +70,7 @@ describe('restarts and deploys', () => {
     cleanup.push(cache.remove)
     const dist = copyDist()
     cleanup.push(() => rmSync(dist, { recursive: true, force: true }))
-    const clock = createClock()
+    const clock = createClock(afterBuild(BASIC_DIST))
     const old = await serve({ distDir: dist, cacheDir: cache.dir, now: clock.now })
     expect((await old.get('/blog/3')).headers.get('x-isr-cache')).toBe('MISS')
     await old.close()
