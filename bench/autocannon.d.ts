@@ -8,6 +8,8 @@ declare module 'autocannon' {
     method?: string
     headers?: Record<string, string>
     timeout?: number
+    pipelining?: number
+    workers?: number
   }
   interface Histogram {
     average: number

@@ -2,9 +2,11 @@
  * `npm run bench`: builds bench/fixture with a real `vite build`, runs every row of
  * bench/rows.ts, prints the table and writes it to bench/RESULTS.md.
  *
- *   npm run bench -- --rounds 5 --seconds 3 --warmup 2 --only redis
+ *   npm run bench -- --rounds 5 --seconds 3 --warmup 2 --workers 0 --only redis
  *
- * (`--only` runs the rows whose name contains the text, and leaves RESULTS.md alone.)
+ * (`--only` runs the rows whose name contains the text, and leaves RESULTS.md alone;
+ * --rounds, --seconds and --warmup override every throughput group's own settings in rows.ts;
+ * --workers runs autocannon in that many worker threads, for machines with cores to spare.)
  *
  * Exits 0 when the harness ran, whether or not every target was met (the table says);
  * non-zero only when the harness itself failed.
@@ -15,37 +17,60 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { viteBuild } from './lib/build.js'
 import { createContext, type BenchContext } from './lib/context.js'
-import { expectHit, measurePairs, median, probe, type Sample, type Target } from './lib/load.js'
+import { expectHit, loadOptions, measurePairs, median, probe, type Sample, type Target } from './lib/load.js'
 import { cleanup, installExitHandlers } from './lib/processes.js'
 import { evaluate, machine, resultsMarkdown, table } from './lib/report.js'
-import type { RowResult, ThroughputRow } from './lib/types.js'
-import { ROWS, VARIANTS } from './rows.js'
+import type { GroupSettings, Metric, RowResult, ThroughputRow } from './lib/types.js'
+import { GROUPS, ROWS, VARIANTS } from './rows.js'
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
 const FIXTURE_DIR = join(BENCH_DIR, 'fixture')
 
+/** Rounds, seconds and warm-up of a throughput group. */
 interface Settings {
   rounds: number
   seconds: number
   warmup: number
-  only?: string
 }
 
-function readSettings(): Settings {
+const DEFAULTS: Settings = { rounds: 5, seconds: 3, warmup: 2 }
+
+interface Options {
+  /** Set on the command line: overrides every group's own settings. */
+  override: Partial<Settings>
+  only?: string
+  workers: number
+}
+
+function readOptions(): Options {
   const { values } = parseArgs({
     options: {
-      rounds: { type: 'string', default: '5' },
-      seconds: { type: 'string', default: '3' },
-      warmup: { type: 'string', default: '2' },
+      rounds: { type: 'string' },
+      seconds: { type: 'string' },
+      warmup: { type: 'string' },
+      workers: { type: 'string', default: '0' },
       only: { type: 'string' },
     },
   })
-  const settings = { rounds: Number(values.rounds), seconds: Number(values.seconds), warmup: Number(values.warmup), only: values.only }
-  for (const key of ['rounds', 'seconds'] as const) {
-    if (!Number.isInteger(settings[key]) || settings[key] < 1) throw new TypeError(`--${key} must be a positive integer (got ${values[key]})`)
+  const override: Partial<Settings> = {}
+  for (const key of ['rounds', 'seconds', 'warmup'] as const) {
+    if (values[key] === undefined) continue
+    const n = Number(values[key])
+    if (!Number.isInteger(n) || n < (key === 'warmup' ? 0 : 1)) throw new TypeError(`--${key} must be an integer >= ${key === 'warmup' ? 0 : 1} (got ${values[key]})`)
+    override[key] = n
   }
-  if (!Number.isInteger(settings.warmup) || settings.warmup < 0) throw new TypeError(`--warmup must be an integer >= 0 (got ${values.warmup})`)
-  return settings
+  const workers = Number(values.workers)
+  if (!Number.isInteger(workers) || workers < 0) throw new TypeError(`--workers must be an integer >= 0 (got ${values.workers})`)
+  return { override, only: values.only, workers }
+}
+
+function groupSettings(group: string, options: Options): Settings {
+  const own: GroupSettings = GROUPS[group] ?? {}
+  return {
+    rounds: options.override.rounds ?? own.rounds ?? DEFAULTS.rounds,
+    seconds: options.override.seconds ?? own.seconds ?? DEFAULTS.seconds,
+    warmup: options.override.warmup ?? own.warmup ?? DEFAULTS.warmup,
+  }
 }
 
 const started = Date.now()
@@ -66,11 +91,20 @@ async function runThroughputGroup(ctx: BenchContext, group: string, rows: Throug
   }
   const problems = new Map<string, string[]>()
   const problem = (id: string, text: string) => problems.set(id, [...(problems.get(id) ?? []), text])
+  const encoded = new Map<string, string>()
   const checkHit = async (id: string, when: string) => {
-    if (!VARIANTS[id].expectHit) return
+    const variant = VARIANTS[id]
+    if (!variant.expectHit) return
     const target = targets.get(id)!
     try {
-      await expectHit(target.url, target.load, id)
+      const hit = await expectHit(target.url, target.load, id)
+      if (variant.expectEncoding) {
+        // Really compressed: the right content-encoding, and fewer bytes than the same server's identity answer.
+        const plain = await probe(target.url, { path: target.load.path })
+        if (hit.encoding !== variant.expectEncoding) problem(id, `${when}: content-encoding ${hit.encoding ?? '(none)'}, not ${variant.expectEncoding}`)
+        else if (hit.body.length >= plain.body.length) problem(id, `${when}: ${hit.body.length} bytes ${hit.encoding}, not fewer than the ${plain.body.length} bytes uncompressed`)
+        else encoded.set(id, `${hit.encoding} ${hit.body.length} bytes (identity ${plain.body.length})`)
+      }
     } catch (error) {
       problem(id, `${when}: ${(error as Error).message}`)
     }
@@ -111,26 +145,33 @@ async function runThroughputGroup(ctx: BenchContext, group: string, rows: Throug
     if (bad.non2xx + bad.errors + bad.timeouts > 0) problem(id, `${bad.non2xx} non-2xx, ${bad.errors} errors, ${bad.timeouts} timeouts`)
   }
 
-  details.push(variantDetails(group, ids, samples, sizes, problems))
+  details.push(variantDetails(group, settings, ids, samples, sizes, encoded, problems))
 
   return rows.map((row, i) => {
     const { a, b } = measured[i]
-    const aMedian = median(a.map((s) => s.reqPerSec))
-    const bMedian = median(b.map((s) => s.reqPerSec))
-    const ratio = aMedian / bMedian
+    const metric: Metric = row.metric ?? 'req/s'
+    const reqPerSec = (list: Sample[]) => median(list.map((s) => s.reqPerSec))
+    // Requests per CPU-second of the server: what the server's own work costs per request,
+    // whether or not something else (the load generator, other processes) ran out of CPU first.
+    const perCpu = (list: Sample[]) => median(list.map((s) => s.reqPerSec / s.serverCpu))
+    const value = metric === 'req/s' ? reqPerSec : perCpu
+    const aValue = value(a)
+    const bValue = value(b)
+    const ratio = aValue / bValue
     const invalid = [row.a, row.b].flatMap((id) => (problems.get(id) ?? []).map((p) => `${id}: ${p}`)).join('; ') || undefined
     const perRound = a.map((s, j) => s.reqPerSec / b[j].reqPerSec)
-    // Requests per CPU-second of the server: less sensitive than req/s to CPU taken by other
-    // processes on a shared machine, so a gap seen in both is real, one seen only in req/s is noise.
-    const perCpu = median(a.map((s) => s.reqPerSec / s.serverCpu)) / median(b.map((s) => s.reqPerSec / s.serverCpu))
-    const notes = [`per-round ratios ${perRound.map((r) => r.toFixed(2)).join(', ')}; requests per server CPU-second A ÷ B ${perCpu.toFixed(2)}`]
+    const perRoundCpu = a.map((s, j) => s.reqPerSec / s.serverCpu / (b[j].reqPerSec / b[j].serverCpu))
+    const notes = [
+      `req/s ${round0(reqPerSec(a))} ÷ ${round0(reqPerSec(b))} = ${(reqPerSec(a) / reqPerSec(b)).toFixed(2)} (per round ${perRound.map((r) => r.toFixed(2)).join(', ')}); ` +
+        `req per server CPU-second ${round0(perCpu(a))} ÷ ${round0(perCpu(b))} = ${(perCpu(a) / perCpu(b)).toFixed(2)} (per round ${perRoundCpu.map((r) => r.toFixed(2)).join(', ')}); the verdict uses ${metric}`,
+    ]
     for (const [side, list] of [['A', a], ['B', b]] as const) {
       const loadCpu = median(list.map((s) => s.loadCpu))
       // autocannon is one thread: near a full core it, not the server, sets the pace.
       if (loadCpu >= 0.85) notes.push(`${side}: the load generator used ${percent(loadCpu)} of a core, so ${side}'s req/s is the load generator's limit here (the server may be faster)`)
     }
     if (redisCalls && [row.a, row.b].some((id) => VARIANTS[id].server.cache === 'redis')) notes.push(redisSummary(redisCalls, ids, samples))
-    return { name: row.name, unit: 'req/s', a: aMedian, b: bMedian, ratio, target: row.target, status: evaluate(ratio, row.target, invalid), invalid, notes }
+    return { name: row.name, unit: metric, a: aValue, b: bValue, ratio, compare: 'ratio', target: row.target, status: evaluate(ratio, row.target, invalid), invalid, notes }
   })
 }
 
@@ -151,75 +192,126 @@ function redisSummary(calls: Record<string, number>, ids: string[], samples: Map
   return `Redis commands while measuring: ${total} (${list}) for ${requests} requests to the Redis variant`
 }
 
-function variantDetails(group: string, ids: string[], samples: Map<string, Sample[]>, sizes: Map<string, number>, problems: Map<string, string[]>): string {
+function variantDetails(group: string, settings: Settings, ids: string[], samples: Map<string, Sample[]>, sizes: Map<string, number>, encoded: Map<string, string>, problems: Map<string, string[]>): string {
   const lines = [
     `### Group \`${group}\``,
     '',
-    '| Variant | Server | Body bytes | req/s per run | median | p99 ms (median) | server CPU | req per server CPU-s | load generator CPU |',
-    '|---|---|---|---|---|---|---|---|---|',
+    `${settings.warmup} s warm-up per server, then ${settings.rounds} rounds of ${settings.seconds} s per side.${GROUPS[group]?.why ? ` Why: ${GROUPS[group].why}.` : ''}`,
+    '',
+    '| Variant | Server | Body bytes | req/s per run | median | p99 ms (median) | server CPU | req per server CPU-s | load generator CPU | other processes CPU |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ]
   for (const id of ids) {
     const list = samples.get(id)!
+    const other = median(list.map((s) => s.otherCpu))
     lines.push(
-      `| ${id} | ${VARIANTS[id].label} | ${sizes.get(id)} | ${list.map((s) => round0(s.reqPerSec)).join(', ')} | ${round0(median(list.map((s) => s.reqPerSec)))} | ${median(list.map((s) => s.p99Ms))} | ${percent(median(list.map((s) => s.serverCpu)))} | ${round0(median(list.map((s) => s.reqPerSec / s.serverCpu)))} | ${percent(median(list.map((s) => s.loadCpu)))} |`,
+      `| ${id} | ${VARIANTS[id].label} | ${encoded.get(id) ?? sizes.get(id)} | ${list.map((s) => round0(s.reqPerSec)).join(', ')} | ${round0(median(list.map((s) => s.reqPerSec)))} | ${median(list.map((s) => s.p99Ms))} | ${percent(median(list.map((s) => s.serverCpu)))} | ${round0(median(list.map((s) => s.reqPerSec / s.serverCpu)))} | ${percent(median(list.map((s) => s.loadCpu)))} | ${Number.isFinite(other) ? percent(other) : '-'} |`,
     )
   }
   for (const [id, list] of problems) lines.push('', `- ${id}: ${list.join('; ')}`)
   return lines.join('\n') + '\n'
 }
 
+function methodText(rows: readonly (typeof ROWS)[number][], workers: number): string {
+  const lines = [
+    'Each ratio is A ÷ B of medians, both sides measured in the same run, in alternating rounds',
+    `(A B, then B A). Throughput rows: autocannon (${workers > 0 ? `${workers} worker threads` : 'one thread'}), 50 connections, a plain GET of`,
+    'the same path, each server in its own process. The verdict of each row uses the figure',
+    'named in its A and B columns:',
+    '',
+  ]
+  // Rows sharing a reason are listed together, with the reason once.
+  const reasons = new Map<string, string[]>()
+  for (const row of rows) {
+    const text = row.kind === 'throughput' ? (row.why ? `${row.metric ?? 'req/s'}, because ${row.why}` : undefined) : row.how
+    if (text) reasons.set(text, [...(reasons.get(text) ?? []), row.name])
+  }
+  for (const [text, names] of reasons) lines.push(`- ${names.map((name) => `*${name}*`).join(', ')}: ${text}.`)
+  lines.push(
+    '',
+    'A row is INVALID when a run had non-2xx answers, errors or timeouts, or a probe did not get',
+    'the expected cache state, encoding or count; "info" rows have no target. "met (by x)" and',
+    '"NOT MET (short by x)" give the distance to the target in the ratio\'s own terms.',
+    '"other processes CPU" in the details is the rest of the machine\'s busy CPU during a run',
+    '(/proc/stat): anything above a few % means something else shared the machine then.',
+  )
+  return lines.join('\n')
+}
+
 async function main(): Promise<void> {
   installExitHandlers()
-  const settings = readSettings()
+  const options = readOptions()
+  loadOptions.workers = options.workers
   const m = machine()
   log(`${m.cpu}, ${m.cores} cores, node ${m.node}`)
   log('building bench/fixture with vite build')
   const build = await viteBuild(FIXTURE_DIR)
   log(`built in ${(build.ms / 1000).toFixed(1)} s`)
-  const ctx = createContext(join(FIXTURE_DIR, 'dist'))
+  const ctx = createContext(FIXTURE_DIR, log)
 
-  const selected = ROWS.filter((row) => !settings.only || row.name.toLowerCase().includes(settings.only.toLowerCase()))
-  if (selected.length === 0) throw new Error(`--only ${settings.only} matches no row`)
+  const selected = ROWS.filter((row) => !options.only || row.name.toLowerCase().includes(options.only.toLowerCase()))
+  if (selected.length === 0) throw new Error(`--only ${options.only} matches no row`)
   const results = new Map<(typeof ROWS)[number], RowResult>()
   const details: string[] = []
+  const timings: string[] = []
 
   const groups = new Map<string, ThroughputRow[]>()
   for (const row of selected) if (row.kind === 'throughput') groups.set(row.group ?? 'hit', [...(groups.get(row.group ?? 'hit') ?? []), row])
   for (const [group, rows] of groups) {
-    const measured = await runThroughputGroup(ctx, group, rows, settings, details)
+    const groupStarted = Date.now()
+    const measured = await runThroughputGroup(ctx, group, rows, groupSettings(group, options), details)
     rows.forEach((row, i) => results.set(row, measured[i]))
+    timings.push(`group ${group} ${Math.round((Date.now() - groupStarted) / 1000)} s`)
   }
+  let failed = false
   for (const row of selected) {
     if (row.kind !== 'custom') continue
     log(`custom row: ${row.name}`)
-    const measured = await row.run(ctx)
-    const ratio = measured.a / measured.b
-    results.set(row, {
-      name: row.name,
-      unit: row.unit,
-      a: measured.a,
-      b: measured.b,
-      ratio,
-      target: row.target,
-      status: evaluate(ratio, row.target, measured.invalid),
-      invalid: measured.invalid,
-      notes: measured.notes ?? [],
-    })
+    const rowStarted = Date.now()
+    const compare = row.compare ?? 'ratio'
+    try {
+      const measured = await row.run(ctx)
+      const ratio = compare === 'difference' ? measured.a - measured.b : measured.a / measured.b
+      results.set(row, {
+        name: row.name,
+        unit: row.unit,
+        a: measured.a,
+        b: measured.b,
+        ratio,
+        compare,
+        target: row.target,
+        status: evaluate(ratio, row.target, measured.invalid),
+        invalid: measured.invalid,
+        notes: measured.notes ?? [],
+      })
+    } catch (error) {
+      // One broken row must not cost the others: it shows as INVALID, and the run exits non-zero.
+      failed = true
+      const message = (error as Error)?.message?.split('\n')[0] ?? String(error)
+      log(`custom row failed: ${row.name}: ${(error as Error)?.stack ?? error}`)
+      results.set(row, { name: row.name, unit: row.unit, a: NaN, b: NaN, ratio: NaN, compare, target: row.target, status: 'invalid', invalid: `the row failed: ${message}`, notes: [] })
+    }
+    timings.push(`${row.name.length > 50 ? row.name.slice(0, 48) + '…' : row.name} ${Math.round((Date.now() - rowStarted) / 1000)} s`)
   }
 
   const ordered = selected.map((row) => results.get(row)!)
   const notes = ordered.flatMap((row) => row.notes.map((note) => `- ${row.name}: ${note}`))
-  const settingsLine = `autocannon, 50 connections, plain GET of the same path; ${settings.warmup} s warm-up per server, then ${settings.rounds} rounds of ${settings.seconds} s per side, A B / B A alternating, pairs interleaved`
+  const totalSeconds = (Date.now() - started) / 1000
+  const settingsLines = [
+    `Throughput groups: ${[...groups.keys()].map((group) => { const g = groupSettings(group, options); return `${group} ${g.warmup} s warm-up, ${g.rounds} rounds of ${g.seconds} s per side` }).join('; ')}; autocannon ${options.workers > 0 ? `in ${options.workers} worker threads` : 'in one thread'}`,
+    `Time per part: vite build ${(build.ms / 1000).toFixed(0)} s, ${timings.join(', ')}`,
+  ]
   const tableText = table(ordered)
   process.stdout.write(`\n${tableText}\n\n${notes.join('\n')}\n\n`)
+  log(`whole run ${Math.round(totalSeconds)} s (${timings.join(', ')})`)
+  if (failed) process.exitCode = 1
   // A partial run must not replace the full table.
-  if (settings.only) {
+  if (options.only) {
     log('--only: bench/RESULTS.md left as it was')
     return
   }
   const file = join(BENCH_DIR, 'RESULTS.md')
-  const totalSeconds = (Date.now() - started) / 1000
-  writeFileSync(file, resultsMarkdown({ rows: ordered, settings: settingsLine, details: [notes.join('\n') + '\n', ...details].join('\n'), date: new Date(), totalSeconds }))
+  writeFileSync(file, resultsMarkdown({ rows: ordered, settings: settingsLines, method: methodText(selected, options.workers), details: [notes.join('\n') + '\n', ...details].join('\n'), date: new Date(), totalSeconds }))
   log(`wrote ${file}`)
 }
 

@@ -1,7 +1,7 @@
 // The server under test, in its own process so the load generator never shares its event
 // loop. Started by bench/lib/servers.ts with a JSON config in BENCH_SERVER; reports
-// `{ type: 'ready', port }` over IPC once listening, answers `{ type: 'cpu' }` with its CPU
-// time, and exits when the parent goes away.
+// `{ type: 'ready', port }` over IPC once listening, answers the questions below over IPC,
+// and exits when the parent goes away.
 //
 // Modes:
 //   middleware  Express 5 with `app.use(isr)`
@@ -10,6 +10,18 @@
 //   express     a minimal Express 5 app answering the same Buffer with `res.end`
 // Cache (ISR modes): `fs` (the default filesystem handler at `cacheDir`) or `redis`
 // (`createRedisCacheHandler({ url })` as `cacheHandler`).
+//
+// IPC questions (`{ type, id, ...}`, answered `{ type: 'reply', id, ... }`):
+//   cpu            CPU time used so far and memory (rss, heap, external)
+//   renders        renders counted by the fixture's pages (`globalThis.__BENCH_RENDERS__`)
+//   fill           GET `prefix + n` for n in [from, to) from inside this process, `concurrency`
+//                  at a time, over keep-alive sockets: fills the cache through the runtime
+//   revalidateTag  `calls` sequential `await revalidateTag(tag)`, timed
+//   cacheInfo      entries and bytes in the memory tier, entries tagged `tag`
+//   profile        diagnostics: `{ action: 'start' }`, then `{ action: 'stop', file }` writes a
+//                  .cpuprofile of this process in between (for finding what bounds a row)
+//   gc             diagnostics: a full collection (needs `--expose-gc` in nodeArgs), then
+//                  memory and V8 heap spaces
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import express from 'express'
@@ -33,8 +45,11 @@ function bodyServer() {
   return http.createServer(app)
 }
 
+let isr
+let runtime
+
 async function isrServer() {
-  const { createISRHandler } = await import('vite-isr/runtime')
+  runtime = await import('vite-isr/runtime')
   const options = { distDir: config.distDir, ...config.handlerOptions }
   if (config.cache === 'redis') {
     const { createRedisCacheHandler } = await import('vite-isr/cache-handlers/redis')
@@ -42,7 +57,7 @@ async function isrServer() {
   } else {
     options.cacheDir = config.cacheDir
   }
-  const isr = await createISRHandler(options)
+  isr = await runtime.createISRHandler(options)
   const app = express()
   app.use(isr)
   const server = config.mode === 'fast-path' ? http.createServer(isr.wrap(app)) : http.createServer(app)
@@ -57,8 +72,115 @@ const server = config.mode === 'bare-http' || config.mode === 'express' ? bodySe
 server.keepAliveTimeout = 60_000
 server.listen(0, '127.0.0.1', () => process.send?.({ type: 'ready', port: server.address().port }))
 
-process.on('message', (message) => {
-  if (message?.type === 'cpu') process.send?.({ type: 'cpu', usage: process.cpuUsage(), rss: process.memoryUsage.rss() })
+function memory() {
+  const m = process.memoryUsage()
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers }
+}
+
+/** GET every path from inside this process; counts answers by status and by x-isr-cache. */
+async function fill({ prefix, from, to, concurrency = 16 }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency })
+  const { port } = server.address()
+  const statuses = {}
+  const states = {}
+  let next = from
+  const get = (path) =>
+    new Promise((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path, agent }, (res) => {
+          statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1
+          const state = res.headers['x-isr-cache'] ?? 'none'
+          states[state] = (states[state] ?? 0) + 1
+          res.resume()
+          res.once('end', resolve)
+          res.once('error', reject)
+        })
+        .once('error', reject)
+    })
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < to) await get(prefix + next++)
+    }),
+  )
+  agent.destroy()
+  return { ms: performance.now() - started, statuses, states }
+}
+
+async function revalidateTagTimed({ tag, calls, profile }) {
+  const session = profile ? await startProfile() : undefined
+  const times = []
+  const cpu = process.cpuUsage()
+  for (let i = 0; i < calls; i++) {
+    const started = process.hrtime.bigint()
+    await runtime.revalidateTag(tag)
+    times.push(Number(process.hrtime.bigint() - started) / 1e3)
+  }
+  const used = process.cpuUsage(cpu)
+  if (session) await stopProfile(session, profile)
+  return { micros: times, cpuMicros: used.user + used.system }
+}
+
+let profiling
+
+/** Diagnostics: a CPU profile of this process (written as a .cpuprofile file). */
+async function startProfile() {
+  const { Session } = await import('node:inspector/promises')
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 100 })
+  await session.post('Profiler.start')
+  return session
+}
+
+async function stopProfile(session, file) {
+  const { profile } = await session.post('Profiler.stop')
+  session.disconnect()
+  const { writeFileSync } = await import('node:fs')
+  writeFileSync(file, JSON.stringify(profile))
+}
+
+function cacheInfo({ tag }) {
+  const memoryTier = isr?.cache.memory ?? isr?.cache
+  return {
+    entries: memoryTier?.size,
+    bytes: memoryTier?.calculatedSize,
+    tagged: tag && memoryTier?.countTagged ? memoryTier.countTagged(tag) : undefined,
+  }
+}
+
+const handlers = {
+  cpu: () => ({ usage: process.cpuUsage(), ...memory() }),
+  renders: () => ({ renders: { ...globalThis.__BENCH_RENDERS__ } }),
+  fill,
+  revalidateTag: revalidateTagTimed,
+  cacheInfo,
+  profile: async ({ action, file }) => {
+    if (action === 'start') profiling ??= await startProfile()
+    else if (profiling) {
+      await stopProfile(profiling, file)
+      profiling = undefined
+    }
+    return {}
+  },
+  // Diagnostics only (needs `--expose-gc` in nodeArgs): a full collection, then memory.
+  gc: async () => {
+    globalThis.gc?.()
+    const v8 = await import('node:v8')
+    const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]))
+    return { collected: typeof globalThis.gc === 'function', ...memory(), spaces }
+  },
+}
+
+process.on('message', async (message) => {
+  const handler = handlers[message?.type]
+  if (!handler) return
+  try {
+    process.send?.({ type: 'reply', id: message.id, ...(await handler(message)) })
+  } catch (error) {
+    process.send?.({ type: 'reply', id: message.id, error: String(error?.stack ?? error) })
+  }
 })
 process.on('disconnect', () => process.exit(0))
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(0))

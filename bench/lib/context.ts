@@ -1,38 +1,48 @@
 /**
  * What rows share during one bench run: the built fixture, one Redis (started on first
- * use), temp folders, and servers started from a variant.
+ * use), temp folders, servers started from a variant, and the progress log.
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expectHit, type Target } from './load.js'
-import { makeTempDir } from './processes.js'
+import { makeTempDir, makeWorkDir } from './processes.js'
 import { startRedis, type RedisServer } from './redis.js'
 import { startServer, type RunningServer, type ServerConfig } from './servers.js'
 import type { Variant } from './types.js'
 
 export interface BenchContext {
+  /** bench/fixture. */
+  fixtureDir: string
   /** The fixture's `dist` (built by `vite build` at the start of the run). */
   distDir: string
+  /** A progress line on stderr. */
+  log(line: string): void
   redis(): Promise<RedisServer>
-  tempDir(name: string): string
-  /** Start a server for `variant` (a fresh cache folder each time). */
-  serve(id: string, variant: Variant): Promise<Target>
+  tempDir(name: string, options?: { inMemory?: boolean }): string
+  /** A folder under bench/.work (inside the repo, so that node_modules resolve from it). */
+  workDir(name: string): string
+  /** Start a server for `variant` (a fresh cache folder each time, in RAM when `inMemory`). */
+  serve(id: string, variant: Variant, options?: { inMemory?: boolean }): Promise<Target>
   startServer(config: ServerConfig): Promise<RunningServer>
 }
 
-export function createContext(distDir: string): BenchContext {
+export function createContext(fixtureDir: string, log: (line: string) => void = () => {}): BenchContext {
+  const distDir = join(fixtureDir, 'dist')
   let redis: Promise<RedisServer> | undefined
   let reference: Promise<RunningServer> | undefined
   const bodyFiles = new Map<string, Promise<string>>()
 
   const ctx: BenchContext = {
+    fixtureDir,
     distDir,
+    log,
     redis: () => (redis ??= startRedis()),
     tempDir: makeTempDir,
+    workDir: makeWorkDir,
     startServer,
-    async serve(id, variant) {
-      const { mode, cache, handlerOptions, bodyOf } = variant.server
-      const config: ServerConfig = { mode, distDir, handlerOptions }
+    async serve(id, variant, options = {}) {
+      const { mode, cache, handlerOptions, bodyOf, env, nodeArgs } = variant.server
+      const config: ServerConfig = { mode, distDir, handlerOptions, env, nodeArgs }
       if (mode === 'bare-http' || mode === 'express') {
         if (!bodyOf) throw new Error(`variant ${id}: ${mode} needs server.bodyOf (the page whose bytes it answers)`)
         config.bodyFile = await bodyFile(bodyOf)
@@ -41,7 +51,7 @@ export function createContext(distDir: string): BenchContext {
         config.redisUrl = (await ctx.redis()).url
       } else {
         config.cache = 'fs'
-        config.cacheDir = makeTempDir(`cache-${id}`)
+        config.cacheDir = makeTempDir(`cache-${id}`, options)
       }
       const server = await startServer(config)
       return { url: server.url, server, load: variant.load }

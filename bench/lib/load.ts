@@ -5,6 +5,8 @@
  * and a row's ratio compares their medians over the same rounds.
  */
 import autocannon from 'autocannon'
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
 import type { RunningServer } from './servers.js'
 
 export interface LoadSpec {
@@ -12,7 +14,12 @@ export interface LoadSpec {
   headers?: Record<string, string>
   /** @default 50 */
   connections?: number
+  /** Requests in flight per connection (HTTP/1.1 pipelining). @default 1 */
+  pipelining?: number
 }
+
+/** How autocannon runs: `workers` > 0 spreads its connections over that many threads. */
+export const loadOptions = { workers: 0 }
 
 export interface Sample {
   reqPerSec: number
@@ -28,6 +35,24 @@ export interface Sample {
   serverCpu: number
   /** Share of one core the load generator (this process) used during the run. */
   loadCpu: number
+  /**
+   * Cores busy on the whole machine during the run minus the server's and the load
+   * generator's (Linux /proc/stat; NaN elsewhere): other work sharing the machine.
+   */
+  otherCpu: number
+}
+
+/** Busy CPU time of the whole machine so far, in seconds (Linux), or NaN. */
+function machineBusySeconds(): number {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number)
+    // user nice system idle iowait irq softirq steal: everything but idle and iowait is busy.
+    const [user, nice, system, , , irq, softirq, steal] = fields
+    // USER_HZ is 100 on every Linux this runs on.
+    return (user + nice + system + irq + softirq + steal) / 100
+  } catch {
+    return NaN
+  }
 }
 
 export interface Target {
@@ -40,16 +65,22 @@ export async function runLoad(target: Target, seconds: number): Promise<Sample> 
   const { load } = target
   const cpuBefore = await target.server.cpu()
   const ownBefore = process.cpuUsage()
+  const machineBefore = machineBusySeconds()
   const started = process.hrtime.bigint()
   const result = await autocannon({
     url: target.url + load.path,
     connections: load.connections ?? 50,
     duration: seconds,
     headers: load.headers,
+    pipelining: load.pipelining ?? 1,
+    ...(loadOptions.workers > 0 ? { workers: loadOptions.workers } : {}),
   })
   const wallMicros = Number(process.hrtime.bigint() - started) / 1_000
   const own = process.cpuUsage(ownBefore)
+  const machine = machineBusySeconds() - machineBefore
   const cpuAfter = await target.server.cpu()
+  const serverCpu = (cpuAfter.micros - cpuBefore.micros) / wallMicros
+  const loadCpu = (own.user + own.system) / wallMicros
   return {
     reqPerSec: result.requests.total / result.duration,
     requests: result.requests.total,
@@ -59,20 +90,39 @@ export async function runLoad(target: Target, seconds: number): Promise<Sample> 
     timeouts: result.timeouts,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
-    serverCpu: (cpuAfter.micros - cpuBefore.micros) / wallMicros,
-    loadCpu: (own.user + own.system) / wallMicros,
+    serverCpu,
+    loadCpu,
+    otherCpu: Math.max(0, (machine * 1e6) / wallMicros - serverCpu - loadCpu),
   }
 }
 
 export interface ProbeResult {
   status: number
   cacheState: string | null
+  /** `content-encoding` of the answer, or null. */
+  encoding: string | null
+  /** The body as sent (not decompressed). */
   body: Buffer
 }
 
-export async function probe(url: string, load: LoadSpec): Promise<ProbeResult> {
-  const response = await fetch(url + load.path, { headers: load.headers })
-  return { status: response.status, cacheState: response.headers.get('x-isr-cache'), body: Buffer.from(await response.arrayBuffer()) }
+/** One GET with node:http, which (unlike fetch) leaves a compressed body as it came. */
+export function probe(url: string, load: LoadSpec): Promise<ProbeResult> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(url + load.path, { headers: load.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.once('error', reject)
+      res.once('end', () => {
+        const header = (name: string) => {
+          const value = res.headers[name]
+          return value === undefined ? null : String(value)
+        }
+        resolve({ status: res.statusCode ?? 0, cacheState: header('x-isr-cache'), encoding: header('content-encoding'), body: Buffer.concat(chunks) })
+      })
+    })
+    request.once('error', reject)
+    request.setTimeout(30_000, () => request.destroy(new Error(`GET ${load.path} timed out`)))
+  })
 }
 
 /**

@@ -16,12 +16,18 @@ export interface ServerConfig {
   bodyFile?: string
   /** Extra `createISRHandler` options (JSON only). */
   handlerOptions?: Record<string, unknown>
+  /** Extra environment variables for the server process (e.g. read by the fixture's pages). */
+  env?: Record<string, string>
+  /** Node options for the server process, e.g. `--cpu-prof` (none by default). */
+  nodeArgs?: string[]
 }
 
 export interface CpuSample {
   /** Microseconds of CPU (user + system) since the process started. */
   micros: number
   rss: number
+  heapUsed: number
+  external: number
 }
 
 export interface RunningServer {
@@ -30,6 +36,10 @@ export interface RunningServer {
   /** What the server wrote to stdout/stderr so far (for error reports). */
   output(): string
   cpu(): Promise<CpuSample>
+  /** Ask the server process a question over IPC (see bench/server.mjs) and wait for its reply. */
+  ask<T = Record<string, unknown>>(type: string, payload?: Record<string, unknown>, timeoutMs?: number): Promise<T>
+  /** The process id, e.g. to sample its RSS from outside. */
+  pid: number
   close(): Promise<void>
 }
 
@@ -39,8 +49,8 @@ export async function startServer(config: ServerConfig, timeoutMs = 30_000): Pro
   const child = track(
     fork(SERVER_SCRIPT, [], {
       // Plain node: not the tsx loader this process runs under.
-      execArgv: [],
-      env: { ...process.env, NODE_ENV: 'production', BENCH_SERVER: JSON.stringify(config) },
+      execArgv: config.nodeArgs ?? [],
+      env: { ...process.env, NODE_ENV: 'production', ...config.env, BENCH_SERVER: JSON.stringify(config) },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     }),
   )
@@ -63,20 +73,39 @@ export async function startServer(config: ServerConfig, timeoutMs = 30_000): Pro
     child.once('error', (error) => fail(error.message))
   })
 
+  let nextId = 0
+  const ask = <T>(type: string, payload: Record<string, unknown> = {}, askTimeoutMs = 60_000): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const id = ++nextId
+      const timer = setTimeout(() => {
+        child.off('message', onMessage)
+        reject(new Error(`bench server (${describe(config)}) did not answer "${type}" within ${askTimeoutMs / 1000} s`))
+      }, askTimeoutMs)
+      const onMessage = (message: { type?: string; id?: number; error?: string }) => {
+        if (message?.type !== 'reply' || message.id !== id) return
+        clearTimeout(timer)
+        child.off('message', onMessage)
+        if (message.error) reject(new Error(`bench server (${describe(config)}) failed "${type}": ${message.error}`))
+        else resolve(message as T)
+      }
+      child.on('message', onMessage)
+      child.send({ ...payload, type, id }, (error) => {
+        if (!error) return
+        clearTimeout(timer)
+        child.off('message', onMessage)
+        reject(error)
+      })
+    })
+
   return {
     url: `http://127.0.0.1:${port}`,
     config,
+    pid: child.pid!,
     output: () => output,
-    cpu() {
-      return new Promise((resolve, reject) => {
-        const onMessage = (message: { type?: string; usage?: NodeJS.CpuUsage; rss?: number }) => {
-          if (message?.type !== 'cpu') return
-          child.off('message', onMessage)
-          resolve({ micros: message.usage!.user + message.usage!.system, rss: message.rss! })
-        }
-        child.on('message', onMessage)
-        child.send({ type: 'cpu' }, (error) => error && reject(error))
-      })
+    ask,
+    async cpu() {
+      const reply = await ask<{ usage: NodeJS.CpuUsage; rss: number; heapUsed: number; external: number }>('cpu')
+      return { micros: reply.usage.user + reply.usage.system, rss: reply.rss, heapUsed: reply.heapUsed, external: reply.external }
     },
     close: () => stopChild(child),
   }

@@ -14,15 +14,37 @@ export interface Variant {
     handlerOptions?: Record<string, unknown>
     /** bare-http and express: answer the bytes the ISR server answers for this path. */
     bodyOf?: string
+    /** Extra environment variables for the server process. */
+    env?: Record<string, string>
+    /** Node options for the server process (e.g. `--cpu-prof`). */
+    nodeArgs?: string[]
   }
   load: LoadSpec
   /** Probe for `x-isr-cache: HIT` before measuring. */
   expectHit?: boolean
+  /** Probe that the answer has this `content-encoding` and a smaller body than the identity one. */
+  expectEncoding?: 'gzip' | 'br'
 }
 
 export interface Goal {
   op: '>=' | '<='
   value: number
+}
+
+/**
+ * What a throughput ratio compares: `req/s` (median requests per second), or `req/CPU-s`
+ * (median requests per CPU-second of the server process: what the server's own work
+ * costs, whoever else on the machine runs out of CPU first, e.g. the load generator).
+ */
+export type Metric = 'req/s' | 'req/CPU-s'
+
+/** Per-group measuring settings (rows.ts); the command line's --rounds etc. override them. */
+export interface GroupSettings {
+  rounds?: number
+  seconds?: number
+  warmup?: number
+  /** Why these settings, for RESULTS.md. */
+  why?: string
 }
 
 /**
@@ -37,9 +59,13 @@ export interface ThroughputRow {
   /** No target: an informational row. */
   target?: Goal
   group?: string
+  /** Which figure the ratio (and so the verdict) uses; the other is in the notes. @default 'req/s' */
+  metric?: Metric
+  /** Why this metric, for RESULTS.md. */
+  why?: string
 }
 
-/** What a custom row measured: A, B in `unit`, ratio A ÷ B. */
+/** What a custom row measured: A, B in `unit`, and A ÷ B (or A − B, see `compare`). */
 export interface Measurement {
   a: number
   b: number
@@ -53,7 +79,11 @@ export interface CustomRow {
   kind: 'custom'
   name: string
   unit: string
+  /** `ratio` (default): A ÷ B against the target; `difference`: A − B, in `unit`, against it. */
+  compare?: 'ratio' | 'difference'
   target?: Goal
+  /** How it is measured, for RESULTS.md. */
+  how?: string
   run(ctx: BenchContext): Promise<Measurement>
 }
 
@@ -64,7 +94,9 @@ export interface RowResult {
   unit: string
   a: number
   b: number
+  /** A ÷ B, or A − B for `compare: 'difference'`. */
   ratio: number
+  compare: 'ratio' | 'difference'
   target?: Goal
   status: 'met' | 'not met' | 'info' | 'invalid'
   invalid?: string
