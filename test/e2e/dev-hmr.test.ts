@@ -122,19 +122,20 @@ describe('vite dev server in Chromium', () => {
   })
 
   it('shows a loader error in Vite\'s error overlay, and the page again once the loader is fixed', async () => {
-    const page = await browser.newPage()
     const errors: string[] = []
-    page.on('pageerror', (error) => errors.push(error.message))
     const fixedSource = readFileSync(pageFile, 'utf8')
-    expect((await page.goto(`${base}/blog/1`))?.status()).toBe(200)
+    // No page is open while the loader is edited: an open page would reload by itself (a
+    // server-only edit, see the last test) and race this test's own navigation.
+    const first = await browser.newPage()
+    expect((await first.goto(`${base}/blog/1`))?.status()).toBe(200)
+    await first.close()
+    const page = await browser.newPage()
+    page.on('pageerror', (error) => errors.push(error.message))
     edit('export async function loader({ params }: { params: { id: string } }) {', "export async function loader({ params }: { params: { id: string } }) {\n  throw new Error('boom in loader')")
     try {
       // the SSR module graph picks up the edit: wait until the server answers with the error
       await expect.poll(async () => (await fetch(`${base}/blog/1`)).status, { timeout: 10_000, interval: 100 }).toBe(500)
-      // a loader-only edit reloads the open page by itself; load it again anyway, once that
-      // reload is over, to see the overlay of a fresh visit
-      await page.waitForLoadState()
-      const response = await page.goto(`${base}/blog/1`).catch(() => page.goto(`${base}/blog/1`))
+      const response = await page.goto(`${base}/blog/1`)
       expect(response?.status()).toBe(500)
       const overlay = page.locator('vite-error-overlay')
       await overlay.waitFor({ timeout: 10_000 })
