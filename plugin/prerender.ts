@@ -146,7 +146,8 @@ export async function prerender(options: PrerenderOptions): Promise<PrerenderOut
 
   const seedDir = join(distDir, DEFAULT_CACHE_DIR)
   rmSync(seedDir, { recursive: true, force: true })
-  const seed = await createFileSystemCacheHandler({ dir: seedDir })
+  // A fresh folder nothing reads before the build ends: no temp file and rename per page.
+  const seed = await createFileSystemCacheHandler({ dir: seedDir, writes: 'direct' })
   // Data fetched through cache() / fetch() while prerendering is shared by every page of the
   // build (one query for a thousand pages) and lands in the seed, so the server starts warm.
   const log = createLogger()

@@ -50,10 +50,24 @@ export interface LoaderArgs {
   request?: Request
 }
 
-async function loadModule(app: RenderApp, file: string): Promise<Module> {
-  const load = app.entry.modules[file]
-  if (!load) throw new Error(`[vite-isr] ${file} is not in the server bundle; rebuild the app`)
-  return load()
+// One import() per module of an entry: a repeated import() of a loaded module still walks
+// the ESM loader (resolve, module map, a job) on every render. Dev builds an entry per
+// request, so edits there are never held back.
+const loadedModules = new WeakMap<ServerEntry, Map<string, Promise<Module>>>()
+
+function loadModule(app: RenderApp, file: string): Promise<Module> {
+  let loaded = loadedModules.get(app.entry)
+  if (!loaded) loadedModules.set(app.entry, (loaded = new Map()))
+  let mod = loaded.get(file)
+  if (!mod) {
+    const load = app.entry.modules[file]
+    if (!load) return Promise.reject(new Error(`[vite-isr] ${file} is not in the server bundle; rebuild the app`))
+    const pending = load()
+    // A failed import is tried again on the next render (a transient error must not stick).
+    pending.catch(() => loaded.get(file) === pending && loaded.delete(file))
+    loaded.set(file, (mod = pending))
+  }
+  return mod
 }
 
 function componentOf(mod: Module, file: string): ComponentType<any> {

@@ -28,8 +28,12 @@ interface Prepared {
   /** The opaque part of the ETag, to compare If-None-Match against every variant. */
   tag: string | undefined
   bodies: Partial<Record<Encoding, Buffer>>
-  /** Raw header lists by state, encoding and 304-or-not (see `slot`), built on first use. */
-  headers: (string[] | undefined)[]
+  /**
+   * Raw header lists of HITs and STALEs by state, encoding and 304-or-not (see `slot`), built
+   * on first use. A MISS or BYPASS list is built each time: an entry has one MISS, and
+   * keeping its list would cost every entry in memory a few hundred bytes for nothing.
+   */
+  headers: (string[] | undefined)[] | undefined
   /** The tag header the lists were built with. */
   headersFor: string | undefined
   compressible: boolean
@@ -46,7 +50,7 @@ function prepare(entry: CacheEntry): Prepared {
     tag,
     etag: tag && `"${tag}"`,
     bodies: { identity: entry.value },
-    headers: [],
+    headers: undefined,
     headersFor: undefined,
     compressible: entry.value.length >= MIN_COMPRESS_BYTES && /^text\/|json|javascript|xml/.test(entry.headers['content-type'] ?? ''),
   }
@@ -78,12 +82,13 @@ const STATE_SLOT: Record<ResponseState, number> = { HIT: 0, STALE: 1, MISS: 2, B
 const ENCODING_SLOT: Record<Encoding, number> = { identity: 0, gzip: 1, br: 2 }
 
 function headersFor(entry: CacheEntry, p: Prepared, state: ResponseState, encoding: Encoding, notModified: boolean, options: SendOptions): string[] {
+  const memo = state === 'HIT' || state === 'STALE'
   if (p.headersFor !== options.tagHeader) {
-    p.headers = []
+    p.headers = undefined
     p.headersFor = options.tagHeader
   }
   const slot = (STATE_SLOT[state] * 3 + ENCODING_SLOT[encoding]) * 2 + (notModified ? 1 : 0)
-  let list = p.headers[slot]
+  let list = p.headers?.[slot]
   if (list) return list
   list = []
   if (!notModified) for (const name in entry.headers) list.push(name, entry.headers[name])
@@ -98,7 +103,7 @@ function headersFor(entry: CacheEntry, p: Prepared, state: ResponseState, encodi
     if (encoding !== 'identity') list.push('content-encoding', encoding)
     list.push('content-length', String(bodyFor(entry, p, encoding).length))
   }
-  p.headers[slot] = list
+  if (memo) (p.headers ??= new Array(12))[slot] = list
   return list
 }
 

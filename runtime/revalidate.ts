@@ -17,13 +17,25 @@ export const MAX_TAG_LENGTH = 256
 
 /** The implicit tags of a page at `pathname` served by `route` (as Next.js's `_N_T_` tags). */
 export function implicitTags(pathname: string, route: Pick<RouteDefinition, 'pattern'>): string[] {
-  const tags = [PATH_TAG + pathname, `${ROUTE_TAG}${route.pattern === '/' ? '' : route.pattern}/page`, `${ROUTE_TAG}/layout`]
-  const parts = route.pattern === '/' ? [] : route.pattern.slice(1).split('/')
+  return [PATH_TAG + pathname, ...routeTags(route.pattern)]
+}
+
+// The route's tags are the same strings for each of its pages: made once, shared by every
+// entry (a cached page would otherwise hold its own copies). Patterns come from the route
+// table, so this stays as small as the app; the bound is for safety.
+const routeTagsMemo = new Map<string, readonly string[]>()
+
+function routeTags(pattern: string): readonly string[] {
+  let tags = routeTagsMemo.get(pattern)
+  if (tags) return tags
+  const list = [`${ROUTE_TAG}${pattern === '/' ? '' : pattern}/page`, `${ROUTE_TAG}/layout`]
   let prefix = ''
-  for (const part of parts) {
+  for (const part of pattern === '/' ? [] : pattern.slice(1).split('/')) {
     prefix += '/' + part
-    tags.push(`${ROUTE_TAG}${prefix}/layout`)
+    list.push(`${ROUTE_TAG}${prefix}/layout`)
   }
+  tags = list
+  if (routeTagsMemo.size < 10_000) routeTagsMemo.set(pattern, tags)
   return tags
 }
 

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto'
+import fs from 'node:fs'
 import { LRUCache } from 'lru-cache'
 import { decodeEntry, encodeEntry } from './entry-codec.js'
-import { appendFile, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
+import { appendFile, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import { describeValue, maxTagTimes, recordInvalidation } from './memory.js'
 import type { TagTimeMap } from './memory.js'
@@ -10,7 +11,9 @@ import type { CacheEntry, CacheHandler, SetOptions, TagInvalidation, TagTimes } 
 export interface FileSystemCacheHandlerOptions {
   /**
    * Directory holding the cache (created if missing). Entries live in
-   * `<dir>/entries/<2 hex>/<sha256(key)>.entry`, tag invalidations in `<dir>/tags.log`.
+   * `<dir>/entries/<2 hex>/<16 hex>.entry` (the first 64 bits of the key's SHA-256; each file
+   * also holds its key, so the rare collision is a miss, never another key's entry), tag
+   * invalidations in `<dir>/tags.log`.
    * Tag times are read once at start: processes sharing a directory share entries but
    * not each other's later invalidations (use a shared store such as Redis for that).
    */
@@ -22,6 +25,15 @@ export interface FileSystemCacheHandlerOptions {
    * @default Infinity
    */
   maxSize?: number
+  /**
+   * How `set` writes a file. `'atomic'`: to a temp file renamed over the entry, so a reader
+   * never sees half an entry. `'direct'`: straight to the entry's name, synchronously (no
+   * temp file, no rename, no thread-pool round trips), for a directory that this handler
+   * alone fills while nothing reads it: the build writes its seed this way. A file torn by
+   * a crash still fails its checksum and reads as a miss.
+   * @default 'atomic'
+   */
+  writes?: 'atomic' | 'direct'
 }
 
 export interface FileSystemCacheHandler extends CacheHandler {
@@ -59,6 +71,10 @@ export async function createFileSystemCacheHandler(
   if (typeof maxSize !== 'number' || !(maxSize > 0) || (maxSize !== Infinity && !Number.isSafeInteger(maxSize))) {
     throw new TypeError(`[vite-isr] maxSize must be a positive integer of bytes or Infinity (got ${describeValue(maxSize)})`)
   }
+  const writes = options.writes ?? 'atomic'
+  if (writes !== 'atomic' && writes !== 'direct') {
+    throw new TypeError(`[vite-isr] writes must be 'atomic' or 'direct' (got ${describeValue(writes)})`)
+  }
   const dir = path.resolve(options.dir)
   const entriesDir = path.join(dir, 'entries')
   const logFile = path.join(dir, 'tags.log')
@@ -67,9 +83,14 @@ export async function createFileSystemCacheHandler(
   const existing = await sweepEntries(dir, entriesDir)
   const tagTimes = await loadTagLog(logFile)
 
-  const fileOf = (hash: string) => path.join(entriesDir, hash.slice(0, 2), `${hash}.entry`)
-  const hashOf = (key: string) => createHash('sha256').update(key).digest('hex')
-  // The disk LRU: file sizes by hash, least recently used first out; eviction deletes the file.
+  // Concatenated, not path.join()ed: the name is hex and the folder already resolved.
+  const fileOf = (name: string) => `${entriesDir}${path.sep}${name.slice(0, 2)}${path.sep}${name}.entry`
+  // 16 hex digits, not 64: the disk index below holds one name per file (100,000 files:
+  // 3 MB of names instead of 8 MB, which the JS heap then multiplies by its growth room).
+  const hashOf = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 16)
+  // The disk LRU: file sizes by file name (without `.entry`; names of any length found at
+  // start are kept as they are, so files of an older layout are still bounded and evicted),
+  // least recently used first out; eviction deletes the file.
   const files = new LRUCache<string, number>({
     maxSize: maxSize === Infinity ? Number.MAX_SAFE_INTEGER : maxSize,
     sizeCalculation: (size) => Math.max(1, size),
@@ -116,7 +137,8 @@ export async function createFileSystemCacheHandler(
       const chunks = encodeEntry(key, entry)
       const size = chunks.reduce((n, chunk) => n + chunk.length, 0)
       if (size > maxSize) return removeFile(file)
-      await writeAtomic(file, chunks)
+      if (writes === 'direct') writeDirect(file, chunks)
+      else await writeAtomic(file, chunks)
       files.set(hash, size)
     },
     delete(key) {
@@ -181,25 +203,73 @@ async function loadTagLog(logFile: string): Promise<TagTimeMap> {
   return map
 }
 
+// Temp names: unique within this process by the counter, across processes (and across
+// restarts of a container whose server is always pid 1) by the random part.
+const tempPrefix = `${process.pid}.${randomBytes(4).toString('hex')}`
+let tempCount = 0
+
 /**
  * Entries are not fsynced: a file torn by a power loss fails its checksum and reads as a
  * miss. The compacted tag log is (`flush`), since losing it would resurrect stale pages.
+ * Callback `fs` rather than `fs/promises`: one `writev` and no FileHandle per write.
  */
 async function writeAtomic(file: string, chunks: Buffer[], flush = false): Promise<void> {
-  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
+  const temp = `${file}.${tempPrefix}.${(tempCount++).toString(36)}.tmp`
   try {
+    let fd: number
     try {
-      await writeFile(temp, chunks, { flag: 'wx', flush })
+      fd = await call<number>((done) => fs.open(temp, 'wx', done))
     } catch (error) {
       if (!isCode(error, 'ENOENT')) throw error
       await mkdir(path.dirname(file), { recursive: true })
-      await writeFile(temp, chunks, { flag: 'wx', flush })
+      fd = await call<number>((done) => fs.open(temp, 'wx', done))
     }
-    await rename(temp, file)
+    try {
+      await writeAll(fd, chunks)
+      if (flush) await call((done) => fs.fsync(fd, done))
+    } finally {
+      await call((done) => fs.close(fd, done))
+    }
+    await call((done) => fs.rename(temp, file, done))
   } catch (error) {
     await removeFile(temp)
     throw error
   }
+}
+
+/** `writev` until every byte is written (a short write is legal, if rare on files). */
+async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
+  let rest = chunks
+  while (rest.length > 0) rest = afterWrite(rest, await call<number>((done) => fs.writev(fd, rest, done)))
+}
+
+/** What is left of `chunks` once `written` bytes of them are written. */
+function afterWrite(chunks: Buffer[], written: number): Buffer[] {
+  let i = 0
+  while (i < chunks.length && written >= chunks[i].length) written -= chunks[i++].length
+  if (i === chunks.length) return []
+  return written > 0 ? [chunks[i].subarray(written), ...chunks.slice(i + 1)] : chunks.slice(i)
+}
+
+function writeDirect(file: string, chunks: Buffer[]): void {
+  let fd: number
+  try {
+    fd = fs.openSync(file, 'w')
+  } catch (error) {
+    if (!isCode(error, 'ENOENT')) throw error
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    fd = fs.openSync(file, 'w')
+  }
+  try {
+    let rest = chunks
+    while (rest.length > 0) rest = afterWrite(rest, fs.writevSync(fd, rest))
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+function call<T = void>(start: (done: (error: NodeJS.ErrnoException | null, value?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => start((error, value) => (error ? reject(error) : resolve(value as T))))
 }
 
 /**

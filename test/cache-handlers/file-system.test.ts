@@ -36,16 +36,17 @@ async function listTree(base: string): Promise<string[]> {
 }
 
 function entryFile(key: string): string {
-  const hash = createHash('sha256').update(key).digest('hex')
+  const hash = createHash('sha256').update(key).digest('hex').slice(0, 16)
   return path.join(dir, 'entries', hash.slice(0, 2), `${hash}.entry`)
 }
 
 const exists = (file: string) => fs.access(file).then(() => true, () => false)
 
 testCacheHandler('file-system', () => createFileSystemCacheHandler({ dir }), { durable: true })
+testCacheHandler('file-system, direct writes', () => createFileSystemCacheHandler({ dir, writes: 'direct' }), { durable: true })
 
 describe('file-system cache handler', () => {
-  it('stores an entry as entries/<2 hex>/<sha256(key)>.entry in a framed format', async () => {
+  it('stores an entry as entries/<2 hex>/<first 16 hex of sha256(key)>.entry in a framed format', async () => {
     const handler = await open()
     await handler.set('/blog/hello', makeEntry())
     const file = entryFile('/blog/hello')
@@ -147,7 +148,7 @@ describe('file-system cache handler', () => {
     await handler.invalidateTags(['../../tag', '/etc/tag'], { at: 1, mode: 'expire' })
     const files = await listTree(root)
     expect(files.length).toBe(hostile.length + 1)
-    for (const file of files) expect(file).toMatch(/^nested\/cache\/(entries\/[0-9a-f]{2}\/[0-9a-f]{64}\.entry|tags\.log)$/)
+    for (const file of files) expect(file).toMatch(/^nested\/cache\/(entries\/[0-9a-f]{2}\/[0-9a-f]{16}\.entry|tags\.log)$/)
     for (const key of hostile) expect((await handler.get(key))?.value.toString()).toBe(key)
   })
 
@@ -169,6 +170,25 @@ describe('file-system cache handler', () => {
     const files = await listTree(dir)
     expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([])
     expect(files).toHaveLength(5)
+  })
+
+  it('writes in place with writes: direct, in the same format an atomic handler reads', async () => {
+    const direct = await createFileSystemCacheHandler({ dir, writes: 'direct' })
+    handlers.push(direct)
+    for (let i = 0; i < 20; i++) await direct.set(`/p/${i}`, makeEntry({ value: Buffer.from(`page ${i}`) }))
+    const files = await listTree(dir)
+    expect(files.filter((f) => !f.endsWith('.entry'))).toEqual([])
+    expect(files).toHaveLength(20)
+    const reader = await open()
+    expect((await reader.get('/p/7'))?.value.toString()).toBe('page 7')
+  })
+
+  it('writes a body given as several chunks whole, and the temp name never repeats', async () => {
+    const handler = await open()
+    const big = Buffer.alloc(3 * 1024 * 1024, 'b')
+    await Promise.all([handler.set('/big', makeEntry({ value: big })), handler.set('/big', makeEntry({ value: big }))])
+    expect((await handler.get('/big'))?.value.equals(big)).toBe(true)
+    expect((await listTree(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([])
   })
 
   it('recreates a shard directory removed behind its back', async () => {
@@ -237,6 +257,7 @@ describe('file-system cache handler', () => {
     [{}, 'dir must be a non-empty string (got undefined)'],
     [{ dir: '' }, 'dir must be a non-empty string (got "")'],
     [{ dir: 5 }, 'dir must be a non-empty string (got 5)'],
+    [{ dir: 'x', writes: 'fast' }, `writes must be 'atomic' or 'direct' (got "fast")`],
   ])('rejects invalid options %j with a TypeError', async (options, message) => {
     const created = createFileSystemCacheHandler(options as never)
     await expect(created).rejects.toThrow(TypeError)
@@ -284,6 +305,24 @@ describe('file-system cache handler: bounded disk use', () => {
     const reopened = await createFileSystemCacheHandler({ dir, maxSize: 3_500 })
     await expect.poll(async () => (await filesIn()).length).toBeLessThanOrEqual(3)
     expect(reopened.diskSize).toBeLessThanOrEqual(3_500)
+  })
+
+  it('counts and evicts files of an older layout (64-hex names) found at start, oldest first', async () => {
+    const first = await createFileSystemCacheHandler({ dir })
+    await first.set('/old', entryOf(1_000))
+    await first.dispose()
+    const legacy = path.join(dir, 'entries', 'ab', `ab${'0'.repeat(62)}.entry`)
+    await fs.mkdir(path.dirname(legacy), { recursive: true })
+    await fs.rename(entryFile('/old'), legacy)
+    const past = new Date(Date.now() - 60_000)
+    await fs.utimes(legacy, past, past)
+
+    const h = await createFileSystemCacheHandler({ dir, maxSize: 3_500 })
+    expect(h.diskSize).toBe((await fs.stat(legacy)).size)
+    for (let i = 0; i < 3; i++) await h.set(`/new/${i}`, entryOf(1_000))
+    expect(await exists(legacy)).toBe(false)
+    expect(await h.get('/new/2')).toBeDefined()
+    expect(h.diskSize).toBeLessThanOrEqual(3_500)
   })
 
   it('never writes an entry larger than the whole bound', async () => {
