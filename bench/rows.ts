@@ -4,7 +4,7 @@
  */
 import type { LoadSpec } from './lib/load.js'
 import { prerenderRow } from './lib/prerender.js'
-import { memoryRow, revalidateTagRow, scaleHitRow } from './lib/scale.js'
+import { memoryCappedRow, memoryRow, revalidateTagRow, scaleHitRow } from './lib/scale.js'
 import { staleStormRow } from './lib/stale-storm.js'
 import type { GroupSettings, Row, Variant } from './lib/types.js'
 
@@ -59,6 +59,7 @@ export const ROWS: Row[] = [
   prerenderRow(1_000, 5),
   prerenderRow(10_000, 3),
   memoryRow(),
+  memoryCappedRow(),
   scaleHitRow(4, 3, 2),
   revalidateTagRow(),
 ]

@@ -19,8 +19,8 @@ export interface BenchContext {
   log(line: string): void
   redis(): Promise<RedisServer>
   tempDir(name: string, options?: { inMemory?: boolean }): string
-  /** A folder under bench/.work (inside the repo, so that node_modules resolve from it). */
-  workDir(name: string): string
+  /** A folder under bench/.work (inside the repo, so that node_modules resolve from it), or in RAM with a node_modules link. */
+  workDir(name: string, options?: { inMemory?: boolean }): string
   /** Start a server for `variant` (a fresh cache folder each time, in RAM when `inMemory`). */
   serve(id: string, variant: Variant, options?: { inMemory?: boolean }): Promise<Target>
   startServer(config: ServerConfig): Promise<RunningServer>

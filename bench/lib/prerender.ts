@@ -7,12 +7,16 @@
  * The build's figure is the plugin's own "[vite-isr] prerendering N/N pages (R/s)": its
  * clock starts right before the prerender (after Vite's client and server builds) and covers
  * importing the server bundle, generateStaticParams, every render and every cache write.
- * The loop's covers its loop (after importing the bundle). Both write to the same disk
- * (bench/.work); the previous round's output is deleted and `sync` run before each timed
- * run, so neither pays for the other's deletes or dirty pages.
+ * The loop's covers its loop (after importing the bundle). Both write into the same folder,
+ * each round into subfolders of its own, and nothing is deleted until the run ends. That
+ * folder is on the RAM disk when there is one: on the ext4 (without a journal) of the
+ * machines this was tuned on, creating a file within minutes of thousands being deleted
+ * scans past every recently deleted inode, so either side's rate swung 3x with what the
+ * bench or anything else had deleted just before: a property of that disk, not of the code
+ * measured. Elsewhere both write to bench/.work, with `sync` before each timed run so that
+ * neither pays for the other's dirty pages.
  */
 import { execFileSync } from 'node:child_process'
-import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runNode, viteBuild, type Usage } from './build.js'
@@ -44,14 +48,13 @@ export function prerenderRow(pages: number, rounds: number): CustomRow {
 }
 
 async function measurePrerender(ctx: BenchContext, pages: number, rounds: number): Promise<Measurement> {
-  const work = ctx.workDir(`prerender-${pages}`)
-  const outDir = join(work, 'dist')
-  const loopOut = join(work, 'loop')
+  const work = ctx.workDir(`prerender-${pages}`, { inMemory: true })
+  let outDir = ''
   const build: { rate: number; total: number; buildMs: number; usage?: Usage }[] = []
   const loop: { rate: number; bytes: number; usage?: Usage }[] = []
 
   const runBuild = async () => {
-    rmSync(join(outDir, 'isr-cache'), { recursive: true, force: true })
+    outDir = join(work, `dist-${build.length}`)
     sync()
     const result = await viteBuild(ctx.fixtureDir, { BENCH_PRERENDER_PAGES: String(pages) }, ['--outDir', outDir, '--emptyOutDir'])
     const matches = [...result.output.matchAll(/\[vite-isr\] prerendering (\d+)\/(\d+) pages \((\d+)\/s\)/g)]
@@ -63,7 +66,7 @@ async function measurePrerender(ctx: BenchContext, pages: number, rounds: number
     ctx.log(`prerender ${pages}: vite build ${last[3]} pages/s (${total} pages), build ${(result.ms / 1000).toFixed(1)} s, peak RSS ${mb(result.usage?.maxRssKb)}`)
   }
   const runLoop = async () => {
-    rmSync(loopOut, { recursive: true, force: true })
+    const loopOut = join(work, `loop-${loop.length}`)
     sync()
     const result = await runNode(LOOP_SCRIPT, [outDir, String(pages), loopOut, 'static'], { cwd: ctx.fixtureDir })
     const line = result.output.split('\n').find((l) => l.startsWith('{'))
@@ -77,7 +80,6 @@ async function measurePrerender(ctx: BenchContext, pages: number, rounds: number
   for (let round = 0; round < rounds; round++) {
     for (const side of round % 2 === 0 ? ['build', 'loop'] : ['loop', 'build']) await (side === 'build' ? runBuild() : runLoop())
   }
-  rmSync(work, { recursive: true, force: true })
 
   const a = median(build.map((b) => b.rate))
   const b = median(loop.map((l) => l.rate))

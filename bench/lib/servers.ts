@@ -27,6 +27,7 @@ export interface CpuSample {
   micros: number
   rss: number
   heapUsed: number
+  heapTotal: number
   external: number
 }
 
@@ -104,8 +105,8 @@ export async function startServer(config: ServerConfig, timeoutMs = 30_000): Pro
     output: () => output,
     ask,
     async cpu() {
-      const reply = await ask<{ usage: NodeJS.CpuUsage; rss: number; heapUsed: number; external: number }>('cpu')
-      return { micros: reply.usage.user + reply.usage.system, rss: reply.rss, heapUsed: reply.heapUsed, external: reply.external }
+      const reply = await ask<{ usage: NodeJS.CpuUsage; rss: number; heapUsed: number; heapTotal: number; external: number }>('cpu')
+      return { micros: reply.usage.user + reply.usage.system, rss: reply.rss, heapUsed: reply.heapUsed, heapTotal: reply.heapTotal, external: reply.external }
     },
     close: () => stopChild(child),
   }
