@@ -3,10 +3,13 @@
  * bench/rows.ts, prints the table and writes it to bench/RESULTS.md.
  *
  *   npm run bench -- --rounds 5 --seconds 3 --warmup 2 --workers 0 --only redis
+ *   npm run bench -- --peers [--only peers]
  *
  * (`--only` runs the rows whose name contains the text, and leaves RESULTS.md alone;
  * --rounds, --seconds and --warmup override every throughput group's own settings in rows.ts;
- * --workers runs autocannon in that many worker threads, for machines with cores to spare.)
+ * --workers runs autocannon in that many worker threads, for machines with cores to spare;
+ * --peers adds the rows of lib/peers.ts: Next.js and Nitro, installed into a scratch folder,
+ * measured against the same page; `--only peers` runs those rows alone.)
  *
  * Exits 0 when the harness ran, whether or not every target was met (the table says);
  * non-zero only when the harness itself failed.
@@ -18,6 +21,7 @@ import { parseArgs } from 'node:util'
 import { viteBuild } from './lib/build.js'
 import { createContext, type BenchContext } from './lib/context.js'
 import { expectHit, loadOptions, measurePairs, median, probe, type Sample, type Target } from './lib/load.js'
+import { PEER_GROUP, runPeerRows, selectPeerRows } from './lib/peers.js'
 import { cleanup, installExitHandlers } from './lib/processes.js'
 import { evaluate, machine, resultsMarkdown, table } from './lib/report.js'
 import type { GroupSettings, Metric, RowResult, ThroughputRow } from './lib/types.js'
@@ -40,6 +44,8 @@ interface Options {
   override: Partial<Settings>
   only?: string
   workers: number
+  /** Add the peer rows (lib/peers.ts). */
+  peers: boolean
 }
 
 function readOptions(): Options {
@@ -50,6 +56,7 @@ function readOptions(): Options {
       warmup: { type: 'string' },
       workers: { type: 'string', default: '0' },
       only: { type: 'string' },
+      peers: { type: 'boolean', default: false },
     },
   })
   const override: Partial<Settings> = {}
@@ -61,11 +68,11 @@ function readOptions(): Options {
   }
   const workers = Number(values.workers)
   if (!Number.isInteger(workers) || workers < 0) throw new TypeError(`--workers must be an integer >= 0 (got ${values.workers})`)
-  return { override, only: values.only, workers }
+  return { override, only: values.only, workers, peers: values.peers }
 }
 
 function groupSettings(group: string, options: Options): Settings {
-  const own: GroupSettings = GROUPS[group] ?? {}
+  const own: GroupSettings = GROUPS[group] ?? (group === 'peers' ? PEER_GROUP : {})
   return {
     rounds: options.override.rounds ?? own.rounds ?? DEFAULTS.rounds,
     seconds: options.override.seconds ?? own.seconds ?? DEFAULTS.seconds,
@@ -250,7 +257,8 @@ async function main(): Promise<void> {
   const ctx = createContext(FIXTURE_DIR, log)
 
   const selected = ROWS.filter((row) => !options.only || row.name.toLowerCase().includes(options.only.toLowerCase()))
-  if (selected.length === 0) throw new Error(`--only ${options.only} matches no row`)
+  const peerRows = options.peers ? selectPeerRows(options.only) : []
+  if (selected.length === 0 && peerRows.length === 0) throw new Error(`--only ${options.only} matches no row${options.peers ? '' : ' (the peer rows need --peers)'}`)
   const results = new Map<(typeof ROWS)[number], RowResult>()
   const details: string[] = []
   const timings: string[] = []
@@ -294,15 +302,27 @@ async function main(): Promise<void> {
     timings.push(`${row.name.length > 50 ? row.name.slice(0, 48) + '…' : row.name} ${Math.round((Date.now() - rowStarted) / 1000)} s`)
   }
 
-  const ordered = selected.map((row) => results.get(row)!)
+  let peerDetails = ''
+  if (peerRows.length > 0) {
+    const peersStarted = Date.now()
+    const peers = await runPeerRows(ctx, peerRows, groupSettings('peers', options))
+    peerRows.forEach((row, i) => results.set(row, peers.results[i]))
+    details.push(peers.details)
+    peerDetails = peers.details
+    timings.push(`peers ${Math.round((Date.now() - peersStarted) / 1000)} s (${peers.timings.join(', ')})`)
+  }
+
+  const ordered = [...selected, ...peerRows].map((row) => results.get(row)!)
   const notes = ordered.flatMap((row) => row.notes.map((note) => `- ${row.name}: ${note}`))
   const totalSeconds = (Date.now() - started) / 1000
   const settingsLines = [
-    `Throughput groups: ${[...groups.keys()].map((group) => { const g = groupSettings(group, options); return `${group} ${g.warmup} s warm-up, ${g.rounds} rounds of ${g.seconds} s per side` }).join('; ')}; autocannon ${options.workers > 0 ? `in ${options.workers} worker threads` : 'in one thread'}`,
+    `Throughput groups: ${[...groups.keys(), ...(peerRows.length > 0 ? ['peers'] : [])].map((group) => { const g = groupSettings(group, options); return `${group} ${g.warmup} s warm-up, ${g.rounds} rounds of ${g.seconds} s per side` }).join('; ')}; autocannon ${options.workers > 0 ? `in ${options.workers} worker threads` : 'in one thread'}`,
     `Time per part: vite build ${(build.ms / 1000).toFixed(0)} s, ${timings.join(', ')}`,
   ]
   const tableText = table(ordered)
   process.stdout.write(`\n${tableText}\n\n${notes.join('\n')}\n\n`)
+  // With --only no RESULTS.md is written: the peers' details (body bytes, versions) go to the console instead.
+  if (options.only && peerDetails) process.stdout.write(`${peerDetails}\n`)
   log(`whole run ${Math.round(totalSeconds)} s (${timings.join(', ')})`)
   if (failed) process.exitCode = 1
   // A partial run must not replace the full table.
@@ -311,7 +331,7 @@ async function main(): Promise<void> {
     return
   }
   const file = join(BENCH_DIR, 'RESULTS.md')
-  writeFileSync(file, resultsMarkdown({ rows: ordered, settings: settingsLines, method: methodText(selected, options.workers), details: [notes.join('\n') + '\n', ...details].join('\n'), date: new Date(), totalSeconds }))
+  writeFileSync(file, resultsMarkdown({ rows: ordered, settings: settingsLines, method: methodText([...selected, ...peerRows], options.workers), details: [notes.join('\n') + '\n', ...details].join('\n'), date: new Date(), totalSeconds }))
   log(`wrote ${file}`)
 }
 
