@@ -103,6 +103,8 @@ export interface ProbeResult {
   encoding: string | null
   /** The body as sent (not decompressed). */
   body: Buffer
+  /** Every header, for what the fields above do not name (e.g. Next.js's `x-nextjs-cache`). */
+  headers: http.IncomingHttpHeaders
 }
 
 /** One GET with node:http, which (unlike fetch) leaves a compressed body as it came. */
@@ -117,7 +119,7 @@ export function probe(url: string, load: LoadSpec): Promise<ProbeResult> {
           const value = res.headers[name]
           return value === undefined ? null : String(value)
         }
-        resolve({ status: res.statusCode ?? 0, cacheState: header('x-isr-cache'), encoding: header('content-encoding'), body: Buffer.concat(chunks) })
+        resolve({ status: res.statusCode ?? 0, cacheState: header('x-isr-cache'), encoding: header('content-encoding'), body: Buffer.concat(chunks), headers: res.headers })
       })
     })
     request.once('error', reject)

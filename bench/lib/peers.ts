@@ -29,13 +29,12 @@
  */
 import { spawn } from 'node:child_process'
 import { cpSync, readFileSync, writeFileSync } from 'node:fs'
-import http from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { VARIANTS } from '../rows.js'
 import { runNode } from './build.js'
 import type { BenchContext } from './context.js'
-import { expectHit, measurePairs, median, probe, type LoadSpec, type Sample, type Target } from './load.js'
+import { expectHit, measurePairs, median, probe, type LoadSpec, type ProbeResult, type Sample, type Target } from './load.js'
 import { track } from './processes.js'
 import { evaluate } from './report.js'
 import { freePort, startExternalServer, type RunningServer } from './servers.js'
@@ -195,39 +194,15 @@ async function npmInstall(dir: string, packages: string[], timeoutMs = 300_000):
   throw new Error(`npm install ${packages.join(' ')} failed (${code === 'SIGKILL' ? `killed after ${timeoutMs / 1000} s` : `exit ${code}`}): ${why}`)
 }
 
-interface PeerProbe {
-  status: number
-  nextCache: string | null
-  encoding: string | null
-  body: Buffer
-}
-
-/** One GET that keeps the headers probe() does not read (x-nextjs-cache). */
-function probeHeaders(url: string, load: LoadSpec): Promise<PeerProbe> {
-  return new Promise((resolve, reject) => {
-    const request = http.get(url + load.path, { headers: load.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      res.once('error', reject)
-      res.once('end', () => {
-        const header = (name: string) => (res.headers[name] === undefined ? null : String(res.headers[name]))
-        resolve({ status: res.statusCode ?? 0, nextCache: header('x-nextjs-cache'), encoding: header('content-encoding'), body: Buffer.concat(chunks) })
-      })
-    })
-    request.once('error', reject)
-    request.setTimeout(30_000, () => request.destroy(new Error(`GET ${load.path} timed out`)))
-  })
-}
-
 /** Probe until `next start` answers a 200 from its ISR cache (past its window it answers STALE once, then HIT). */
-async function expectNextHit(url: string, load: LoadSpec): Promise<PeerProbe> {
-  let last: PeerProbe | undefined
+async function expectNextHit(url: string, load: LoadSpec): Promise<ProbeResult> {
+  let last: ProbeResult | undefined
   for (let attempt = 0; attempt < 5; attempt++) {
-    last = await probeHeaders(url, load)
-    if (last.status === 200 && last.nextCache === 'HIT') return last
+    last = await probe(url, load)
+    if (last.status === 200 && last.headers['x-nextjs-cache'] === 'HIT') return last
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
-  throw new Error(`GET ${load.path} answered ${last!.status} with x-nextjs-cache: ${last!.nextCache ?? '(none)'}, not a 200 HIT`)
+  throw new Error(`GET ${load.path} answered ${last!.status} with x-nextjs-cache: ${last!.headers['x-nextjs-cache'] ?? '(none)'}, not a 200 HIT`)
 }
 
 async function nitroCalls(url: string): Promise<number> {

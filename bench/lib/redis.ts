@@ -1,6 +1,6 @@
 /** A real redis-server on a free loopback port, started and stopped by the bench. */
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
+import { freePort } from './servers.js'
 import { Redis } from 'ioredis'
 import { makeTempDir, onCleanup, stopChild, track } from './processes.js'
 
@@ -10,17 +10,6 @@ export interface RedisServer {
   /** Calls per command since start (`INFO commandstats`), e.g. `{ get: 12 }`. */
   commandCounts(): Promise<Record<string, number>>
   stop(): Promise<void>
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 export async function startRedis(): Promise<RedisServer> {
