@@ -11,7 +11,7 @@ import { createTieredCacheHandler } from './cache-handlers/tiered.js'
 import type { CacheHandler } from './cache-handlers/types.js'
 import { createLogger } from './debug.js'
 import { handlerFromBuild, resolveDistDir, resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
-import { createPageServer } from './pages.js'
+import { createPageServer, type PageTarget } from './pages.js'
 import { normalizePathname } from './path.js'
 import { registerRevalidationTarget } from './revalidate.js'
 import { callRouteHandler } from './route-handlers.js'
@@ -97,16 +97,20 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
 
   /**
    * Request URLs already found to be page paths (checked, not static, not the inspector,
-   * matched): a repeat request skips the path checks and the route match. Bounded; query
-   * strings make new URLs, so it is simply emptied when full.
+   * matched), with what serving them needs: a repeat request skips the path checks, the
+   * route match and the cache key. Bounded; query strings make new URLs, so it is simply
+   * emptied when full.
    */
-  const pageUrls = new Map<string, { pathname: string; match: RouteMatch }>()
-  const rememberPageUrl = (url: string, pathname: string, match: RouteMatch) => {
+  const pageUrls = new Map<string, PageTarget>()
+  const pageTarget = (url: string, pathname: string, match: RouteMatch): PageTarget => {
+    const target = pages.target(pathname, match)
     // A query string makes no cache entry, so it must make no memo entry either: a flood of
     // distinct queries (or long URLs) would otherwise pin memory.
-    if (url.length > 256 || url.includes('?')) return
-    if (pageUrls.size >= 10_000) pageUrls.clear()
-    pageUrls.set(url, { pathname, match })
+    if (url.length <= 256 && !url.includes('?')) {
+      if (pageUrls.size >= 10_000) pageUrls.clear()
+      pageUrls.set(url, target)
+    }
+    return target
   }
 
   function handle(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
@@ -115,7 +119,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     const isRead = method === 'GET' || method === 'HEAD'
     const known = isRead ? pageUrls.get(url) : undefined
     if (known !== undefined) {
-      void pages.serve(req, res, known.pathname, known.match)
+      void pages.serve(req, res, known)
       return
     }
     const checked = normalizePathname(url)
@@ -141,8 +145,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
       return
     }
     if (!isRead) return next()
-    if (match) rememberPageUrl(url, pathname, match)
-    void pages.serve(req, res, pathname, match)
+    void pages.serve(req, res, match && pageTarget(url, pathname, match))
   }
 
   const middleware = function isrHandler(req: IncomingMessage, res: ServerResponse, next?: NextFunction) {
@@ -165,7 +168,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
       // Express first (path checks, static files, the inspector, route handlers).
       if (req.method === 'GET' || req.method === 'HEAD') {
         const known = pageUrls.get(req.url ?? '/')
-        if (known !== undefined && pages.serveFromMemory(req, res, known.pathname, known.match)) return
+        if (known !== undefined && pages.serveFromMemory(req, res, known)) return
       }
       listener(req, res)
     }

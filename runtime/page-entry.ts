@@ -38,7 +38,9 @@ export function toGenerated(result: RenderResult, context: PageEntryContext): Ge
     lastModified: context.startedAt,
     revalidate,
     expire: Math.max(context.expireTime, typeof revalidate === 'number' ? revalidate : 0),
-    tags: [...implicitTags(context.pathname, context.route), ...result.tags],
+    // concat sizes the array exactly; a spread literal may leave it room to grow, in every
+    // entry the memory tier holds.
+    tags: implicitTags(context.pathname, context.route).concat(result.tags),
     buildId: context.buildId,
     status: result.status,
     headers: result.headers,

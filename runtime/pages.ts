@@ -4,7 +4,6 @@
  * speaks node:http, so the Express middleware and the `wrap()` fast path share it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { LRUCache } from 'lru-cache'
 import type { CacheEntry, CacheHandler } from './cache-handlers/types.js'
 import type { Logger } from './debug.js'
 import type { RevalidateEvent } from './options.js'
@@ -35,11 +34,25 @@ export interface PageServerOptions {
   stats?: CacheStats
 }
 
+/**
+ * What serving one path needs: its route match, cache key and render closure. Made once per
+ * path and kept by the caller (the handler's memo of page URLs), so a HIT builds no key
+ * string and no closure.
+ */
+export interface PageTarget {
+  readonly pathname: string
+  readonly match: RouteMatch
+  readonly key: string
+  readonly generate: Generate
+}
+
 export interface PageServer extends RevalidationTarget {
-  /** Serve `match` at `pathname`; synchronous for a HIT held in memory. Never rejects: failures answer the error page. */
-  serve(req: IncomingMessage, res: ServerResponse, pathname: string, match: RouteMatch | null): Promise<void> | void
+  /** The target for `match` at `pathname` (a new object: the caller decides whether to keep it). */
+  target(pathname: string, match: RouteMatch): PageTarget
+  /** Serve a page, or the 404 page for `null`; synchronous for a HIT held in memory. Never rejects: failures answer the error page. */
+  serve(req: IncomingMessage, res: ServerResponse, target: PageTarget | null): Promise<void> | void
   /** Answer from memory without awaiting, or return false (fresh or stale entries only). */
-  serveFromMemory(req: IncomingMessage, res: ServerResponse, pathname: string, match: RouteMatch): boolean
+  serveFromMemory(req: IncomingMessage, res: ServerResponse, target: PageTarget): boolean
 }
 
 function resultEntry(result: RenderResult, buildId: string): CacheEntry {
@@ -104,36 +117,20 @@ export function createPageServer(options: PageServerOptions): PageServer {
     return entry.revalidate === 0 ? 'BYPASS' : state
   }
 
-  /**
-   * What serving one path needs, made once per path and reused while it is requested:
-   * a HIT builds no key string and no render closure.
-   */
-  interface PageTarget {
-    match: RouteMatch
-    key: string
-    generate: Generate
-  }
-  const targets = new LRUCache<string, PageTarget>({ max: 10_000 })
-  function targetFor(pathname: string, match: RouteMatch): PageTarget {
-    let target = targets.get(pathname)
-    if (target === undefined || target.match.route !== match.route) {
-      target = { match, key: pageKey(buildId, pathname), generate: generatorFor(match, pathname) }
-      // Long paths are rare and would weigh on a count-bounded memo: made each time instead.
-      if (pathname.length <= 256) targets.set(pathname, target)
-    }
-    return target
-  }
-
   function fail(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> | void {
     if (!res.headersSent) return sendError(req, res, error, pathname)
     res.destroy(error as Error)
   }
 
   return {
-    serve(req, res, pathname, match) {
-      if (!match || !admits(match, pathname)) return sendNotFound(req, res)
+    target(pathname, match) {
+      return { pathname, match, key: pageKey(buildId, pathname), generate: generatorFor(match, pathname) }
+    },
+
+    serve(req, res, target) {
+      if (target === null || !admits(target.match, target.pathname)) return sendNotFound(req, res)
+      const { pathname, match } = target
       if (match.route.revalidate === 0) return serveDynamic(req, res, pathname, match).catch((error) => fail(req, res, error, pathname))
-      const target = targetFor(pathname, match)
       let resolved: Resolved | Promise<Resolved>
       try {
         resolved = swr.get(target.key, target.generate, pathname)
@@ -151,9 +148,9 @@ export function createPageServer(options: PageServerOptions): PageServer {
       )
     },
 
-    serveFromMemory(req, res, pathname, match) {
+    serveFromMemory(req, res, target) {
+      const { pathname, match } = target
       if (match.route.revalidate === 0 || !admits(match, pathname)) return false
-      const target = targetFor(pathname, match)
       const resolved = swr.peek(target.key, target.generate, pathname)
       if (!resolved) return false
       sendEntry(req, res, resolved.entry, resolved.state)

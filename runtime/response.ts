@@ -45,7 +45,9 @@ function prepare(entry: CacheEntry): Prepared {
   let p = prepared.get(entry)
   if (p) return p
   const cacheable = entry.status === 200
-  const tag = cacheable ? createHash('sha1').update(entry.value).digest('base64url').slice(0, 22) : undefined
+  // 128 bits of SHA-1, encoded from the bytes rather than sliced from a longer string (a
+  // slice would keep its parent alive beside every entry in memory).
+  const tag = cacheable ? createHash('sha1').update(entry.value).digest().toString('base64url', 0, 16) : undefined
   p = {
     tag,
     etag: tag && `"${tag}"`,

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
-import { LRUCache } from 'lru-cache'
+import { DiskIndex } from './disk-index.js'
 import { decodeEntry, encodeEntry } from './entry-codec.js'
 import { appendFile, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
@@ -87,17 +87,13 @@ export async function createFileSystemCacheHandler(
   const fileOf = (name: string) => `${entriesDir}${path.sep}${name.slice(0, 2)}${path.sep}${name}.entry`
   // 16 hex digits, not 64: the disk index below holds one name per file (100,000 files:
   // 3 MB of names instead of 8 MB, which the JS heap then multiplies by its growth room).
-  const hashOf = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 16)
+  // Encoded from the first 8 bytes, not sliced from the 64-digit string: a slice is a view
+  // that keeps its whole parent string alive for as long as the index holds it.
+  const hashOf = (key: string) => createHash('sha256').update(key).digest().toString('hex', 0, 8)
   // The disk LRU: file sizes by file name (without `.entry`; names of any length found at
   // start are kept as they are, so files of an older layout are still bounded and evicted),
   // least recently used first out; eviction deletes the file.
-  const files = new LRUCache<string, number>({
-    maxSize: maxSize === Infinity ? Number.MAX_SAFE_INTEGER : maxSize,
-    sizeCalculation: (size) => Math.max(1, size),
-    dispose: (_size, hash, reason) => {
-      if (reason === 'evict') removeFile(fileOf(hash)).catch(() => {})
-    },
-  })
+  const files = new DiskIndex({ maxSize, evict: (hash) => void removeFile(fileOf(hash)).catch(() => {}) })
   for (const { hash, size } of existing) files.set(hash, size)
   let appending: Promise<unknown> = Promise.resolve()
 
@@ -105,7 +101,7 @@ export async function createFileSystemCacheHandler(
     name: 'file-system',
     dir,
     get diskSize() {
-      return files.calculatedSize
+      return files.totalSize
     },
     async get(key) {
       const hash = hashOf(key)
@@ -125,7 +121,7 @@ export async function createFileSystemCacheHandler(
         // A damaged entry is a miss whatever happens to its removal; the next set replaces it.
         files.delete(hash)
         await removeFile(file).catch(() => {})
-      } else if (files.get(hash) === undefined) files.set(hash, data.length)
+      } else if (!files.touch(hash)) files.set(hash, data.length)
       return entry
     },
     async set(key, entry, setOptions) {
