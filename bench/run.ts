@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { viteBuild } from './lib/build.js'
 import { createContext, type BenchContext } from './lib/context.js'
-import { expectHit, loadOptions, measurePairs, median, probe, type Sample, type Target } from './lib/load.js'
+import { expectHit, loadOptions, measurePairs, median, pairedRatio, probe, ratioNote, reqs, reqsPerCpu, type Sample, type Target } from './lib/load.js'
 import { PEER_GROUP, runPeerRows, selectPeerRows } from './lib/peers.js'
 import { cleanup, installExitHandlers } from './lib/processes.js'
 import { evaluate, machine, resultsMarkdown, table } from './lib/report.js'
@@ -157,28 +157,17 @@ async function runThroughputGroup(ctx: BenchContext, group: string, rows: Throug
   return rows.map((row, i) => {
     const { a, b } = measured[i]
     const metric: Metric = row.metric ?? 'req/s'
-    const reqPerSec = (list: Sample[]) => median(list.map((s) => s.reqPerSec))
-    // Requests per CPU-second of the server: what the server's own work costs per request,
-    // whether or not something else (the load generator, other processes) ran out of CPU first.
-    const perCpu = (list: Sample[]) => median(list.map((s) => s.reqPerSec / s.serverCpu))
-    const value = metric === 'req/s' ? reqPerSec : perCpu
-    const aValue = value(a)
-    const bValue = value(b)
-    const ratio = aValue / bValue
+    const pick = metric === 'req/s' ? reqs : reqsPerCpu
     const invalid = [row.a, row.b].flatMap((id) => (problems.get(id) ?? []).map((p) => `${id}: ${p}`)).join('; ') || undefined
-    const perRound = a.map((s, j) => s.reqPerSec / b[j].reqPerSec)
-    const perRoundCpu = a.map((s, j) => s.reqPerSec / s.serverCpu / (b[j].reqPerSec / b[j].serverCpu))
-    const notes = [
-      `req/s ${round0(reqPerSec(a))} ÷ ${round0(reqPerSec(b))} = ${(reqPerSec(a) / reqPerSec(b)).toFixed(2)} (per round ${perRound.map((r) => r.toFixed(2)).join(', ')}); ` +
-        `req per server CPU-second ${round0(perCpu(a))} ÷ ${round0(perCpu(b))} = ${(perCpu(a) / perCpu(b)).toFixed(2)} (per round ${perRoundCpu.map((r) => r.toFixed(2)).join(', ')}); the verdict uses ${metric}`,
-    ]
+    const notes = [ratioNote(a, b, metric)]
+    const ratio = pairedRatio(a.map(pick), b.map(pick))
     for (const [side, list] of [['A', a], ['B', b]] as const) {
       const loadCpu = median(list.map((s) => s.loadCpu))
       // autocannon is one thread: near a full core it, not the server, sets the pace.
       if (loadCpu >= 0.85) notes.push(`${side}: the load generator used ${percent(loadCpu)} of a core, so ${side}'s req/s is the load generator's limit here (the server may be faster)`)
     }
     if (redisCalls && [row.a, row.b].some((id) => VARIANTS[id].server.cache === 'redis')) notes.push(redisSummary(redisCalls, ids, samples))
-    return { name: row.name, unit: metric, a: aValue, b: bValue, ratio, compare: 'ratio', target: row.target, status: evaluate(ratio, row.target, invalid), invalid, notes }
+    return { name: row.name, unit: metric, a: median(a.map(pick)), b: median(b.map(pick)), ratio, compare: 'ratio', target: row.target, status: evaluate(ratio, row.target, invalid), invalid, notes }
   })
 }
 
@@ -221,8 +210,11 @@ function variantDetails(group: string, settings: Settings, ids: string[], sample
 
 function methodText(rows: readonly (typeof ROWS)[number][], workers: number): string {
   const lines = [
-    'Each ratio is A ÷ B of medians, both sides measured in the same run, in alternating rounds',
-    `(A B, then B A). Throughput rows: autocannon (${workers > 0 ? `${workers} worker threads` : 'one thread'}), 50 connections, a plain GET of`,
+    'Both sides of each ratio are measured in the same run, in alternating rounds (A B, then',
+    'B A). The A and B columns are each side\'s median; A ÷ B is the median of the rounds\' own',
+    'ratios, each from an A and a B measured back to back, so the machine\'s drift between rounds',
+    `cancels out (the notes give both sides' medians and every round's ratio). Throughput rows:`,
+    `autocannon (${workers > 0 ? `${workers} worker threads` : 'one thread'}), 50 connections, a plain GET of`,
     'the same path, each server in its own process. The verdict of each row uses the figure',
     'named in its A and B columns:',
     '',
@@ -279,7 +271,7 @@ async function main(): Promise<void> {
     const compare = row.compare ?? 'ratio'
     try {
       const measured = await row.run(ctx)
-      const ratio = compare === 'difference' ? measured.a - measured.b : measured.a / measured.b
+      const ratio = compare === 'difference' ? measured.a - measured.b : (measured.ratio ?? measured.a / measured.b)
       results.set(row, {
         name: row.name,
         unit: row.unit,

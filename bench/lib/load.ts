@@ -2,7 +2,7 @@
  * Load: autocannon against one server, and the side-by-side measurement every ratio is
  * built from. The machines are shared and noisy, so the two sides of a ratio are never
  * measured one after the other in blocks: they alternate, A B then B A, round after round,
- * and a row's ratio compares their medians over the same rounds.
+ * and a row's ratio is the median of the rounds' A ÷ B (see `pairedRatio`).
  */
 import autocannon from 'autocannon'
 import { readFileSync } from 'node:fs'
@@ -183,6 +183,34 @@ export async function measurePairs(targets: ReadonlyMap<string, Target>, pairs: 
     }
   }
   return results
+}
+
+/**
+ * A row's A ÷ B: the median of the rounds' own ratios. Each round measures A and B back to
+ * back, so a round's ratio is free of the machine's drift between rounds (other tenants come
+ * and go over tens of seconds); the ratio of the two sides' medians is not, since the two
+ * medians may come from different rounds.
+ */
+export function pairedRatio(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) throw new Error(`pairedRatio: ${a.length} A samples against ${b.length} B samples`)
+  return median(a.map((value, i) => value / b[i]))
+}
+
+export const reqs = (s: Sample): number => s.reqPerSec
+/**
+ * Requests per CPU-second of the server: what the server's own work costs per request,
+ * whether or not something else (the load generator, other processes) ran out of CPU first.
+ */
+export const reqsPerCpu = (s: Sample): number => s.reqPerSec / s.serverCpu
+
+/** The note under a throughput row: both figures, per side and per round, and which one the verdict uses. */
+export function ratioNote(a: readonly Sample[], b: readonly Sample[], metric: 'req/s' | 'req/CPU-s'): string {
+  const figure = (label: string, pick: (s: Sample) => number) => {
+    const rounds = a.map((s, i) => pick(s) / pick(b[i]))
+    const sides = `${Math.round(median(a.map(pick)))} ÷ ${Math.round(median(b.map(pick)))}`
+    return `${label}: medians ${sides}; per round ${rounds.map((r) => r.toFixed(2)).join(', ')}, median ${median(rounds).toFixed(2)}`
+  }
+  return `${figure('req/s', reqs)}; ${figure('req per server CPU-second', reqsPerCpu)}; the verdict uses ${metric}`
 }
 
 export function median(values: readonly number[]): number {

@@ -34,7 +34,7 @@ import { fileURLToPath } from 'node:url'
 import { VARIANTS } from '../rows.js'
 import { runNode } from './build.js'
 import type { BenchContext } from './context.js'
-import { expectHit, measurePairs, median, probe, type LoadSpec, type ProbeResult, type Sample, type Target } from './load.js'
+import { expectHit, measurePairs, median, pairedRatio, probe, ratioNote, reqsPerCpu, type LoadSpec, type ProbeResult, type Sample, type Target } from './load.js'
 import { track } from './processes.js'
 import { evaluate } from './report.js'
 import { freePort, startExternalServer, type RunningServer } from './servers.js'
@@ -385,23 +385,16 @@ export async function runPeerRows(ctx: BenchContext, rows: readonly ThroughputRo
       return { ...base, a: NaN, b: NaN, ratio: NaN, status: 'invalid', invalid, notes: [] }
     }
     const { a, b } = pair
-    const reqPerSec = (list: Sample[]) => median(list.map((s) => s.reqPerSec))
-    const perCpu = (list: Sample[]) => median(list.map((s) => s.reqPerSec / s.serverCpu))
-    const ratio = perCpu(a) / perCpu(b)
+    const ratio = pairedRatio(a.map(reqsPerCpu), b.map(reqsPerCpu))
     const invalid =
       [r.a, r.b].flatMap((id) => (problems.get(id) ?? []).map((p) => `${id}: ${p}`)).join('; ') ||
       (Number.isFinite(ratio) ? undefined : 'no server CPU figure (the peers\' CPU is read from Linux /proc)')
-    const perRound = a.map((s, j) => s.reqPerSec / b[j].reqPerSec)
-    const perRoundCpu = a.map((s, j) => s.reqPerSec / s.serverCpu / (b[j].reqPerSec / b[j].serverCpu))
-    const rowNotes = [
-      `req/s ${round0(reqPerSec(a))} ÷ ${round0(reqPerSec(b))} = ${(reqPerSec(a) / reqPerSec(b)).toFixed(2)} (per round ${perRound.map((x) => x.toFixed(2)).join(', ')}); ` +
-        `req per server CPU-second ${round0(perCpu(a))} ÷ ${round0(perCpu(b))} = ${ratio.toFixed(2)} (per round ${perRoundCpu.map((x) => x.toFixed(2)).join(', ')}); the verdict uses req/CPU-s`,
-    ]
+    const rowNotes = [ratioNote(a, b, 'req/CPU-s')]
     for (const [side, list] of [['A', a], ['B', b]] as const) {
       const loadCpu = median(list.map((s) => s.loadCpu))
       if (loadCpu >= 0.85) rowNotes.push(`${side}: the load generator used ${percent(loadCpu)} of a core, so ${side}'s req/s is the load generator's limit here (the server may be faster)`)
     }
-    return { ...base, a: perCpu(a), b: perCpu(b), ratio, status: evaluate(ratio, r.target, invalid), invalid, notes: rowNotes }
+    return { ...base, a: median(a.map(reqsPerCpu)), b: median(b.map(reqsPerCpu)), ratio, status: evaluate(ratio, r.target, invalid), invalid, notes: rowNotes }
   })
 
   const lines = [

@@ -1,8 +1,8 @@
 /**
  * Prerender throughput: `vite build` of the fixture with BENCH_PRERENDER_PAGES `items/[id]`
  * pages, against a plain loop (bench/prerender-loop.mjs) that renders the same pages with
- * react-dom from that build's server bundle and writes each to a file. Alternating rounds,
- * medians of pages per second.
+ * react-dom from that build's server bundle and writes each to a file. Alternating rounds;
+ * each side's median pages per second, and the median of the rounds' ratios.
  *
  * The build's figure is the plugin's own "[vite-isr] prerendering N/N pages (R/s)": its
  * clock starts right before the prerender (after Vite's client and server builds) and covers
@@ -21,7 +21,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runNode, viteBuild, type Usage } from './build.js'
 import type { BenchContext } from './context.js'
-import { median } from './load.js'
+import { median, pairedRatio } from './load.js'
 import type { CustomRow, Measurement } from './types.js'
 
 const LOOP_SCRIPT = fileURLToPath(new URL('../prerender-loop.mjs', import.meta.url))
@@ -83,11 +83,13 @@ async function measurePrerender(ctx: BenchContext, pages: number, rounds: number
 
   const a = median(build.map((b) => b.rate))
   const b = median(loop.map((l) => l.rate))
+  const ratio = pairedRatio(build.map((b) => b.rate), loop.map((l) => l.rate))
   const peak = Math.max(...build.map((r) => r.usage?.maxRssKb ?? 0))
   const cpuSeconds = (u: Usage | undefined) => (u ? (u.userMicros + u.systemMicros) / 1e6 : NaN)
   return {
     a,
     b,
+    ratio,
     notes: [
       `build peak RSS ${mb(peak)} (whole \`vite build\` process: Vite's two builds, then the prerender; max over rounds); plain loop peak RSS ${mb(Math.max(...loop.map((l) => l.usage?.maxRssKb ?? 0)))}`,
       `per round: build ${build.map((r) => r.rate).join(', ')} pages/s (${build[0].total} pages: the ${pages} items and the fixture's other ISR pages), loop ${loop.map((l) => Math.round(l.rate)).join(', ')} pages/s; whole vite build ${build.map((r) => (r.buildMs / 1000).toFixed(1)).join(', ')} s, ${build.map((r) => cpuSeconds(r.usage).toFixed(1)).join(', ')} CPU-s; loop ${loop.map((l) => cpuSeconds(l.usage).toFixed(1)).join(', ')} CPU-s (process total)`,

@@ -23,7 +23,7 @@
  * are not in a process's RSS).
  */
 import type { BenchContext } from './context.js'
-import { expectHit, measurePairs, median, type Sample, type Target } from './load.js'
+import { expectHit, measurePairs, median, pairedRatio, ratioNote, reqsPerCpu, type Target } from './load.js'
 import { ramDisk } from './processes.js'
 import type { CustomRow, Measurement, Variant } from './types.js'
 
@@ -183,14 +183,13 @@ export function scaleHitRow(rounds: number, seconds: number, warmup: number): Cu
         const bad = list.reduce((n, s) => n + s.non2xx + s.errors + s.timeouts, 0)
         if (bad > 0) problems.push(`${id}: ${bad} non-2xx answers, errors or timeouts`)
       }
-      const perCpu = (list: Sample[]) => median(list.map((s) => s.reqPerSec / s.serverCpu))
-      const reqs = (list: Sample[]) => median(list.map((s) => s.reqPerSec))
       return {
-        a: perCpu(pair.a),
-        b: perCpu(pair.b),
+        a: median(pair.a.map(reqsPerCpu)),
+        b: median(pair.b.map(reqsPerCpu)),
+        ratio: pairedRatio(pair.a.map(reqsPerCpu), pair.b.map(reqsPerCpu)),
         invalid: problems.join('; ') || undefined,
         notes: [
-          `req/s ${Math.round(reqs(pair.a))} ÷ ${Math.round(reqs(pair.b))} = ${(reqs(pair.a) / reqs(pair.b)).toFixed(2)}; per-round req/s ${pair.a.map((s) => Math.round(s.reqPerSec)).join(', ')} vs ${pair.b.map((s) => Math.round(s.reqPerSec)).join(', ')}; load generator CPU ${Math.round(median([...pair.a, ...pair.b].map((s) => s.loadCpu)) * 100)}%`,
+          `${ratioNote(pair.a, pair.b, 'req/CPU-s')}; load generator CPU ${Math.round(median([...pair.a, ...pair.b].map((s) => s.loadCpu)) * 100)}%`,
           `RSS while measuring: ${mb((await big.target.server.cpu()).rss).toFixed(0)} MB vs ${mb((await small.target.server.cpu()).rss).toFixed(0)} MB`,
         ],
       }

@@ -11,7 +11,7 @@
  * page must answer HIT (the regenerated copy).
  */
 import type { BenchContext } from './context.js'
-import { median, probe, runLoad, type Sample, type Target } from './load.js'
+import { median, pairedRatio, probe, runLoad, type Sample, type Target } from './load.js'
 import type { CustomRow, Measurement } from './types.js'
 
 /** Must match `revalidate` of bench/fixture/app/stale/page.tsx. */
@@ -97,6 +97,7 @@ async function measureStaleStorm(ctx: BenchContext): Promise<Measurement> {
   return {
     a: median(storms.map((s) => s.p99Ms)),
     b: median(hits.map((s) => s.p99Ms)),
+    ratio: pairedRatio(storms.map((s) => s.p99Ms), hits.map((s) => s.p99Ms)),
     invalid: problems.join('; ') || undefined,
     notes: [
       `storm p99 per round ${fmt(storms, (s) => s.p99Ms)} ms (p50 ${fmt(storms, (s) => s.p50Ms)} ms, ${fmt(storms, (s) => Math.round(s.reqPerSec))} req/s); HIT p99 ${fmt(hits, (s) => s.p99Ms)} ms (p50 ${fmt(hits, (s) => s.p50Ms)} ms, ${fmt(hits, (s) => Math.round(s.reqPerSec))} req/s)`,

@@ -67,8 +67,11 @@ export interface ThroughputRow {
 
 /** What a custom row measured: A, B in `unit`, and A ÷ B (or A − B, see `compare`). */
 export interface Measurement {
+  /** A's figure (a median over its rounds). */
   a: number
   b: number
+  /** A ÷ B when it is not a ÷ b: the median of per-round ratios (`pairedRatio`). */
+  ratio?: number
   /** Set when the measurement cannot be trusted (errors, wrong cache state...). */
   invalid?: string
   notes?: string[]
