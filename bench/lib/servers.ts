@@ -5,7 +5,6 @@
 import { fork, spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import http from 'node:http'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { stopChild, track } from './processes.js'
 
@@ -126,17 +125,7 @@ export function describe(config: ServerConfig): string {
   return config.cache ? `${config.mode}, ${config.cache} cache` : config.mode
 }
 
-/** A free TCP port on 127.0.0.1 (free when asked: another process could take it before the server does). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
-    })
-  })
-}
+export { freePort } from '../../test/helpers/local-servers.js'
 
 export interface ExternalServerOptions {
   /** What it is, for messages (e.g. "next start"). */

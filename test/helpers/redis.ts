@@ -1,6 +1,6 @@
 /** A real redis-server on a free loopback port, started and stopped by the tests. */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
+import type { ChildProcess } from 'node:child_process'
+import { freePort, spawnRedis } from './local-servers.js'
 
 export interface RedisServer {
   url: string
@@ -11,17 +11,6 @@ export interface RedisServer {
   start(): Promise<void>
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
-
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort()
   let child: ChildProcess | undefined
@@ -30,20 +19,7 @@ export async function startRedis(): Promise<RedisServer> {
     port,
     async start() {
       if (child && child.exitCode === null && child.signalCode === null) throw new Error(`redis-server on port ${port} is already running`)
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
-      await new Promise<void>((resolve, reject) => {
-        let out = ''
-        const timer = setTimeout(() => reject(new Error(`redis-server did not start on port ${port}:\n${out}`)), 10_000)
-        child!.stdout!.on('data', (d) => {
-          out += d
-          if (out.includes('Ready to accept connections')) {
-            clearTimeout(timer)
-            resolve()
-          }
-        })
-        child!.once('exit', (code) => reject(new Error(`redis-server exited with ${code}:\n${out}`)))
-        child!.once('error', reject)
-      })
+      child = await spawnRedis(port)
     },
     async stop() {
       if (!child || child.exitCode !== null || child.signalCode !== null) return
