@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tick } from '../helpers/clock.js'
 import { ReadmeApp, typeCheckedFiles } from './readme.js'
 
 describe('README: Data cache (server/posts.ts and a page reading it)', () => {
@@ -49,6 +50,7 @@ describe('README: Data cache (server/posts.ts and a page reading it)', () => {
       body: JSON.stringify({ tag: 'posts' }),
     })
     expect(await res.json()).toEqual({ revalidated: true })
+    await tick()
     expect((await cacheState('/blog')).state).toBe('MISS')
     expect((await cacheState('/blog')).state).toBe('HIT')
   })

@@ -4,6 +4,7 @@
  * `server/cache-handler.ts`, which make the quick start's unchanged `server.js` use Redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tick } from '../helpers/clock.js'
 import { startRedis, type RedisServer } from '../helpers/redis.js'
 import { appFiles, ReadmeApp, type AppServer } from './readme.js'
 
@@ -48,6 +49,7 @@ describe('README: Running several instances (Redis)', () => {
       body: JSON.stringify({ path: '/blog/15' }),
     })
     expect(res.status).toBe(200)
+    await tick()
     // instance a hears of it over pub/sub: allow it the time of one message
     await expect.poll(() => cacheState(a, '/blog/15')).toBe('MISS')
     expect(await cacheState(b, '/blog/15')).toBe('HIT')

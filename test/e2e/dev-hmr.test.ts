@@ -131,6 +131,8 @@ describe('vite dev server in Chromium', () => {
     await first.close()
     const page = await browser.newPage()
     page.on('pageerror', (error) => errors.push(error.message))
+    // Vite's client sends no update to a page not yet on its socket: the fix below must reach it
+    const connected = page.waitForEvent('console', { predicate: (message) => message.text().includes('[vite] connected'), timeout: 15_000 })
     edit('export async function loader({ params }: { params: { id: string } }) {', "export async function loader({ params }: { params: { id: string } }) {\n  throw new Error('boom in loader')")
     try {
       // the SSR module graph picks up the edit: wait until the server answers with the error
@@ -146,6 +148,7 @@ describe('vite dev server in Chromium', () => {
       const line = lines.findIndex((text) => text.includes("throw new Error('boom in loader')")) + 1
       expect(await overlay.locator('.stack').textContent()).toContain(`app/blog/[id]/page.tsx:${line}:9)`)
       await page.screenshot({ path: join(SCREENSHOTS, 'dev-loader-error-overlay.png') })
+      await connected
     } finally {
       writeFileSync(pageFile, fixedSource)
     }
@@ -172,10 +175,14 @@ describe('vite dev server in Chromium', () => {
     await hydrated(page, '#like')
     const loadsBefore = loads()
     try {
+      // the reloaded page must be on Vite's socket again before the next edit, or it misses it
+      const reconnected = page.waitForEvent('console', { predicate: (message) => message.text().includes('[vite] connected'), timeout: 15_000 })
       // the loader alone changes: Fast Refresh has nothing to apply, the page must reload
       edit('return { id: params.id, ...post,', "return { id: params.id, ...post, title: 'Title from the edited loader',")
       await page.locator('h1', { hasText: 'Title from the edited loader' }).waitFor({ timeout: 15_000 })
       expect(loads()).toBeGreaterThan(loadsBefore)
+      await reconnected
+      await hydrated(page, '#like')
       // and a loader that starts throwing shows the overlay in the open page, with no click
       edit('export async function loader({ params }: { params: { id: string } }) {', "export async function loader({ params }: { params: { id: string } }) {\n  throw new Error('boom while open')")
       const overlay = page.locator('vite-error-overlay')

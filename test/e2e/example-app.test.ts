@@ -16,6 +16,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hydrated, launchBrowser } from '../helpers/browser.js'
 import { REPO, viteBuild } from '../helpers/build.js'
+import { tick } from '../helpers/clock.js'
 
 const SOURCE = join(REPO, 'example-app')
 const APP = join(REPO, 'test/.tmp/e2e-example-app')
@@ -68,9 +69,6 @@ afterAll(async () => {
 })
 
 const get = (path: string, init?: RequestInit) => fetch(url + path, { redirect: 'manual', ...init })
-
-/** Invalidation times are compared to render start times in ms: keep them apart. */
-const tick = () => new Promise((resolve) => setTimeout(resolve, 5))
 
 /** GET `path` until it is served fresh from the cache (a MISS first renders and stores it). */
 async function cached(path: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { launchBrowser } from '../helpers/browser.js'
+import { hydrated, launchBrowser } from '../helpers/browser.js'
 import { useFixtureServer } from '../helpers/server.js'
 
 describe('in a real browser', () => {
@@ -21,6 +21,7 @@ describe('in a real browser', () => {
     page.on('response', (res) => res.status() >= 400 && !res.url().endsWith('/favicon.ico') && errors.push(`${res.status()} ${res.url()}`))
     const response = await page.goto(`${t.server.url}/blog/1`)
     expect(response?.headers()['x-isr-cache']).toBe('HIT')
+    await hydrated(page, '#like')
     await page.click('#like')
     await page.click('#like')
     await expect.poll(() => page.textContent('#like')).toBe('likes 2')
@@ -36,6 +37,7 @@ describe('in a real browser', () => {
       await dialog.dismiss()
     })
     await page.goto(`${t.server.url}/blog/2`)
+    await hydrated(page, '#like')
     await page.click('#like')
     await expect.poll(() => page.textContent('#like')).toBe('likes 1')
     expect(await page.textContent('#body')).toBe('Second body </script><script>alert(1)</script>')

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REPO, viteBuild } from '../helpers/build.js'
+import { tick } from '../helpers/clock.js'
 
 const APP = join(REPO, 'example-app')
 const SECRET = 'example-secret-0123456789'
@@ -75,9 +76,6 @@ async function cached(path: string): Promise<string> {
     .toBe('HIT')
   return html
 }
-
-/** Invalidation times are compared to render start times in ms: keep them apart. */
-const tick = () => new Promise((resolve) => setTimeout(resolve, 5))
 
 /** Write to the server's SQLite file directly, as a CMS would, without telling vite-isr. */
 function editInDatabase(slug: string, title: string): void {
@@ -165,6 +163,7 @@ describe('example-app (node server.js)', () => {
     const res = await webhook({ tag: 'posts' })
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({ revalidated: true, tag: 'posts' })
+    await tick()
     for (const path of ['/', '/blog/hello-isr', '/blog']) {
       expect((await get(path)).headers.get('x-isr-cache'), path).toBe('MISS')
       expect((await get(path)).headers.get('x-isr-cache'), path).toBe('HIT')

@@ -7,7 +7,7 @@
  */
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchBrowser } from '../helpers/browser.js'
+import { hydrated, launchBrowser } from '../helpers/browser.js'
 import { useFixtureServer } from '../helpers/server.js'
 import { copyBasicDist, figure } from './helpers.js'
 
@@ -107,6 +107,7 @@ describe('injection', () => {
       expect(got.injected).toBe(0)
       expect(got.xss).toBeUndefined()
       // It hydrated from that payload without a mismatch: the page is interactive.
+      await hydrated(page, '#like')
       await page.click('#like')
       await expect.poll(() => page.textContent('#like')).toBe('likes 1')
       expect(seen.dialogs).toEqual([])

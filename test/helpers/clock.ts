@@ -8,6 +8,13 @@ export interface TestClock {
   set(ms: number): void
 }
 
+/**
+ * For servers on the real clock: let a few milliseconds pass. An invalidation and a render
+ * that starts in the same millisecond count the render as older (as Next.js does: it may
+ * have read the old data), so a test that expects MISS, then HIT keeps the two apart.
+ */
+export const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5))
+
 export function createClock(start = Date.now()): TestClock {
   let t = start
   return {
