@@ -162,16 +162,21 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     }
   } as ISRHandler
 
-  middleware.wrap = (listener: RequestListener): RequestListener =>
-    function isrFastPath(req, res) {
+  middleware.wrap = (listener: RequestListener): RequestListener => {
+    // An Express app's answers carry X-Powered-By unless it was disabled; so do the fast
+    // path's, read per request as Express does (the setting may change after wrap()).
+    const app = listener as RequestListener & { enabled?: (setting: string) => boolean }
+    const express = typeof app.enabled === 'function'
+    return function isrFastPath(req, res) {
       // Only URLs the middleware already classified as pages: anything new goes through
       // Express first (path checks, static files, the inspector, route handlers).
       if (req.method === 'GET' || req.method === 'HEAD') {
         const known = pageUrls.get(req.url ?? '/')
-        if (known !== undefined && pages.serveFromMemory(req, res, known)) return
+        if (known !== undefined && pages.serveFromMemory(req, res, known, express && app.enabled!('x-powered-by'))) return
       }
       listener(req, res)
     }
+  }
 
   Object.defineProperties(middleware, {
     cache: { value: cache, enumerable: true },

@@ -52,7 +52,7 @@ export interface PageServer extends RevalidationTarget {
   /** Serve a page, or the 404 page for `null`; synchronous for a HIT held in memory. Never rejects: failures answer the error page. */
   serve(req: IncomingMessage, res: ServerResponse, target: PageTarget | null): Promise<void> | void
   /** Answer from memory without awaiting, or return false (fresh or stale entries only). */
-  serveFromMemory(req: IncomingMessage, res: ServerResponse, target: PageTarget): boolean
+  serveFromMemory(req: IncomingMessage, res: ServerResponse, target: PageTarget, poweredBy: boolean): boolean
 }
 
 function resultEntry(result: RenderResult, buildId: string): CacheEntry {
@@ -72,10 +72,11 @@ function resultEntry(result: RenderResult, buildId: string): CacheEntry {
 export function createPageServer(options: PageServerOptions): PageServer {
   const { app, router, swr, handler, buildId, log } = options
   const sendOptions: SendOptions = { tagHeader: options.tagHeader }
+  const poweredOptions: SendOptions = { tagHeader: options.tagHeader, poweredBy: true }
   const stats = options.stats
-  const sendEntry = (req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState) => {
+  const sendEntry = (req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState, poweredBy = false) => {
     stats?.count(state)
-    send(req, res, entry, state, sendOptions)
+    send(req, res, entry, state, poweredBy ? poweredOptions : sendOptions)
   }
   let notFoundPage: Promise<CacheEntry> | undefined
   let lastInvalidationAt = 0
@@ -148,12 +149,12 @@ export function createPageServer(options: PageServerOptions): PageServer {
       )
     },
 
-    serveFromMemory(req, res, target) {
+    serveFromMemory(req, res, target, poweredBy) {
       const { pathname, match } = target
       if (match.route.revalidate === 0 || !admits(match, pathname)) return false
       const resolved = swr.peek(target.key, target.generate, pathname)
       if (!resolved) return false
-      sendEntry(req, res, resolved.entry, resolved.state)
+      sendEntry(req, res, resolved.entry, resolved.state, poweredBy)
       return true
     },
 

@@ -34,6 +34,8 @@ interface Prepared {
    * keeping its list would cost every entry in memory a few hundred bytes for nothing.
    */
   headers: (string[] | undefined)[] | undefined
+  /** The same lists with X-Powered-By, for the fast path of an app that sends it. */
+  poweredHeaders: (string[] | undefined)[] | undefined
   /** The tag header the lists were built with. */
   headersFor: string | undefined
   compressible: boolean
@@ -53,6 +55,7 @@ function prepare(entry: CacheEntry): Prepared {
     etag: tag && `"${tag}"`,
     bodies: { identity: entry.value },
     headers: undefined,
+    poweredHeaders: undefined,
     headersFor: undefined,
     compressible: entry.value.length >= MIN_COMPRESS_BYTES && /^text\/|json|javascript|xml/.test(entry.headers['content-type'] ?? ''),
   }
@@ -78,6 +81,11 @@ function bodyFor(entry: CacheEntry, p: Prepared, encoding: Encoding): Buffer {
 export interface SendOptions {
   /** Lower-case header name that carries the entry's tags for a CDN; unset = never sent. */
   tagHeader?: string
+  /**
+   * Send `X-Powered-By: Express`: the fast path answers before Express would set it, so it
+   * does so itself when the app has `x-powered-by` enabled (Express's default).
+   */
+  poweredBy?: boolean
 }
 
 const STATE_SLOT: Record<ResponseState, number> = { HIT: 0, STALE: 1, MISS: 2, BYPASS: 3 }
@@ -86,13 +94,13 @@ const ENCODING_SLOT: Record<Encoding, number> = { identity: 0, gzip: 1, br: 2 }
 function headersFor(entry: CacheEntry, p: Prepared, state: ResponseState, encoding: Encoding, notModified: boolean, options: SendOptions): string[] {
   const memo = state === 'HIT' || state === 'STALE'
   if (p.headersFor !== options.tagHeader) {
-    p.headers = undefined
+    p.headers = p.poweredHeaders = undefined
     p.headersFor = options.tagHeader
   }
   const slot = (STATE_SLOT[state] * 3 + ENCODING_SLOT[encoding]) * 2 + (notModified ? 1 : 0)
-  let list = p.headers?.[slot]
+  let list = (options.poweredBy ? p.poweredHeaders : p.headers)?.[slot]
   if (list) return list
-  list = []
+  list = options.poweredBy ? ['X-Powered-By', 'Express'] : []
   if (!notModified) for (const name in entry.headers) list.push(name, entry.headers[name])
   list.push('cache-control', cacheControlFor(entry))
   if (p.etag) list.push('etag', encoding === 'identity' ? p.etag : `"${p.tag}-${encoding === 'gzip' ? 'gz' : 'br'}"`)
@@ -105,7 +113,10 @@ function headersFor(entry: CacheEntry, p: Prepared, state: ResponseState, encodi
     if (encoding !== 'identity') list.push('content-encoding', encoding)
     list.push('content-length', String(bodyFor(entry, p, encoding).length))
   }
-  if (memo) (p.headers ??= new Array(12))[slot] = list
+  if (memo) {
+    if (options.poweredBy) (p.poweredHeaders ??= new Array(12))[slot] = list
+    else (p.headers ??= new Array(12))[slot] = list
+  }
   return list
 }
 

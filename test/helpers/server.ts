@@ -1,5 +1,5 @@
 /** A real Express 5 server with the ISR handler, on 127.0.0.1 and a free port. */
-import express from 'express'
+import express, { type Express } from 'express'
 import { afterEach, beforeEach } from 'vitest'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -18,9 +18,15 @@ export interface TestServer {
   close(): Promise<void>
 }
 
-export async function startServer(options: ISRHandlerOptions & { mode?: ServeMode } = {}): Promise<TestServer> {
+export interface ServerOptions extends ISRHandlerOptions {
+  mode?: ServeMode
+  /** Set up the Express app before the ISR handler is mounted (settings, middleware). */
+  configure?: (app: Express) => void
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
   const logs: string[] = []
-  const { mode = 'middleware', ...handlerOptions } = options
+  const { mode = 'middleware', configure, ...handlerOptions } = options
   // Without a clock of its own, time runs from just after the build (see afterBuild).
   if (!handlerOptions.now) {
     const anchor = afterBuild(handlerOptions.distDir ?? 'dist')
@@ -29,6 +35,7 @@ export async function startServer(options: ISRHandlerOptions & { mode?: ServeMod
   }
   const isr = await createISRHandler({ log: (line) => logs.push(line), ...handlerOptions })
   const app = express()
+  configure?.(app)
   app.use(isr)
   const server: Server = mode === 'fast-path' ? createServer(isr.wrap(app)) : createServer(app)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -56,7 +63,7 @@ export interface FixtureServer {
  * Before each test: the basic fixture's data reset, a fresh clock and cache folder, and a
  * server on them; after it, all of it closed and removed. Read the fields inside tests.
  */
-export function useFixtureServer(options: ISRHandlerOptions & { mode?: ServeMode } = {}): FixtureServer {
+export function useFixtureServer(options: ServerOptions = {}): FixtureServer {
   const ctx = {} as FixtureServer
   let cache: ReturnType<typeof tempCacheDir>
   beforeEach(async () => {
