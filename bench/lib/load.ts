@@ -147,6 +147,13 @@ export interface MeasureOptions {
   seconds: number
   /** Seconds of load per server before the first round (JIT, memory tier, sockets). */
   warmup: number
+  /**
+   * Seconds of unmeasured load right before each measured run. A server that sat idle
+   * while other pairs ran starts colder than one that just ran (V8 shrinks an idle heap,
+   * other processes evict its caches): in one run the second of two identical servers read
+   * 0.83 of the first, which served four pairs to its one. Default 1.
+   */
+  rewarm?: number
   /** After each target's warm-up: the place for probes (throw to stop). */
   afterWarmup?: (id: string) => Promise<void>
   /** Once all are warm, right before the first measured round. */
@@ -176,6 +183,8 @@ export async function measurePairs(targets: ReadonlyMap<string, Target>, pairs: 
       const order = round % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const)
       for (const side of order) {
         const id = side === 'a' ? a : b
+        const rewarm = options.rewarm ?? 1
+        if (rewarm > 0) await runLoad(targets.get(id)!, rewarm)
         const sample = await runLoad(targets.get(id)!, options.seconds)
         results[i][side].push(sample)
         options.onRun?.(id, round, sample)

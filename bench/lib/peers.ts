@@ -400,7 +400,7 @@ export async function runPeerRows(ctx: BenchContext, rows: readonly ThroughputRo
   const lines = [
     '### Group `peers` (`--peers`)',
     '',
-    `${settings.warmup} s warm-up per variant, then ${settings.rounds} rounds of ${settings.seconds} s per side. Why: ${PEER_GROUP.why}.`,
+    `${settings.warmup} s warm-up per variant, then ${settings.rounds} rounds of ${settings.seconds} s per side (each after 1 s unmeasured). Why: ${PEER_GROUP.why}.`,
     '',
     '| Variant | Server | Body bytes | req/s per run | median | p99 ms (median) | server CPU | req per server CPU-s | load generator CPU | other processes CPU |',
     '|---|---|---|---|---|---|---|---|---|---|',
