@@ -3,10 +3,11 @@
 // the same loader, the same data) with react-dom and writes each to its own file, one page
 // after the other. No cache, no ISR: the least work that turns those pages into files.
 //
-//   node bench/prerender-loop.mjs <distDir> <pages> <outDir> [static|string]
+//   node bench/prerender-loop.mjs <distDir> <pages> <outDir> [string|static]
 //
-// `static` (default) renders with `prerenderToNodeStream` (react-dom/static), the API the
-// runtime prerenders with (it waits for Suspense); `string` with `renderToString`.
+// `string` (default) renders with `renderToString` (react-dom/server), as the runtime
+// renders a page that does not suspend; `static` with `prerenderToNodeStream`
+// (react-dom/static), which the runtime falls back to for a page that does.
 // Prints one JSON line: { ms, pages, bytes, maxRssKb }. `ms` covers importing the server
 // bundle and the loop, as the plugin's "prerendering N/N pages (R/s)" covers importing it
 // and its prerender (react-dom is loaded before either clock starts).
@@ -17,10 +18,10 @@ import { createElement } from 'react'
 import { renderToString } from 'react-dom/server'
 import { prerenderToNodeStream } from 'react-dom/static'
 
-const [distDir, pagesArg, outDir, renderer = 'static'] = process.argv.slice(2)
+const [distDir, pagesArg, outDir, renderer = 'string'] = process.argv.slice(2)
 const pages = Number(pagesArg)
 if (!distDir || !outDir || !Number.isInteger(pages) || pages < 1) {
-  throw new Error('usage: node bench/prerender-loop.mjs <distDir> <pages> <outDir> [static|string]')
+  throw new Error('usage: node bench/prerender-loop.mjs <distDir> <pages> <outDir> [string|static]')
 }
 
 const started = performance.now()

@@ -58,6 +58,7 @@ export const ROWS: Row[] = [
   staleStormRow(),
   prerenderRow(1_000, 5),
   prerenderRow(10_000, 3),
+  prerenderRow(10_000, 3, 'static'),
   memoryRow(),
   memoryCappedRow(),
   scaleHitRow(4, 3, 2),

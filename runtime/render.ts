@@ -4,6 +4,7 @@
  * run time and renders per request in dev, so all three produce the same bytes.
  */
 import { createElement, type ComponentType, type ReactNode } from 'react'
+import { renderToString } from 'react-dom/server'
 import { prerenderToNodeStream } from 'react-dom/static'
 import {
   dataScript,
@@ -78,8 +79,33 @@ function componentOf(mod: Module, file: string): ComponentType<any> {
   return component as ComponentType<any>
 }
 
-/** Render a React tree to a complete document: waits for every Suspense boundary. */
-async function renderDocument(tree: ReactNode, signal: AbortSignal | undefined): Promise<string> {
+/**
+ * Pages whose render suspended (or failed inside a Suspense boundary) once, per entry: they
+ * go straight to `prerenderToNodeStream` from then on.
+ */
+const suspendingPages = new WeakMap<ServerEntry, Set<string>>()
+
+/**
+ * React leaves this marker where a Suspense boundary could not be rendered on the server
+ * (it suspended, or threw): `renderToString` then sent the fallback. Page text cannot
+ * contain it (React escapes `<`); raw HTML that does only costs a second render.
+ */
+const CLIENT_RENDERED_BOUNDARY = '<!--$!'
+
+/**
+ * Render a React tree to a complete document: waits for every Suspense boundary.
+ * `renderToString` first, which does the same work as the streaming renderer in well under
+ * half its time (no stream, no scheduling) and gives the same bytes for a tree that does not
+ * suspend; a tree that does is rendered again with `prerenderToNodeStream`, which waits.
+ */
+async function renderDocument(app: RenderApp, pageFile: string, tree: ReactNode, signal: AbortSignal | undefined): Promise<string> {
+  let suspending = suspendingPages.get(app.entry)
+  if (!suspending?.has(pageFile)) {
+    const html = renderToString(tree)
+    if (!html.includes(CLIENT_RENDERED_BOUNDARY)) return html
+    if (!suspending) suspendingPages.set(app.entry, (suspending = new Set()))
+    suspending.add(pageFile)
+  }
   const errors: unknown[] = []
   const { prelude } = await prerenderToNodeStream(tree, {
     signal,
@@ -115,7 +141,7 @@ async function renderTree(
   const Page = componentOf(pageMod, pageFile)
   const layouts = layoutMods.map((mod, i) => componentOf(mod, layoutFiles[i]))
   const metadata = await metadataFrom([...layoutMods, pageMod])
-  const html = await renderDocument(wrapInLayouts(createElement(Page, props), layouts, props.params), signal)
+  const html = await renderDocument(app, pageFile, wrapInLayouts(createElement(Page, props), layouts, props.params), signal)
   const assets = hydrate ? app.assets(pageFile, layoutFiles) : { head: '', body: '' }
   const payload: HydrationPayload = { page: pageFile, layouts: layoutFiles, params: props.params, data: props.data }
   const body = hydrate ? dataScript(payload) + assets.body : ''

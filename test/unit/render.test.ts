@@ -1,4 +1,4 @@
-import { createElement } from 'react'
+import { createElement, Suspense, use } from 'react'
 import { describe, expect, it } from 'vitest'
 import { renderPage, type RenderApp } from '../../runtime/render.js'
 import type { RouteDefinition, ServerEntry } from '../../runtime/route-table.js'
@@ -27,9 +27,9 @@ const page = {
 }
 
 /** A server entry as the build generates it, counting the imports of each module. */
-function entryCounting(failFirst: string[] = []) {
+function entryCounting(failFirst: string[] = [], pageModule: Record<string, unknown> = page) {
   const imports: Record<string, number> = {}
-  const modules: Record<string, Record<string, unknown>> = { [route.file]: page, 'app/layout.tsx': layout }
+  const modules: Record<string, Record<string, unknown>> = { [route.file]: pageModule, 'app/layout.tsx': layout }
   const entry: ServerEntry = {
     routes: [route],
     modules: Object.fromEntries(
@@ -73,5 +73,53 @@ describe('renderPage', () => {
     await renderPage(second.app, { route, params: { id: '1' }, pathname: '/items/1' })
     expect(first.imports[route.file]).toBe(1)
     expect(second.imports[route.file]).toBe(1)
+  })
+
+  describe('Suspense', () => {
+    // One promise per id, as a data cache would hand out: a render that suspends on it and
+    // the render that waits for it read the same one.
+    const late = new Map<string, Promise<string>>()
+    const lateText = (id: string) => {
+      if (!late.has(id)) late.set(id, new Promise((resolve) => setTimeout(() => resolve(`late text ${id}`), 5)))
+      return late.get(id)!
+    }
+    const Late = ({ id }: { id: string }) => createElement('p', null, use(lateText(id)))
+    const suspending = {
+      loader: page.loader,
+      default: ({ data }: { data: { id: string } }) =>
+        createElement('main', null, createElement('h1', null, `Item ${data.id}`), createElement(Suspense, { fallback: createElement('i', null, 'loading') }, createElement(Late, { id: data.id }))),
+    }
+
+    it('waits for every boundary: the page has what it suspended on, not the fallback, render after render', async () => {
+      const { app } = entryCounting([], suspending)
+      for (const id of ['1', '2', '3']) {
+        const html = (await renderPage(app, { route, params: { id }, pathname: `/items/${id}` })).body.toString()
+        expect(html).toMatch(/^<!DOCTYPE html>/)
+        expect(html).toContain(`<h1>Item ${id}</h1>`)
+        expect(html).toContain(`<p>late text ${id}</p>`)
+        expect(html).not.toContain('loading')
+        expect(html).not.toContain('<!--$!')
+      }
+    })
+
+    it('fails the render when a component throws inside a boundary, instead of caching its fallback', async () => {
+      const Broken = () => {
+        throw new Error('broken inside a boundary')
+      }
+      const { app } = entryCounting([], {
+        loader: page.loader,
+        default: () => createElement('main', null, createElement(Suspense, { fallback: createElement('i', null, 'loading') }, createElement(Broken))),
+      })
+      for (let i = 0; i < 2; i++) {
+        await expect(renderPage(app, { route, params: { id: '1' }, pathname: '/items/1' })).rejects.toThrow('broken inside a boundary')
+      }
+    })
+
+    it('renders a page without Suspense to the same document, doctype first', async () => {
+      const { app } = entryCounting()
+      const html = (await renderPage(app, { route, params: { id: '7' }, pathname: '/items/7' })).body.toString()
+      const data = '{"page":"app/items/[id]/page.tsx","layouts":["app/layout.tsx"],"params":{"id":"7"},"data":{"id":"7"}}'
+      expect(html).toBe(`<!DOCTYPE html><html><head></head><body><h1>Item 7</h1><script id="__ISR_DATA__" type="application/json">${data}</script></body></html>`)
+    })
   })
 })
