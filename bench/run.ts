@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { viteBuild } from './lib/build.js'
 import { createContext, type BenchContext } from './lib/context.js'
-import { expectHit, loadOptions, measurePairs, median, pairedRatio, probe, ratioNote, reqs, reqsPerCpu, type Sample, type Target } from './lib/load.js'
+import { expectHit, loadOptions, measurePairs, median, pairedRatio, probe, ratioNote, REWARM_SECONDS, reqs, reqsPerCpu, type Sample, type Target } from './lib/load.js'
 import { PEER_GROUP, runPeerRows, selectPeerRows } from './lib/peers.js'
 import { cleanup, installExitHandlers } from './lib/processes.js'
 import { evaluate, machine, resultsMarkdown, table } from './lib/report.js'
@@ -192,7 +192,7 @@ function variantDetails(group: string, settings: Settings, ids: string[], sample
   const lines = [
     `### Group \`${group}\``,
     '',
-    `${settings.warmup} s warm-up per server, then ${settings.rounds} rounds of ${settings.seconds} s per side (each after 1 s unmeasured).${GROUPS[group]?.why ? ` Why: ${GROUPS[group].why}.` : ''}`,
+    `${settings.warmup} s warm-up per server, then ${settings.rounds} rounds of ${settings.seconds} s per side (each after ${REWARM_SECONDS} s unmeasured).${GROUPS[group]?.why ? ` Why: ${GROUPS[group].why}.` : ''}`,
     '',
     '| Variant | Server | Body bytes | req/s per run | median | p99 ms (median) | server CPU | req per server CPU-s | load generator CPU | other processes CPU |',
     '|---|---|---|---|---|---|---|---|---|---|',
@@ -215,7 +215,7 @@ function methodText(rows: readonly (typeof ROWS)[number][], workers: number): st
     'ratios, each from an A and a B measured back to back, so the machine\'s drift between rounds',
     `cancels out (the notes give both sides' medians and every round's ratio). Throughput rows:`,
     `autocannon (${workers > 0 ? `${workers} worker threads` : 'one thread'}), 50 connections, a plain GET of`,
-    'the same path, each server in its own process, each measured run right after 1 s of',
+    `the same path, each server in its own process, each measured run right after ${REWARM_SECONDS} s of`,
     'unmeasured load on the same server (a server that sat idle while other pairs ran would',
     'start colder than one that just ran). The verdict of each row uses the figure named in',
     'its A and B columns:',
@@ -310,7 +310,7 @@ async function main(): Promise<void> {
   const notes = ordered.flatMap((row) => row.notes.map((note) => `- ${row.name}: ${note}`))
   const totalSeconds = (Date.now() - started) / 1000
   const settingsLines = [
-    `Throughput groups: ${[...groups.keys(), ...(peerRows.length > 0 ? ['peers'] : [])].map((group) => { const g = groupSettings(group, options); return `${group} ${g.warmup} s warm-up, ${g.rounds} rounds of ${g.seconds} s per side, each after 1 s unmeasured` }).join('; ')}; autocannon ${options.workers > 0 ? `in ${options.workers} worker threads` : 'in one thread'}`,
+    `Throughput groups: ${[...groups.keys(), ...(peerRows.length > 0 ? ['peers'] : [])].map((group) => { const g = groupSettings(group, options); return `${group} ${g.warmup} s warm-up, ${g.rounds} rounds of ${g.seconds} s per side, each after ${REWARM_SECONDS} s unmeasured` }).join('; ')}; autocannon ${options.workers > 0 ? `in ${options.workers} worker threads` : 'in one thread'}`,
     `Time per part: vite build ${(build.ms / 1000).toFixed(0)} s, ${timings.join(', ')}`,
   ]
   const tableText = table(ordered)

@@ -141,6 +141,9 @@ export async function expectHit(url: string, load: LoadSpec, label: string): Pro
   throw new Error(`${label}: GET ${load.path} answered ${last!.status} with x-isr-cache: ${last!.cacheState ?? '(none)'}, not a 200 HIT`)
 }
 
+/** Seconds of unmeasured load on a server right before each of its measured runs (see `rewarm`). */
+export const REWARM_SECONDS = 0.5
+
 export interface MeasureOptions {
   rounds: number
   /** Seconds per run. */
@@ -151,7 +154,7 @@ export interface MeasureOptions {
    * Seconds of unmeasured load right before each measured run. A server that sat idle
    * while other pairs ran starts colder than one that just ran (V8 shrinks an idle heap,
    * other processes evict its caches): in one run the second of two identical servers read
-   * 0.83 of the first, which served four pairs to its one. Default 1.
+   * 0.83 of the first, which served four pairs to its one. Default `REWARM_SECONDS`.
    */
   rewarm?: number
   /** After each target's warm-up: the place for probes (throw to stop). */
@@ -183,7 +186,7 @@ export async function measurePairs(targets: ReadonlyMap<string, Target>, pairs: 
       const order = round % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const)
       for (const side of order) {
         const id = side === 'a' ? a : b
-        const rewarm = options.rewarm ?? 1
+        const rewarm = options.rewarm ?? REWARM_SECONDS
         if (rewarm > 0) await runLoad(targets.get(id)!, rewarm)
         const sample = await runLoad(targets.get(id)!, options.seconds)
         results[i][side].push(sample)

@@ -34,7 +34,7 @@ import { fileURLToPath } from 'node:url'
 import { VARIANTS } from '../rows.js'
 import { runNode } from './build.js'
 import type { BenchContext } from './context.js'
-import { expectHit, measurePairs, median, pairedRatio, probe, ratioNote, reqsPerCpu, type LoadSpec, type ProbeResult, type Sample, type Target } from './load.js'
+import { expectHit, measurePairs, median, pairedRatio, probe, ratioNote, REWARM_SECONDS, reqsPerCpu, type LoadSpec, type ProbeResult, type Sample, type Target } from './load.js'
 import { track } from './processes.js'
 import { evaluate } from './report.js'
 import { freePort, startExternalServer, type RunningServer } from './servers.js'
@@ -400,7 +400,7 @@ export async function runPeerRows(ctx: BenchContext, rows: readonly ThroughputRo
   const lines = [
     '### Group `peers` (`--peers`)',
     '',
-    `${settings.warmup} s warm-up per variant, then ${settings.rounds} rounds of ${settings.seconds} s per side (each after 1 s unmeasured). Why: ${PEER_GROUP.why}.`,
+    `${settings.warmup} s warm-up per variant, then ${settings.rounds} rounds of ${settings.seconds} s per side (each after ${REWARM_SECONDS} s unmeasured). Why: ${PEER_GROUP.why}.`,
     '',
     '| Variant | Server | Body bytes | req/s per run | median | p99 ms (median) | server CPU | req per server CPU-s | load generator CPU | other processes CPU |',
     '|---|---|---|---|---|---|---|---|---|---|',
