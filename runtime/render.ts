@@ -51,14 +51,27 @@ export interface LoaderArgs {
   request?: Request
 }
 
-// One import() per module of an entry: a repeated import() of a loaded module still walks
-// the ESM loader (resolve, module map, a job) on every render. Dev builds an entry per
-// request, so edits there are never held back.
-const loadedModules = new WeakMap<ServerEntry, Map<string, Promise<Module>>>()
+/**
+ * What rendering learns about one server entry, kept for as long as the entry. Dev builds an
+ * entry per request, so edits there are never held back by it.
+ */
+interface EntryState {
+  /** One import() per module: a repeated import() of a loaded module still walks the ESM loader (resolve, module map, a job). */
+  modules: Map<string, Promise<Module>>
+  /** Pages whose render suspended (or failed inside a Suspense boundary) once: they go straight to `prerenderToNodeStream`. */
+  suspending: Set<string>
+}
+
+const entryStates = new WeakMap<ServerEntry, EntryState>()
+
+function stateOf(entry: ServerEntry): EntryState {
+  let state = entryStates.get(entry)
+  if (!state) entryStates.set(entry, (state = { modules: new Map(), suspending: new Set() }))
+  return state
+}
 
 function loadModule(app: RenderApp, file: string): Promise<Module> {
-  let loaded = loadedModules.get(app.entry)
-  if (!loaded) loadedModules.set(app.entry, (loaded = new Map()))
+  const loaded = stateOf(app.entry).modules
   let mod = loaded.get(file)
   if (!mod) {
     const load = app.entry.modules[file]
@@ -80,12 +93,6 @@ function componentOf(mod: Module, file: string): ComponentType<any> {
 }
 
 /**
- * Pages whose render suspended (or failed inside a Suspense boundary) once, per entry: they
- * go straight to `prerenderToNodeStream` from then on.
- */
-const suspendingPages = new WeakMap<ServerEntry, Set<string>>()
-
-/**
  * React leaves this marker where a Suspense boundary could not be rendered on the server
  * (it suspended, or threw): `renderToString` then sent the fallback. Page text cannot
  * contain it (React escapes `<`); raw HTML that does only costs a second render.
@@ -99,11 +106,10 @@ const CLIENT_RENDERED_BOUNDARY = '<!--$!'
  * suspend; a tree that does is rendered again with `prerenderToNodeStream`, which waits.
  */
 async function renderDocument(app: RenderApp, pageFile: string, tree: ReactNode, signal: AbortSignal | undefined): Promise<string> {
-  let suspending = suspendingPages.get(app.entry)
-  if (!suspending?.has(pageFile)) {
+  const { suspending } = stateOf(app.entry)
+  if (!suspending.has(pageFile)) {
     const html = renderToString(tree)
     if (!html.includes(CLIENT_RENDERED_BOUNDARY)) return html
-    if (!suspending) suspendingPages.set(app.entry, (suspending = new Set()))
     suspending.add(pageFile)
   }
   const errors: unknown[] = []

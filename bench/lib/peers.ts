@@ -37,7 +37,8 @@ import type { BenchContext } from './context.js'
 import { expectHit, measurePairs, median, pairedRatio, probe, ratioNote, REWARM_SECONDS, reqsPerCpu, type LoadSpec, type ProbeResult, type Sample, type Target } from './load.js'
 import { track } from './processes.js'
 import { evaluate } from './report.js'
-import { freePort, startExternalServer, type RunningServer } from './servers.js'
+import { freePort } from '../../test/helpers/local-servers.js'
+import { startExternalServer, type RunningServer } from './servers.js'
 import type { GroupSettings, RowResult, ThroughputRow } from './types.js'
 
 const TEMPLATES = fileURLToPath(new URL('../peers', import.meta.url))

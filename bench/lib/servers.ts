@@ -125,7 +125,6 @@ export function describe(config: ServerConfig): string {
   return config.cache ? `${config.mode}, ${config.cache} cache` : config.mode
 }
 
-export { freePort } from '../../test/helpers/local-servers.js'
 
 export interface ExternalServerOptions {
   /** What it is, for messages (e.g. "next start"). */

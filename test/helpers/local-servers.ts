@@ -1,6 +1,6 @@
 /**
  * Starting real local servers for the tests and the bench alike (test/helpers/redis.ts,
- * bench/lib/redis.ts, bench/lib/servers.ts): a free loopback port, and a redis-server that
+ * bench/lib/redis.ts, bench/lib/peers.ts): a free loopback port, and a redis-server that
  * answers on it.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
