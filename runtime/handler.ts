@@ -9,12 +9,12 @@ import { loadBuildOutput } from './build-output.js'
 import { createMemoryCacheHandler } from './cache-handlers/memory.js'
 import { createTieredCacheHandler } from './cache-handlers/tiered.js'
 import type { CacheHandler } from './cache-handlers/types.js'
-import { createLogger } from './debug.js'
+import { createLogger, type Logger } from './debug.js'
 import { handlerFromBuild, resolveDistDir, resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
 import { createPageServer, type PageTarget } from './pages.js'
 import { normalizePathname } from './path.js'
 import { registerRevalidationTarget } from './revalidate.js'
-import { callRouteHandler } from './route-handlers.js'
+import { serveRouteHandler } from './route-handlers.js'
 import { createRouter, type RouteMatch } from './router.js'
 import { importSeed, openDefaultStore } from './seed.js'
 import { createStaticHandler } from './static-files.js'
@@ -45,11 +45,23 @@ function sendPlain(res: ServerResponse, status: number, text: string): void {
   res.end(text)
 }
 
+let warnedNodeEnv = false
+/** Once per process: a test suite or a cluster starting many handlers gets one line, not one each. */
+function warnUnlessProduction(log: Logger): void {
+  if (warnedNodeEnv || process.env.NODE_ENV === 'production') return
+  warnedNodeEnv = true
+  log.warn(
+    `NODE_ENV is ${process.env.NODE_ENV ? `"${process.env.NODE_ENV}"` : 'not set'}: Express answers errors of the middleware in front of vite-isr with their stack traces and file paths (vite-isr's own error answers never carry them). Start the server with NODE_ENV=production.`,
+  )
+}
+
 export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Promise<ISRHandler> {
   const build = await loadBuildOutput(resolveDistDir(userOptions))
   const { manifest, entry } = build
   const options = resolveHandlerOptions(userOptions, entry.config)
   const log = createLogger({ debug: options.debug, write: options.log })
+  for (const warning of options.warnings) log.warn(warning)
+  warnUnlessProduction(log)
   const buildId = manifest.buildId
 
   const custom = options.cacheHandler ?? (await handlerFromBuild(entry.cacheHandler))
@@ -89,7 +101,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     stats,
   })
   const inspect = options.inspector
-    ? createInspector({ cache, swr, stats, now: options.now, buildId, options: options.inspector, production: process.env.NODE_ENV === 'production' })
+    ? createInspector({ cache, swr, stats, now: options.now, buildId, options: options.inspector })
     : undefined
   const unregister = registerRevalidationTarget(pages)
   const serveStatic = createStaticHandler(build.clientDir, manifest.assetsDir)
@@ -139,9 +151,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     }
     const match = router.match(pathname)
     if (match?.route.kind === 'route') {
-      entry.modules[match.route.file]()
-        .then((mod) => callRouteHandler(mod, req, res, match.params, match.route.file))
-        .catch(next)
+      void serveRouteHandler(entry.modules[match.route.file], req, res, match.params, match.route.file, { maxBodySize: options.maxBodySize, log })
       return
     }
     if (!isRead) return next()
