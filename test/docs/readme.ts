@@ -540,16 +540,18 @@ export class ReadmeApp {
           return
         }
         let file: string
+        let scriptEnv: Record<string, string> = {}
         if (command.kind === 'node') file = command.file
         else {
           const script = this.packageJson().scripts[command.script]
           if (script === undefined) throw new Error(`${at}: package.json has no "${command.script}" script (scripts: ${JSON.stringify(this.packageJson().scripts)})`)
-          const node = /^node (\S+\.m?js)$/.exec(script)
-          if (!node) throw new Error(`${at}: the README test only runs scripts that are \`node <file>\` (this one is \`${script}\`)`)
-          file = node[1]
+          const node = parseCommand(script)
+          if (node.command.kind !== 'node') throw new Error(`${at}: the README test only runs scripts that are \`[VAR=value ...] node <file>\` (this one is \`${script}\`)`)
+          file = node.command.file
+          scriptEnv = node.env
         }
         if (this.dirty) throw new Error(`${at}: starts the server without building the files written since the last \`npm run build\``)
-        await this.start(file, line.env)
+        await this.start(file, { ...scriptEnv, ...line.env })
         return
       }
       case 'curl':
