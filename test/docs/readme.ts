@@ -405,7 +405,9 @@ export function launchServer(cwd: string, file: string, env: NodeJS.ProcessEnv):
 }
 
 export function npm(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
-  return run(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, { cwd, env: shellEnv(env), timeoutMs: 180_000 })
+  // `run` starts from process.env: unset vitest's NODE_ENV=test again, or `vite build` makes a
+  // development bundle that a production server cannot run.
+  return run(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, { cwd, env: { NODE_ENV: undefined, ...shellEnv(env) }, timeoutMs: 180_000 })
 }
 
 // ---------------------------------------------------------------------------------------
