@@ -45,10 +45,11 @@ const STATUS_TEXT = { 400: 'Bad Request', 413: 'Payload Too Large', 500: 'Intern
 /**
  * After a 413 the rest of the body is read and dropped for a moment before the connection
  * is closed: closing with unread data makes TCP send a reset, which can destroy the 413 before
- * the client reads it (the "lingering close" of Apache and nginx). Bounded in bytes and time.
+ * the client reads it (the "lingering close" of Apache and nginx). Bounded in time and bytes;
+ * nothing is kept.
  */
 const LINGER_MS = 1_000
-const LINGER_BYTES = 1024 * 1024
+const LINGER_BYTES = 16 * 1024 * 1024
 
 function discardRest(req: IncomingMessage): void {
   const socket = req.socket
