@@ -203,7 +203,7 @@ ${chart(context.stats.series(600))}
 // The page runs no script, is never framed (clickjacking its buttons) and leaks no URL.
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
   'x-content-type-options': 'nosniff',
 }
 

@@ -205,9 +205,9 @@ describe.each(['middleware', 'fast-path'] as ServeMode[])('the inspector behind 
       expect(a.body).not.toContain(TOKEN)
       expect(JSON.stringify(a.headers)).not.toContain(TOKEN)
     }
-    // no script may run on it, no site may frame it, no link leaks its address
+    // no script may run on it, no site may frame it, no other site sees its address
     expect(seen[1].headers['content-security-policy']).toContain("frame-ancestors 'none'")
-    expect(seen[1].headers['referrer-policy']).toBe('no-referrer')
+    expect(seen[1].headers['referrer-policy']).toBe('same-origin')
   })
 
   it('ends a session after 12 hours, and refuses a cookie signed with another token', async () => {
