@@ -70,7 +70,11 @@ export function devPlugin(state: PluginState): Plugin {
             if (!handled) next()
           }, (error: unknown) => {
             if (error instanceof Error) server.ssrFixStacktrace(error)
-            next(error)
+            if (!reachableFromNetwork(server)) return next(error)
+            // Vite's error page and overlay show the module's source: on a network, say where
+            // to look instead, and keep the source in the terminal.
+            server.config.logger.error(`[vite-isr] dev: ${req.method} ${req.url?.slice(0, 200)} failed`, { error: error as Error, timestamp: true })
+            next(new Error(`[vite-isr] this page failed to render; the error and its source are in the dev server's terminal (not sent to clients while the server listens beyond localhost)`))
           })
         })
       }
@@ -128,4 +132,12 @@ export function devPlugin(state: PluginState): Plugin {
       }
     },
   }
+}
+
+/** `vite --host` (or `server.host`) binds beyond loopback: anyone on the network can ask. */
+export function reachableFromNetwork(server: Pick<ViteDevServer, 'config'>): boolean {
+  const host = server.config.server.host
+  if (host === undefined || host === false) return false
+  if (host === true) return true
+  return !/^(?:localhost|127(?:\.\d{1,3}){3}|::1|\[::1\])$/i.test(host)
 }

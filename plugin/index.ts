@@ -7,6 +7,7 @@ import { isAbsolute, join, resolve } from 'node:path'
 import type { Plugin } from 'vite'
 import { CLIENT_DIR } from '../runtime/build-output.js'
 import { devPlugin } from './dev.js'
+import { devGuardPlugin } from './dev-guard.js'
 import { CLIENT_ENTRY_ID, entriesPlugin, SERVER_ENTRY_ID } from './entries.js'
 import { resolvePluginOptions, type IsrPluginOptions } from './options.js'
 import { prerenderPlugin } from './prerender.js'
@@ -53,7 +54,7 @@ function configPlugin(state: PluginState): Plugin {
 
 export function isr(options: IsrPluginOptions = {}): Plugin[] {
   const state = createPluginState(resolvePluginOptions(options))
-  return [configPlugin(state), entriesPlugin(state), stripServerCodePlugin(state), prerenderPlugin(state), devPlugin(state)]
+  return [configPlugin(state), entriesPlugin(state), stripServerCodePlugin(state), prerenderPlugin(state), devGuardPlugin(state), devPlugin(state)]
 }
 
 export default isr
