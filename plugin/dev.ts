@@ -24,6 +24,13 @@ export function devPlugin(state: PluginState): Plugin {
     configureServer(server) {
       const log = createLogger()
       log.debug('dev', 'caching is off in dev: every request renders, revalidatePath / revalidateTag are accepted and logged')
+      const logger = server.config.logger
+      logger.info('[vite-isr] dev: caching is off (every request renders, as in next dev); `vite build` then `vite preview` or `node server.js` serve with ISR', { timestamp: true })
+      /** One line per request, as `next dev` prints (silenced by `quiet` or --logLevel warn). */
+      const requestLine = (req: IncomingMessage, res: ServerResponse, started: number) => {
+        if (state.options.quiet) return
+        logger.info(`[vite-isr] ${req.method} ${(req.url ?? '/').slice(0, 200)} ${res.statusCode} in ${Date.now() - started}ms (not cached in dev)`, { timestamp: true })
+      }
       const unregister = registerRevalidationTarget({
         async invalidate(invalidation) {
           // The internal path/route tags of a revalidatePath are not what the user wrote: show the path.
@@ -66,8 +73,11 @@ export function devPlugin(state: PluginState): Plugin {
 
       return () => {
         server.middlewares.use((req, res, next) => {
+          const started = Date.now()
           handle(server, req, res).then((handled) => {
-            if (!handled) next()
+            if (!handled) return next()
+            if (res.writableFinished) requestLine(req, res, started)
+            else res.once('finish', () => requestLine(req, res, started))
           }, (error: unknown) => {
             if (error instanceof Error) server.ssrFixStacktrace(error)
             if (!reachableFromNetwork(server)) return next(error)

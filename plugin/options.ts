@@ -36,6 +36,12 @@ export interface IsrPluginOptions {
    * @default 52428800 (50 MB)
    */
   cacheMaxMemorySize?: number
+  /**
+   * `vite` (dev) prints a line per request (method, path, status, milliseconds). `true`
+   * silences it; `--logLevel warn` or `silent` does too.
+   * @default false
+   */
+  quiet?: boolean
 }
 
 export interface ResolvedPluginOptions {
@@ -43,13 +49,14 @@ export interface ResolvedPluginOptions {
   prerenderConcurrency: number
   expireTime: number
   cacheHandler: string | undefined
+  quiet: boolean
   /** Defaults handed to the runtime through the server entry. */
   runtimeDefaults: { cacheDir?: string; cacheMaxMemorySize?: number }
 }
 
 export function resolvePluginOptions(options: IsrPluginOptions = {}): ResolvedPluginOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('[vite-isr] isr(options): options must be an object')
-  const { appDir = 'app', prerenderConcurrency = 8, expireTime = 31_536_000, cacheHandler, cacheDir, cacheMaxMemorySize } = options
+  const { appDir = 'app', prerenderConcurrency = 8, expireTime = 31_536_000, cacheHandler, cacheDir, cacheMaxMemorySize, quiet = false } = options
   if (typeof appDir !== 'string' || appDir === '' || appDir.startsWith('/') || appDir.includes('..')) {
     throw new TypeError(`[vite-isr] isr({ appDir }) must be a folder inside the Vite root such as 'app' or 'src/app' (got ${JSON.stringify(appDir)})`)
   }
@@ -64,8 +71,9 @@ export function resolvePluginOptions(options: IsrPluginOptions = {}): ResolvedPl
   if (cacheMaxMemorySize !== undefined && !(Number.isSafeInteger(cacheMaxMemorySize) && cacheMaxMemorySize >= 0)) {
     throw new TypeError(`[vite-isr] isr({ cacheMaxMemorySize }) must be a non-negative integer of bytes (got ${cacheMaxMemorySize})`)
   }
+  if (typeof quiet !== 'boolean') throw new TypeError(`[vite-isr] isr({ quiet }) must be true or false (got ${JSON.stringify(quiet)})`)
   const runtimeDefaults: ResolvedPluginOptions['runtimeDefaults'] = {}
   if (cacheDir !== undefined) runtimeDefaults.cacheDir = cacheDir
   if (cacheMaxMemorySize !== undefined) runtimeDefaults.cacheMaxMemorySize = cacheMaxMemorySize
-  return { appDir: appDir.replace(/\/+$/, ''), prerenderConcurrency, expireTime, cacheHandler, runtimeDefaults }
+  return { appDir: appDir.replace(/\/+$/, ''), prerenderConcurrency, expireTime, cacheHandler, quiet, runtimeDefaults }
 }

@@ -10,7 +10,7 @@ import { createMemoryCacheHandler } from './cache-handlers/memory.js'
 import { createTieredCacheHandler } from './cache-handlers/tiered.js'
 import type { CacheHandler } from './cache-handlers/types.js'
 import { createLogger } from './debug.js'
-import { handlerFromBuild, resolveDistDir, resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
+import { handlerFromBuild, isThenable, resolveDistDir, resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
 import { createPageServer, type PageTarget } from './pages.js'
 import { normalizePathname } from './path.js'
 import { registerRevalidationTarget } from './revalidate.js'
@@ -46,6 +46,7 @@ function sendPlain(res: ServerResponse, status: number, text: string): void {
 }
 
 export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Promise<ISRHandler> {
+  if (isThenable(userOptions?.cacheHandler)) userOptions = { ...userOptions, cacheHandler: await userOptions.cacheHandler }
   const build = await loadBuildOutput(resolveDistDir(userOptions))
   const { manifest, entry } = build
   const options = resolveHandlerOptions(userOptions, entry.config)

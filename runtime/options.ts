@@ -24,11 +24,12 @@ export interface ISRHandlerOptions {
    */
   cacheDir?: string
   /**
-   * A custom store implementing `CacheHandler` (see `vite-isr/cache-handlers/redis`).
+   * A custom store implementing `CacheHandler` (see `vite-isr/cache-handlers/redis`), or a
+   * promise of one (`createRedisCacheHandler(...)` needs no `await` here).
    * The memory tier stays in front of it unless `cacheMaxMemorySize` is 0.
    * @default the filesystem handler at `cacheDir`
    */
-  cacheHandler?: CacheHandler
+  cacheHandler?: CacheHandler | PromiseLike<CacheHandler>
   /**
    * Bytes of the in-memory LRU in front of the store; `0` turns it off.
    * @default 52428800 (50 MB)
@@ -153,11 +154,12 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
     `cdnTagHeader must be true, false or a header name such as 'Cache-Tag' (got ${JSON.stringify(o.cdnTagHeader)})`,
   )
   const handler = o.cacheHandler
+  check(!isThenable(handler), 'cacheHandler is a promise here: await it first (createISRHandler does)')
   check(handler === undefined || isCacheHandler(handler), 'cacheHandler must implement get, set, delete, invalidateTags and getTagTimes (see the CacheHandler type)')
   return {
     distDir,
     cacheDir: resolve(o.cacheDir ?? join(distDir, DEFAULT_CACHE_DIR)),
-    cacheHandler: handler,
+    cacheHandler: handler as CacheHandler | undefined,
     cacheMaxMemorySize: o.cacheMaxMemorySize ?? 50 * 1024 * 1024,
     cacheMaxDiskSize: o.cacheMaxDiskSize ?? 1024 * 1024 * 1024,
     staleIfError: o.staleIfError ?? 31_536_000,
@@ -171,6 +173,10 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
     debug: o.debug,
     log: o.log,
   }
+}
+
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 }
 
 export function isCacheHandler(value: unknown): value is CacheHandler {
