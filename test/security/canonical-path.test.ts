@@ -8,7 +8,7 @@
 import type { NextFunction, Request, Response } from 'express'
 import { connect } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import type { RevalidateEvent } from 'vite-isr/runtime'
+import { revalidatePath, type RevalidateEvent } from 'vite-isr/runtime'
 import { useFixtureServer, type ServeMode } from '../helpers/server.js'
 
 const AUTH = { authorization: 'Bearer let-me-in' }
@@ -221,5 +221,56 @@ describe.each<ServeMode>(['middleware', 'fast-path'])('canonical paths, through 
     const dots = await raw(t.server.url, 'GET', '/.//evil.example?x=1')
     expect(dots.status).toBe(308)
     expect(dots.location).toBe('/evil.example?x=1')
+  })
+})
+
+describe('revalidatePath and the request normaliser', () => {
+  const t = useFixtureServer()
+  const state = async (path: string) => (await t.server.get(path)).headers.get('x-isr-cache')
+
+  it('refuses a path with ? or # with a TypeError', async () => {
+    await expect(revalidatePath('/blog/x?a=1')).rejects.toThrow(new TypeError('[vite-isr] revalidatePath: path must not contain "?" or "#" (got "/blog/x?a=1"). Pass the pathname only; a "?" or "#" that is part of it is written %3F or %23.'))
+    await expect(revalidatePath('/blog/1#top')).rejects.toThrow(TypeError)
+    await expect(revalidatePath('/blog/1/?from=cms')).rejects.toThrow(TypeError)
+  })
+
+  it('revalidates a page whose name holds an encoded ? and not the page before it', async () => {
+    t.db.posts['x'] = { title: 'Plain x', body: '' }
+    t.db.posts['x?a=1'] = { title: 'x with a question mark', body: '' }
+    expect(await (await t.server.get('/blog/x')).text()).toContain('<h1>Plain x</h1>')
+    expect(await (await t.server.get('/blog/x%3Fa=1')).text()).toContain('<h1>x with a question mark</h1>')
+    expect(await state('/blog/x')).toBe('HIT')
+    expect(await state('/blog/x%3Fa=1')).toBe('HIT')
+    t.clock.advance(1)
+    await revalidatePath('/blog/x%3Fa=1')
+    t.clock.advance(1)
+    expect(await state('/blog/x')).toBe('HIT')
+    expect(await state('/blog/x%3Fa=1')).toBe('MISS')
+  })
+
+  it.each(['/%62log/1', '/blog/%31', '/blog/1/', '/blog//1', '/./blog/1'])('revalidatePath(%j) reaches the same entry as a request for /blog/1', async (spelling) => {
+    expect(await state('/blog/1')).toBe('HIT')
+    t.clock.advance(1)
+    await revalidatePath(spelling)
+    t.clock.advance(1)
+    expect(await state('/blog/1')).toBe('MISS')
+    expect(await state('/blog/2')).toBe('HIT')
+  })
+
+  it('reaches a non-ASCII page whether given decoded or percent-encoded in either case', async () => {
+    t.db.posts['日'] = { title: 'Nihon', body: '' }
+    for (const spelling of ['/blog/日', '/blog/%E6%97%A5', '/blog/%e6%97%a5']) {
+      expect(await (await t.server.get('/blog/%E6%97%A5')).text()).toContain('<h1>Nihon</h1>')
+      t.clock.advance(1)
+      await revalidatePath(spelling)
+      t.clock.advance(1)
+      expect(await state('/blog/%E6%97%A5'), spelling).toBe('MISS')
+    }
+  })
+
+  it('refuses a path the request normaliser refuses', async () => {
+    await expect(revalidatePath('/blog/../admin')).rejects.toThrow(/revalidatePath: path is not valid \(\.\. segment\)/)
+    await expect(revalidatePath('/blog%2f1')).rejects.toThrow(/encoded slash/)
+    await expect(revalidatePath('/blog/%zz')).rejects.toThrow(/malformed percent-encoding/)
   })
 })
