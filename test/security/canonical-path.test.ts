@@ -6,10 +6,13 @@
  * never the page, never a render, never a route handler. Through the middleware and the fast path.
  */
 import type { NextFunction, Request, Response } from 'express'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
-import { describe, expect, it } from 'vitest'
-import { revalidatePath, type RevalidateEvent } from 'vite-isr/runtime'
-import { useFixtureServer, type ServeMode } from '../helpers/server.js'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { revalidatePath, type PrerenderManifest, type RevalidateEvent } from 'vite-isr/runtime'
+import { copyFixture, viteBuild } from '../helpers/build.js'
+import { startServer, useFixtureServer, type ServeMode, type TestServer } from '../helpers/server.js'
 
 const AUTH = { authorization: 'Bearer let-me-in' }
 
@@ -272,5 +275,46 @@ describe('revalidatePath and the request normaliser', () => {
     await expect(revalidatePath('/blog/../admin')).rejects.toThrow(/revalidatePath: path is not valid \(\.\. segment\)/)
     await expect(revalidatePath('/blog%2f1')).rejects.toThrow(/encoded slash/)
     await expect(revalidatePath('/blog/%zz')).rejects.toThrow(/malformed percent-encoding/)
+  })
+})
+
+describe('prerendered paths', () => {
+  let dir: string
+  let server: TestServer
+  beforeAll(async () => {
+    dir = copyFixture('minimal', 'canonical-prerender')
+    mkdirSync(join(dir, 'app/fixed/[slug]'), { recursive: true })
+    writeFileSync(
+      join(dir, 'app/fixed/[slug]/page.tsx'),
+      `export const dynamicParams = false
+export async function generateStaticParams() {
+  return [{ slug: 'a' }, { slug: 'é' }, { slug: 'x:y@z' }, { slug: '日 本' }]
+}
+export default function Fixed({ params }: { params: { slug: string } }) {
+  return <p>fixed [{params.slug}]</p>
+}
+`,
+    )
+    const result = await viteBuild(dir)
+    if (result.code !== 0) throw new Error(result.output)
+    server = await startServer({ distDir: join(dir, 'dist') })
+  })
+  afterAll(async () => {
+    await server?.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('serves every path listed by generateStaticParams (dynamicParams = false) from the build at its canonical URL', async () => {
+    for (const [url, slug] of [['/fixed/a', 'a'], ['/fixed/%C3%A9', 'é'], ['/fixed/x:y@z', 'x:y@z'], ['/fixed/%E6%97%A5%20%E6%9C%AC', '日 本']]) {
+      const res = await server.get(url)
+      expect([res.status, res.headers.get('x-isr-cache')], url).toEqual([200, 'HIT'])
+      expect(await res.text(), url).toContain(`fixed [<!-- -->${slug}<!-- -->]`)
+    }
+    const lower = await server.get('/fixed/%c3%a9')
+    expect([lower.status, lower.headers.get('location')]).toEqual([308, '/fixed/%C3%A9'])
+    expect((await server.get('/fixed/b')).status).toBe(404)
+    // The manifest and the cache keys hold the decoded path, as requests are looked up.
+    const manifest = JSON.parse(readFileSync(join(dir, 'dist/prerender-manifest.json'), 'utf8')) as PrerenderManifest
+    expect(Object.keys(manifest.routes).filter((p) => p.startsWith('/fixed/')).sort()).toEqual(['/fixed/a', '/fixed/x:y@z', '/fixed/é', '/fixed/日 本'])
   })
 })
