@@ -44,7 +44,8 @@ function fail(status: 400 | 404, reason: string): PathCheck {
  *
  * Canonical: `.` and empty segments removed, no trailing slash (except `/` itself),
  * percent-encoding only where the character is not a `pchar` (so `%62` is `b`, `%3A` is `:`,
- * `%c3%a9` is `%C3%A9`, a raw `é` is `%C3%A9`). A query is kept as it is.
+ * `%c3%a9` is `%C3%A9`, a raw `é` is `%C3%A9`). The redirect keeps the query, with only
+ * what a header cannot carry (and `#`) percent-encoded.
  *
  * Refused: no leading `/` or a leading `//`, a raw `#` or backslash, encoded `/`, `\` or NUL,
  * control characters, malformed percent-encoding or invalid UTF-8 (overlong forms, lone
