@@ -40,8 +40,8 @@ export interface ISRHandler {
   close(): Promise<void>
 }
 
-function sendPlain(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) })
+function sendPlain(res: ServerResponse, status: number, text: string, headers?: Record<string, string>): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), ...headers })
   res.end(text)
 }
 
@@ -127,6 +127,11 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     if (!checked.ok) {
       log.debug('reject', JSON.stringify(url.slice(0, 80)), { status: checked.status, reason: checked.reason })
       return sendPlain(res, checked.status, checked.status === 400 ? 'Bad Request' : 'Not Found')
+    }
+    // Another spelling of a path goes back through the app's middleware under its one canonical spelling.
+    if (checked.redirect !== undefined) {
+      log.debug('redirect', JSON.stringify(url.slice(0, 80)), { location: checked.redirect.slice(0, 80) })
+      return isRead ? sendPlain(res, 308, 'Permanent Redirect', { location: checked.redirect }) : sendPlain(res, 404, 'Not Found')
     }
     const { pathname } = checked
     if (inspect?.(req, res, pathname)) return
