@@ -3,7 +3,7 @@
  * assertion of Next.js's own tests (mostly test/e2e/app-dir/app-static), over HTTP against
  * the built data fixture and a real upstream server on 127.0.0.1.
  */
-import { writeFileSync, mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -130,7 +130,7 @@ describe('data cache parity with Next.js', () => {
   it('caches POST fetches with next.revalidate, keyed on their body, and sends bodies over 1 MiB uncached', async () => {
     const first = await page('/post-method/1')
     const second = await page('/post-method/2')
-    const kinds = ['string', 'bytes', 'params', 'form', 'json']
+    const kinds = ['string', 'string-other', 'bytes', 'params', 'form', 'form-other', 'json', 'json-other']
     const values = kinds.map((kind) => text(first, `data-body-${kind}`))
     // each body is its own entry...
     expect(new Set(values).size).toBe(kinds.length)
@@ -138,7 +138,7 @@ describe('data cache parity with Next.js', () => {
     expect(kinds.map((kind) => text(second, `data-body-${kind}`))).toEqual(values)
     expect(text(second, 'data-body-big')).not.toBe(text(first, 'data-body-big'))
     const calls = origin.hits['POST /api/random?post']
-    console.log(`upstream POST calls for 2 renders of 5 cacheable bodies and 1 over 1 MiB: ${calls}`)
+    console.log(`upstream POST calls for 2 renders of 8 cacheable bodies and 1 over 1 MiB: ${calls}`)
     expect(calls).toBe(kinds.length + 2)
     // what went upstream is the body the page sent
     const received = origin.received['POST /api/random?post']
@@ -243,6 +243,9 @@ export default defineConfig({ plugins: [react(), isr({ expireTime: Infinity })] 
       expect(res.headers.get('cache-control')).toMatch(/^s-maxage=60, stale-while-revalidate=\d+$/)
       expect(res.headers.get('cache-control')).toBe(`s-maxage=60, stale-while-revalidate=${SWR}`)
     }
+    // both entries hold the finite stand-in, which JSON stores (files, Redis) keep as it is
+    const { buildId } = JSON.parse(readFileSync(join(dir, 'dist/prerender-manifest.json'), 'utf8')) as { buildId: string }
+    for (const path of ['/', '/late/x']) expect((await server.isr.cache.get(`page:${buildId}:${path}`))?.expire, path).toBe(0xfffffffe)
   })
 
   it('sends a finite header for an entry its cache handler holds with expire Infinity', async () => {
