@@ -24,9 +24,9 @@ export type FetchInit = RequestInit & { next?: NextFetchRequestConfig }
  * Bytes of request body a cached fetch may send (1 MiB). The body is part of the key, so
  * it is read once to hash it; a fetch with a larger body is sent uncached.
  */
-export const MAX_CACHED_REQUEST_BODY = 1024 * 1024
+const MAX_CACHED_REQUEST_BODY = 1024 * 1024
 
-/** Headers that make a response personal: such responses are never stored. */
+/** Left out of a stored response: per client (`set-cookie`), or about a transfer (the body is stored decoded). */
 const DROPPED_HEADERS = new Set(['set-cookie', 'content-encoding', 'content-length', 'transfer-encoding', 'connection', 'keep-alive'])
 const PRIVATE_RESPONSE = /(?:^|,)\s*(?:private|no-store)\b/i
 /** New on every traced request (OpenTelemetry): keying on them would make every lookup a miss, as Next.js found. */
@@ -98,7 +98,6 @@ function headersKey(headers: Headers): [string, string][] {
 function responseHeaders(response: Response): Record<string, string> {
   const headers: Record<string, string> = {}
   response.headers.forEach((value, name) => {
-    // The body is stored decoded; per-client headers stay out of a shared cache.
     if (!DROPPED_HEADERS.has(name)) headers[name] = value
   })
   headers[URL_FIELD] = response.url
@@ -117,6 +116,12 @@ function toResponse(entry: CacheEntry, method: string): Response {
   return response
 }
 
+/**
+ * The global `fetch`, with Next.js's `next: { revalidate, tags }` and `cache` options.
+ *
+ * @example
+ * const res = await fetch('https://api.example.com/graphql', { method: 'POST', body: query, next: { revalidate: 600, tags: ['posts'] } })
+ */
 export async function fetch(input: RequestInfo | URL, init?: FetchInit): Promise<Response> {
   const { next, ...requestInit } = init ?? {}
   const { tags } = checkDataOptions('fetch()', next)
