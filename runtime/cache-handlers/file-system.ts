@@ -130,7 +130,7 @@ export async function createFileSystemCacheHandler(
   const health = createDiskHealth(options.dir, options.now ?? Date.now, warn)
 
   try {
-    await mkdir(entriesDir, { recursive: true })
+    await makeFolder(entriesDir)
   } catch (error) {
     // A full or read-only disk must not stop start-up: serve from memory until it can be written.
     if (!isDiskTrouble(error)) throw error
@@ -470,6 +470,19 @@ function createDiskHealth(shown: string, now: () => number, warn: (message: stri
     settled(): void {
       if (outage) outage.probing = false
     },
+  }
+}
+
+/** `mkdir -p`, failing with the real reason (EROFS, EACCES…) where `recursive` says only ENOENT. */
+async function makeFolder(folder: string): Promise<void> {
+  try {
+    await mkdir(folder, { recursive: true })
+  } catch (error) {
+    if (!isCode(error, 'ENOENT')) throw error
+    let missing = folder
+    while (path.dirname(missing) !== missing && !(await stat(path.dirname(missing)).then(() => true, () => false))) missing = path.dirname(missing)
+    await mkdir(missing)
+    throw error
   }
 }
 
