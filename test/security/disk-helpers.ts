@@ -14,6 +14,8 @@ export interface DiskServer {
   listeningAfterMs: number
   /** ms from the child's own start (node boot included) until it listened. */
   childStartMs: number
+  /** ms the child's `createISRHandler` took (what the cache folder can make slower). */
+  createMs: number
   spawnedAt: number
   /** stderr lines so far. */
   readonly lines: string[]
@@ -43,7 +45,7 @@ export async function startDiskServer(options: { cacheDir: string; distDir?: str
   })
   let stderr = ''
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk))
-  const [port, childStartMs] = await new Promise<[number, number]>((resolve, reject) => {
+  const [port, childStartMs, createMs] = await new Promise<[number, number, number]>((resolve, reject) => {
     let out = ''
     const timer = setTimeout(() => fail(new Error('the disk server did not start within 30 s')), 30_000)
     const fail = (error: Error) => {
@@ -52,10 +54,10 @@ export async function startDiskServer(options: { cacheDir: string; distDir?: str
     }
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk
-      const match = /listening (\d+) (\d+)/.exec(out)
+      const match = /listening (\d+) (\d+) (\d+)/.exec(out)
       if (!match) return
       clearTimeout(timer)
-      resolve([Number(match[1]), Number(match[2])])
+      resolve([Number(match[1]), Number(match[2]), Number(match[3])])
     })
     child.once('exit', (code, signal) => fail(new Error(`the disk server exited (${code ?? signal}) before listening`)))
   })
@@ -65,6 +67,7 @@ export async function startDiskServer(options: { cacheDir: string; distDir?: str
     url,
     listeningAfterMs,
     childStartMs,
+    createMs,
     spawnedAt,
     get lines() {
       return stderr.split('\n').filter((line) => line !== '')

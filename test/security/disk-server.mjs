@@ -5,7 +5,7 @@
  *
  * Environment: DIST (required), CACHE_DIR (required), CLOCK_START (ms), FIXTURE_DB (JSON),
  * ISR_OPTIONS (JSON, more createISRHandler options).
- * Prints `listening <port> <ms since the process started>` on stdout once it serves; the
+ * Prints `listening <port> <ms since the process started> <ms createISRHandler took>` on stdout once it serves; the
  * handler's log goes to stderr. Test-only routes under /__test/: POST clock?advance=ms,
  * GET memory (process.memoryUsage), GET disk (what the filesystem store counted).
  * Exits when its stdin closes, so it never outlives the test that spawned it.
@@ -19,6 +19,7 @@ const env = process.env
 let clock = env.CLOCK_START ? Number(env.CLOCK_START) : Date.now()
 globalThis.__fixtureDb = { posts: {}, renders: {}, fail: false, delayMs: 0, ...(env.FIXTURE_DB ? JSON.parse(env.FIXTURE_DB) : {}) }
 
+const creating = performance.now()
 const isr = await createISRHandler({
   distDir: env.DIST,
   cacheDir: env.CACHE_DIR,
@@ -27,6 +28,7 @@ const isr = await createISRHandler({
   ...(env.ISR_OPTIONS ? JSON.parse(env.ISR_OPTIONS) : {}),
 })
 
+const createMs = performance.now() - creating
 const app = express()
 app.post('/__test/clock', (req, res) => {
   clock += Number(req.query.advance ?? 0)
@@ -41,6 +43,6 @@ app.get('/__test/disk', async (req, res) => {
 app.use(isr)
 
 const server = createServer(isr.wrap(app))
-server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${server.address().port} ${Math.round(performance.now())}\n`))
+server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${server.address().port} ${Math.round(performance.now())} ${Math.round(createMs)}\n`))
 process.stdin.on('close', () => process.exit(0))
 process.stdin.resume()
