@@ -80,7 +80,9 @@ export interface FileSystemCacheHandler extends CacheHandler {
 /** Temp files younger than this may belong to a write in flight in another process. */
 const STALE_TEMP_MS = 60_000
 /** Files the start-up walk handles between two turns of the event loop. */
-const WALK_BATCH = 64
+const WALK_BATCH = 16
+/** The walk waits this long after start, so it never competes with start-up and the first requests. */
+const WALK_DELAY_MS = 500
 /** Back-off between write attempts while the folder cannot be written, ms. */
 const RETRY_MIN_MS = 5_000
 const RETRY_MAX_MS = 60_000
@@ -354,12 +356,14 @@ function call<T = void>(start: (done: (error: NodeJS.ErrnoException | null, valu
 /**
  * The start-up walk, in the background: counts the entry files already in the folder into
  * `files` (with the disk each takes, from `stat`), and removes temp files left by writes
- * that crashed (old enough not to be in flight elsewhere). Folders are streamed with
- * `opendir` and handled a batch at a time, so neither a huge folder nor a slow disk holds
- * memory or the event loop: requests are served meanwhile.
+ * that crashed (old enough not to be in flight elsewhere). It starts a moment after start-up
+ * and streams each folder with
+ * `opendir`, a batch at a time, so neither a huge folder nor a slow disk holds memory or
+ * the event loop: requests are served meanwhile.
  */
 function walkFolder(dir: string, entriesDir: string, files: DiskIndex): { done: Promise<void>; stop(): Promise<void> } {
   let stopped = false
+  let wake: () => void = () => {}
   const cutoff = Date.now() - STALE_TEMP_MS
   const visit = async (folder: string, name: string) => {
     const isTemp = name.endsWith('.tmp')
@@ -384,8 +388,11 @@ function walkFolder(dir: string, entriesDir: string, files: DiskIndex): { done: 
     try {
       for await (const dirent of handle) {
         if (stopped) break
-        if (dirent.isDirectory()) onFolder?.(dirent.name)
-        else if (dirent.isFile()) batch.push(visit(folder, dirent.name))
+        // Some file systems do not say what an entry is (DT_UNKNOWN): `visit` stats files
+        // anyway, and opening a folder that is not one fails quietly.
+        const isEntryName = dirent.name.endsWith('.entry') || dirent.name.endsWith('.tmp')
+        if (onFolder && !isEntryName && !dirent.isFile()) onFolder(dirent.name)
+        else if (!dirent.isDirectory()) batch.push(visit(folder, dirent.name))
         if (batch.length >= WALK_BATCH) {
           await Promise.all(batch.splice(0))
           await new Promise((resolve) => setImmediate(resolve))
@@ -397,7 +404,14 @@ function walkFolder(dir: string, entriesDir: string, files: DiskIndex): { done: 
     }
   }
   const done = (async () => {
-    await new Promise((resolve) => setImmediate(resolve))
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, WALK_DELAY_MS)
+      wake = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    if (stopped) return
     await walkOne(dir)
     // Shard names are collected first (at most 256 of them, plus any stray folder).
     const shards: string[] = []
@@ -411,6 +425,7 @@ function walkFolder(dir: string, entriesDir: string, files: DiskIndex): { done: 
     done,
     stop() {
       stopped = true
+      wake()
       return done
     },
   }

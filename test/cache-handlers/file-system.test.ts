@@ -338,18 +338,18 @@ describe('file-system cache handler: bounded disk use', () => {
 
   it('starts without reading the folder, then counts the files already there in the background and applies the bounds to them', async () => {
     const first = await createFileSystemCacheHandler({ dir, writes: 'direct' })
-    for (let i = 0; i < 2_000; i++) await first.set(`/old/${i}`, entryOf(10))
+    for (let i = 0; i < 1_000; i++) await first.set(`/old/${i}`, entryOf(10))
     await first.dispose()
-    const reopened = await createFileSystemCacheHandler({ dir, maxEntries: 500 })
+    const reopened = await createFileSystemCacheHandler({ dir, maxEntries: 300 })
     handlers.push(reopened)
     // Nothing counted yet when the handler is handed out: start-up did not wait for the walk.
     expect(reopened.diskEntries).toBe(0)
-    expect((await reopened.get('/old/1999'))?.value.toString()).toBe('x'.repeat(10))
+    expect((await reopened.get('/old/999'))?.value.toString()).toBe('x'.repeat(10))
     await reopened.indexed
-    expect(reopened.diskEntries).toBe(500)
-    await expect.poll(async () => (await filesIn()).length).toBe(500)
+    expect(reopened.diskEntries).toBe(300)
+    await expect.poll(async () => (await filesIn()).length).toBe(300)
     // The one read since start ranks above every file the walk found, so it stays.
-    expect(await reopened.get('/old/1999')).toBeDefined()
+    expect(await reopened.get('/old/999')).toBeDefined()
   })
 
   it('applies the size bound to the files already there at start', async () => {
