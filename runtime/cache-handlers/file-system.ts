@@ -1,8 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
+import { createDiskHealth, isDiskTrouble } from './disk-health.js'
 import { DiskIndex } from './disk-index.js'
+import { walkFolder } from './disk-walk.js'
 import { decodeEntry, encodeEntry } from './entry-codec.js'
-import { appendFile, mkdir, opendir, readFile, stat, statfs, unlink } from 'node:fs/promises'
+import { appendFile, mkdir, readFile, stat, statfs, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import { describeValue, maxTagTimes, recordInvalidation } from './memory.js'
 import type { TagTimeMap } from './memory.js'
@@ -76,16 +78,6 @@ export interface FileSystemCacheHandler extends CacheHandler {
   getTagTimes(tags: readonly string[]): TagTimes
   dispose(): Promise<void>
 }
-
-/** Temp files younger than this may belong to a write in flight in another process. */
-const STALE_TEMP_MS = 60_000
-/** Files the start-up walk handles between two turns of the event loop. */
-const WALK_BATCH = 16
-/** The walk waits this long after start, so it never competes with start-up and the first requests. */
-const WALK_DELAY_MS = 500
-/** Back-off between write attempts while the folder cannot be written, ms. */
-const RETRY_MIN_MS = 5_000
-const RETRY_MAX_MS = 60_000
 
 /**
  * A durable cache in a directory: one checksummed file per entry, written atomically
@@ -351,141 +343,6 @@ function writeDirect(file: string, chunks: Buffer[]): void {
 
 function call<T = void>(start: (done: (error: NodeJS.ErrnoException | null, value?: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => start((error, value) => (error ? reject(error) : resolve(value as T))))
-}
-
-/**
- * The start-up walk, in the background: counts the entry files already in the folder into
- * `files` (with the disk each takes, from `stat`), and removes temp files left by writes
- * that crashed (old enough not to be in flight elsewhere). It starts a moment after start-up
- * and streams each folder with
- * `opendir`, a batch at a time, so neither a huge folder nor a slow disk holds memory or
- * the event loop: requests are served meanwhile.
- */
-function walkFolder(dir: string, entriesDir: string, files: DiskIndex): { done: Promise<void>; stop(): Promise<void> } {
-  let stopped = false
-  let wake: () => void = () => {}
-  const cutoff = Date.now() - STALE_TEMP_MS
-  const visit = async (folder: string, name: string) => {
-    const isTemp = name.endsWith('.tmp')
-    if (!isTemp && !(folder !== dir && name.endsWith('.entry'))) return
-    const file = `${folder}${path.sep}${name}`
-    const hash = name.slice(0, -'.entry'.length)
-    if (!isTemp && files.has(hash)) return
-    const info = await stat(file).catch(() => undefined)
-    if (!info?.isFile()) return
-    // Known meanwhile (set or read by this process) means used since start: that rank stands.
-    if (!isTemp) files.addFound(hash, info.blocks * 512)
-    else if (info.mtimeMs < cutoff) await removeFile(file).catch(() => {})
-  }
-  const walkOne = async (folder: string, onFolder?: (name: string) => void) => {
-    let handle
-    try {
-      handle = await opendir(folder, { bufferSize: WALK_BATCH })
-    } catch {
-      return // not there (yet), or not readable: nothing to count
-    }
-    const batch: Promise<void>[] = []
-    try {
-      for await (const dirent of handle) {
-        if (stopped) break
-        // Some file systems do not say what an entry is (DT_UNKNOWN): `visit` stats files
-        // anyway, and opening a folder that is not one fails quietly.
-        const isEntryName = dirent.name.endsWith('.entry') || dirent.name.endsWith('.tmp')
-        if (onFolder && !isEntryName && !dirent.isFile()) onFolder(dirent.name)
-        else if (!dirent.isDirectory()) batch.push(visit(folder, dirent.name))
-        if (batch.length >= WALK_BATCH) {
-          await Promise.all(batch.splice(0))
-          await new Promise((resolve) => setImmediate(resolve))
-        }
-      }
-      await Promise.all(batch)
-    } catch {
-      // A folder removed during the walk: what it held is gone too.
-    }
-  }
-  const done = (async () => {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, WALK_DELAY_MS)
-      wake = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    if (stopped) return
-    await walkOne(dir)
-    // Shard names are collected first (at most 256 of them, plus any stray folder).
-    const shards: string[] = []
-    await walkOne(entriesDir, (name) => shards.push(name))
-    for (const shard of shards) {
-      if (stopped) return
-      await walkOne(`${entriesDir}${path.sep}${shard}`)
-    }
-  })()
-  return {
-    done,
-    stop() {
-      stopped = true
-      wake()
-      return done
-    },
-  }
-}
-
-/** Errors that say the disk cannot take writes now (full, read-only, no permission), not that vite-isr is wrong. */
-const DISK_TROUBLE: Record<string, string> = {
-  ENOSPC: 'the disk is full',
-  EDQUOT: 'the disk quota is used up',
-  EFBIG: 'the file size limit is reached',
-  EROFS: 'the file system is read-only',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EIO: 'an I/O error',
-}
-
-function isDiskTrouble(error: unknown): error is NodeJS.ErrnoException {
-  const code = (error as NodeJS.ErrnoException | null)?.code
-  return typeof code === 'string' && Object.hasOwn(DISK_TROUBLE, code)
-}
-
-/**
- * Whether the folder takes writes. After a failure, writes are skipped (one warning for the
- * whole outage, not one per request) and one write is tried again after a back-off that
- * doubles up to a minute; the first that succeeds ends the outage with a second line.
- */
-function createDiskHealth(shown: string, now: () => number, warn: (message: string) => void) {
-  let outage: { since: number; retryAt: number; wait: number; probing: boolean } | undefined
-  return {
-    /** Whether a write may be tried now (during an outage: one at a time, once the back-off is over). */
-    mayWrite(): boolean {
-      if (outage === undefined) return true
-      if (outage.probing || now() < outage.retryAt) return false
-      outage.probing = true
-      return true
-    },
-    failed(error: NodeJS.ErrnoException): void {
-      if (outage === undefined) {
-        outage = { since: now(), retryAt: 0, wait: RETRY_MIN_MS, probing: false }
-        const fix = error.code === 'ENOSPC' || error.code === 'EDQUOT' || error.code === 'EFBIG' ? 'free some space or lower cacheMaxDiskSize' : 'make it writable or set cacheDir to a writable folder'
-        warn(
-          `cannot write to the cache folder ${shown} (${error.code}: ${DISK_TROUBLE[error.code!]}); ` +
-            `serving from memory and keeping new entries there only, trying again every ${RETRY_MIN_MS / 1000} to ${RETRY_MAX_MS / 1000} s. To fix it, ${fix}.`,
-        )
-      } else if (outage.probing) {
-        outage.wait = Math.min(RETRY_MAX_MS, outage.wait * 2)
-      }
-      outage.probing = false
-      outage.retryAt = now() + outage.wait
-    },
-    succeeded(): void {
-      if (outage === undefined) return
-      warn(`the cache folder ${shown} takes writes again: resumed writing entries (after ${Math.round((now() - outage.since) / 1000)} s in memory only)`)
-      outage = undefined
-    },
-    /** A write attempt ended for another reason: let the next one try. */
-    settled(): void {
-      if (outage) outage.probing = false
-    },
-  }
 }
 
 /** `mkdir -p`, failing with the real reason (EROFS, EACCES…) where `recursive` says only ENOENT. */
