@@ -54,7 +54,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
   const buildId = manifest.buildId
 
   const custom = options.cacheHandler ?? (await handlerFromBuild(entry.cacheHandler))
-  const store = custom ?? (await openDefaultStore(build, options.cacheDir, options.cacheMaxDiskSize, log))
+  const store = custom ?? (await openDefaultStore(build, { dir: options.cacheDir, maxSize: options.cacheMaxDiskSize, maxEntries: options.cacheMaxDiskEntries, now: options.now }, log))
   if (custom) await importSeed(build, custom, log)
   const cache =
     options.cacheMaxMemorySize > 0

@@ -36,11 +36,19 @@ export interface ISRHandlerOptions {
    */
   cacheMaxMemorySize?: number
   /**
-   * Bytes of disk the default filesystem cache may use; past it the least recently used
+   * Bytes of disk the default filesystem cache may use, counted in whole file-system blocks
+   * (a 300-byte entry takes 4096 bytes on most disks); past it the least recently used
    * entries are deleted (they render again on demand). `Infinity` for no bound.
    * @default 1073741824 (1 GiB)
    */
   cacheMaxDiskSize?: number
+  /**
+   * Number of entry files the default filesystem cache may hold (each costs an inode and a
+   * directory entry whatever its size); past it the least recently used are deleted.
+   * `Infinity` for no bound.
+   * @default 1000000
+   */
+  cacheMaxDiskEntries?: number
   /**
    * Seconds a page's last good copy may be old and still answer when its fresh render fails
    * (after `revalidateTag` without a profile, or past `expireTime`); older, the error page
@@ -109,6 +117,7 @@ export interface ResolvedHandlerOptions {
   cacheHandler: CacheHandler | undefined
   cacheMaxMemorySize: number
   cacheMaxDiskSize: number
+  cacheMaxDiskEntries: number
   staleIfError: number
   expireTime: number
   renderTimeout: number
@@ -157,6 +166,7 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
   const expireTime = o.expireTime === undefined ? 31_536_000 : normalizeExpireTime(o.expireTime)
   check(expireTime !== undefined, `${EXPIRE_TIME_RULE} (got ${o.expireTime})`)
   check(o.cacheMaxDiskSize === undefined || o.cacheMaxDiskSize === Infinity || (isNonNegativeInteger(o.cacheMaxDiskSize) && o.cacheMaxDiskSize > 0), `cacheMaxDiskSize must be a positive integer of bytes or Infinity (got ${o.cacheMaxDiskSize})`)
+  check(o.cacheMaxDiskEntries === undefined || o.cacheMaxDiskEntries === Infinity || (isNonNegativeInteger(o.cacheMaxDiskEntries) && o.cacheMaxDiskEntries > 0), `cacheMaxDiskEntries must be a positive integer number of files or Infinity (got ${o.cacheMaxDiskEntries})`)
   check(o.staleIfError === undefined || (typeof o.staleIfError === 'number' && o.staleIfError >= 0), `staleIfError must be a number of seconds >= 0 (got ${o.staleIfError})`)
   check(o.renderTimeout === undefined || isPositive(o.renderTimeout), `renderTimeout must be a positive number of milliseconds (got ${o.renderTimeout})`)
   check(
@@ -178,6 +188,7 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
     cacheHandler: handler as CacheHandler | undefined,
     cacheMaxMemorySize: o.cacheMaxMemorySize ?? 50 * 1024 * 1024,
     cacheMaxDiskSize: o.cacheMaxDiskSize ?? 1024 * 1024 * 1024,
+    cacheMaxDiskEntries: o.cacheMaxDiskEntries ?? 1_000_000,
     staleIfError: o.staleIfError ?? 31_536_000,
     expireTime: expireTime!,
     renderTimeout: o.renderTimeout ?? 30_000,
