@@ -57,7 +57,7 @@ interface Purge {
   method: 'PURGE' | 'BAN'
   path: string
   headers: Record<string, string>
-  /** What the request is about, for messages (a path or a tag, never a header value). */
+  /** What the request is about, for messages: the URL path or the tag, both without control characters. */
   subject: string
 }
 
@@ -123,7 +123,8 @@ export function createVarnishPurger(options: VarnishPurgerOptions): VarnishPurge
     for (const path of event.paths) {
       // A route or layout (`revalidatePath('/blog/[id]', 'page')`) is no URL: its tag's ban covers it.
       if (!event.tags.includes(PATH_TAG + path)) continue
-      purges.push({ method: 'PURGE', path: encodeURI(path), headers: { host }, subject: path })
+      const url = encodeURI(path)
+      purges.push({ method: 'PURGE', path: url, headers: { host }, subject: url })
     }
     for (const tag of event.tags) {
       if (!SENDABLE_TAG.test(tag)) {
