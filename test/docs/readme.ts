@@ -96,8 +96,9 @@ function makeBlock(raw: Omit<Block, 'kind' | 'path'>): Block {
   }
   if (SH_LANGS.has(raw.lang)) return { ...raw, kind: 'sh' }
   if (raw.lang === 'console') return { ...raw, kind: 'console' }
-  if (raw.lang === '' || raw.lang === 'text') return { ...raw, kind: 'text' }
-  throw new Error(`${where(raw)}: code block language "${raw.lang}" is not one the README test knows (ts, tsx, js, jsonc, sh, console, text)`)
+  // A VCL or Dockerfile block is a copy of a repo file (checked by readme.test.ts).
+  if (raw.lang === '' || raw.lang === 'text' || raw.lang === 'vcl' || raw.lang === 'dockerfile') return { ...raw, kind: 'text' }
+  throw new Error(`${where(raw)}: code block language "${raw.lang}" is not one the README test knows (ts, tsx, js, jsonc, sh, console, text, vcl, dockerfile)`)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -627,6 +628,16 @@ export async function typeCheckedFiles(dir: string): Promise<string[]> {
     files.push(...parsed.fileNames.map((f) => f.slice(dir.length + 1).replaceAll('\\', '/')))
   }
   return files
+}
+
+/** For a `vcl` / `dockerfile` block: the repo file a comment in its first lines names (`# example-app/Dockerfile: ...`). */
+export function repoFileOf(block: Pick<Block, 'lang' | 'code'>): string | undefined {
+  if (block.lang !== 'vcl' && block.lang !== 'dockerfile') return undefined
+  for (const line of block.code.split('\n').slice(0, 3)) {
+    const m = /^# ([\w./-]+)(?::|$)/.exec(line)
+    if (m && m[1].includes('/')) return m[1]
+  }
+  return undefined
 }
 
 // ---------------------------------------------------------------------------------------
