@@ -217,6 +217,8 @@ export function parseCommand(text: string): { env: Record<string, string>; comma
   if (cmd === 'npm' && (sub === 'install' || sub === 'i' || sub === 'add')) {
     return { env, command: { kind: 'install', packages: rest.filter((w) => !w.startsWith('-')) } }
   }
+  // `npm ci`: the lockfile's packages, no names of its own.
+  if (cmd === 'npm' && sub === 'ci' && rest.every((w) => w.startsWith('-'))) return { env, command: { kind: 'install', packages: [] } }
   if (cmd === 'npm' && (sub === 'create' || sub === 'init')) {
     const [starter, name, dashes, ...flags] = rest
     if (!/^vite(@[\w.-]+)?$/.test(starter ?? '')) fail('only `npm create vite` is known')
