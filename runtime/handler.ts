@@ -51,7 +51,7 @@ function warnUnlessProduction(log: Logger): void {
   if (warnedNodeEnv || process.env.NODE_ENV === 'production') return
   warnedNodeEnv = true
   log.warn(
-    `NODE_ENV is ${process.env.NODE_ENV ? `"${process.env.NODE_ENV}"` : 'not set'}: Express answers errors of the middleware in front of vite-isr with their stack traces and file paths (vite-isr's own error answers never carry them). Start the server with NODE_ENV=production.`,
+    `NODE_ENV is ${process.env.NODE_ENV ? `"${process.env.NODE_ENV}"` : 'not set'}: when middleware in front of vite-isr fails, Express shows the client its stack trace and file paths (vite-isr's own answers never carry them). Start the server with NODE_ENV=production.`,
   )
 }
 
