@@ -17,6 +17,7 @@ import { registerRevalidationTarget } from './revalidate.js'
 import { callRouteHandler } from './route-handlers.js'
 import { createRouter, type RouteMatch } from './router.js'
 import { importSeed, openDefaultStore } from './seed.js'
+import { abortResponse } from './response.js'
 import { createStaticHandler } from './static-files.js'
 import { createSWR } from './swr.js'
 import { createCacheStats } from './stats.js'
@@ -153,7 +154,12 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
       next ??
       ((error?: unknown) => {
         if (error) log.error(`${req.method} ${req.url} failed`, error)
-        if (!res.headersSent) sendPlain(res, error ? 500 : 404, error ? 'Internal Server Error' : 'Not Found')
+        if (error || res.headersSent) return error ? abortResponse(res) : undefined
+        try {
+          sendPlain(res, 404, 'Not Found')
+        } catch {
+          abortResponse(res)
+        }
       })
     try {
       handle(req, res, fallthrough)
