@@ -99,8 +99,12 @@ export function createPageServer(options: PageServerOptions): PageServer {
       if (!send(req, res, entry, state, cookie ? privateOptions : poweredBy ? poweredOptions : sendOptions)) return false
     } catch (error) {
       log.error(`sending ${req.url?.slice(0, 200)} failed${key ? '; its cache entry is dropped' : ''}`, error)
-      if (key) void drop(key)
-      abortResponse(res)
+      // The 500 waits for the drop: the client's next request must not find the entry again.
+      if (key && !res.headersSent) void drop(key).then(() => abortResponse(res))
+      else {
+        if (key) void drop(key)
+        abortResponse(res)
+      }
       return true
     }
     stats?.count(state)
