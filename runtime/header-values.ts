@@ -19,11 +19,18 @@ const BASE = 'http://vite-isr.invalid'
 /**
  * `url` as the browser would request it, in a form every HTTP stack can send: the WHATWG URL
  * serialisation (non-ASCII and spaces percent-encoded, CR/LF/tab removed, IDN hosts in
- * punycode), kept relative when it was relative. Throws a TypeError for a URL that does not
- * parse (e.g. `http://exa mple.com`).
+ * punycode), kept relative when it was relative; printable ASCII only. Throws a TypeError
+ * for a URL that does not parse (e.g. `http://exa mple.com`).
  */
 export function sendableLocation(url: string): string {
+  // Opaque URLs (`mailto:a b`) keep their spaces through the parser: those are encoded too.
+  return serialise(url).replace(UNSAFE, percentEncode)
+}
+
+function serialise(url: string): string {
   const input = url.replace(STRIPPED, '').replace(EDGES, '')
+  // An empty Location would send the browser back to the page that redirects.
+  if (input === '') throw new TypeError(`[vite-isr] redirect(${JSON.stringify(url.slice(0, 200))}): not a URL a browser could follow`)
   let parsed: URL
   try {
     parsed = SCHEME.test(input) ? new URL(input) : new URL(input, BASE + '/')
@@ -37,8 +44,8 @@ export function sendableLocation(url: string): string {
   }
   if (input.startsWith('/')) return parsed.pathname + parsed.search + parsed.hash
   // Path-relative (`a/b`, `../a`, `?q`, `#h`): resolving it would need the request's path, so
-  // only encode what cannot be sent, as the URL parser would.
-  return input.replace(UNSAFE, percentEncode)
+  // it is only encoded where it cannot be sent (by the caller), as the URL parser would.
+  return input
 }
 
 const percentEncode = (chars: string): string =>

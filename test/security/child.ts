@@ -8,6 +8,7 @@ const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'server-child.mjs')
 export interface ChildConfig {
   distDir: string
   cacheDir: string
+  cdnTagHeader?: boolean | string
   plant?: { path: string; status: number; headers: Record<string, string> }[]
 }
 

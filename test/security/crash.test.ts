@@ -77,6 +77,25 @@ describe('crash-class inputs, in a server process of its own', () => {
     await expectAlive(child)
   })
 
+  it('with the CDN tag header on, pages at paths above U+00FF go out with their tags percent-encoded', async () => {
+    for (const [cdnTagHeader, name, separator] of [[true, 'cache-tag', ','], ['Surrogate-Key', 'surrogate-key', ' ']] as const) {
+      const child = await start({ cdnTagHeader })
+      for (const base of [child.middleware, child.fastPath]) {
+        for (const [path, status] of [[`/go/${NIHON}`, 307], [`/blog/${NIHON}`, 404], [`/docs/${NIHON}/a%2Cb%20c`, 200]] as const) {
+          for (let i = 0; i < 2; i++) {
+            const res = await fetch(base + path, { redirect: 'manual' })
+            await res.arrayBuffer()
+            expect([path, res.status]).toEqual([path, status])
+            const tags = res.headers.get(name)!.split(separator)
+            expect(tags[0]).toBe(`_isr_path:${path.replace('%2C', separator === ',' ? '%2C' : ',')}`)
+          }
+        }
+      }
+      await expectAlive(child)
+      await child.stop()
+    }
+  })
+
   it('an entry whose status or headers cannot be sent, planted through cache.set, is dropped and rendered anew as a miss; after a restart too', async () => {
     const plant = [
       { path: '/blog/1', status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'x-origin': '日本' } },

@@ -5,6 +5,7 @@
  *
  * argv: one JSON object
  *   distDir, cacheDir          the build, and a folder holding `middleware/` and `fast-path/`
+ *   cdnTagHeader?              passed to createISRHandler
  *   plant?                     [{ path, status, headers }]: entries written through each
  *                              handler's `cache.set` before listening, as another writer
  *                              (a damaged store, an older version) could have left them
@@ -54,7 +55,7 @@ function greeting(req, res, next) {
 }
 
 async function serve(name, fastPath) {
-  const isr = await createISRHandler({ distDir: config.distDir, cacheDir: join(config.cacheDir, name), now, log: (line) => process.stderr.write(`[${name}] ${line}\n`) })
+  const isr = await createISRHandler({ distDir: config.distDir, cacheDir: join(config.cacheDir, name), cdnTagHeader: config.cdnTagHeader, now, log: (line) => process.stderr.write(`[${name}] ${line}\n`) })
   for (const { path, status, headers } of config.plant ?? []) {
     await isr.cache.set(`page:${isr.buildId}:${path}`, {
       kind: 'page',
