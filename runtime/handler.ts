@@ -17,7 +17,6 @@ import { registerRevalidationTarget } from './revalidate.js'
 import { callRouteHandler } from './route-handlers.js'
 import { createRouter, type RouteMatch } from './router.js'
 import { importSeed, openDefaultStore } from './seed.js'
-import { abortResponse } from './response.js'
 import { createStaticHandler } from './static-files.js'
 import { createSWR } from './swr.js'
 import { createCacheStats } from './stats.js'
@@ -154,12 +153,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
       next ??
       ((error?: unknown) => {
         if (error) log.error(`${req.method} ${req.url} failed`, error)
-        if (error || res.headersSent) return error ? abortResponse(res) : undefined
-        try {
-          sendPlain(res, 404, 'Not Found')
-        } catch {
-          abortResponse(res)
-        }
+        if (!res.headersSent) sendPlain(res, error ? 500 : 404, error ? 'Internal Server Error' : 'Not Found')
       })
     try {
       handle(req, res, fallthrough)

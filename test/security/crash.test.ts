@@ -7,6 +7,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { copyBasicDist } from '../faults/helpers.js'
 import { tempCacheDir } from '../helpers/fixture-db.js'
+import { useFixtureServer } from '../helpers/server.js'
 import { startChild, type ChildConfig, type ChildServer } from './child.js'
 
 const NIHON = '%E6%97%A5%E6%9C%AC' // 日本, above U+00FF
@@ -170,5 +171,24 @@ describe('crash-class inputs, in a server process of its own', () => {
       expect([ok.status, ok.headers.get('x-echo')]).toEqual([200, 'hello'])
     }
     await expectAlive(child)
+  })
+})
+
+describe('streamed route handler responses', () => {
+  const ctx = useFixtureServer()
+  const counters = globalThis as { __streamCancels?: number }
+
+  it('a client that goes away in the middle of a streamed response stops the stream, and the server keeps serving', async () => {
+    const before = counters.__streamCancels ?? 0
+    const abort = new AbortController()
+    const res = await ctx.server.get('/stream', { signal: abort.signal })
+    const reader = res.body!.getReader()
+    await reader.read()
+    abort.abort()
+    // Waiting on the server's side of it: the cancel reaches the stream once Node sees the socket close.
+    const deadline = Date.now() + 10_000
+    while ((counters.__streamCancels ?? 0) === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    expect((counters.__streamCancels ?? 0) - before).toBe(1)
+    expect((await ctx.server.get('/static')).status).toBe(200)
   })
 })

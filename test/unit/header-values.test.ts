@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { sendableLocation, unsendable } from '../../runtime/header-values.js'
+import { toGenerated } from '../../runtime/page-entry.js'
 
 describe('sendableLocation', () => {
   it.each([
@@ -47,5 +48,16 @@ describe('unsendable', () => {
     ['200', {}, 'status "200"'],
   ])('refuses status %j with headers %j', (status, headers, reason) => {
     expect(unsendable(status, headers as Record<string, unknown>)).toContain(reason)
+  })
+})
+
+describe('toGenerated', () => {
+  const context = { pathname: '/p', route: { pattern: '/p' }, startedAt: 1, buildId: 'b', expireTime: 100 }
+  const result = (status: number, headers: Record<string, string>) => ({ status, headers, body: Buffer.alloc(0), tags: [], revalidate: 60 as const })
+
+  it('makes no entry of a render result Node could not send: the render fails instead', () => {
+    expect(() => toGenerated(result(307, { location: '/dest/日本' }), context)).toThrow(/^\[vite-isr\] rendering \/p produced a response Node cannot send \(header "location"/)
+    expect(() => toGenerated(result(200, { 'x-a': 'a\r\nb' }), context)).toThrow(/cannot send/)
+    expect(toGenerated(result(307, { location: '/dest/%E6%97%A5' }), context).store).toBe('durable')
   })
 })
