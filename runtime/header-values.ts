@@ -48,7 +48,8 @@ function serialise(url: string): string {
   return input
 }
 
-const percentEncode = (chars: string): string =>
+/** `chars` as UTF-8 percent-encoding (a lone surrogate as U+FFFD's bytes). */
+export const percentEncode = (chars: string): string =>
   Array.from(Buffer.from(chars, 'utf8'), (byte) => '%' + byte.toString(16).toUpperCase().padStart(2, '0')).join('')
 
 /**

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib'
 import type { CacheEntry } from './cache-handlers/types.js'
-import { unsendable } from './header-values.js'
+import { percentEncode, unsendable } from './header-values.js'
 
 export type ResponseState = 'HIT' | 'STALE' | 'MISS' | 'BYPASS'
 type Encoding = 'identity' | 'gzip' | 'br'
@@ -141,8 +141,6 @@ function headersFor(entry: CacheEntry, p: Prepared, state: ResponseState, encodi
 const NOT_TAG_CHAR_COMMA = /[^\u0021-\u002b\u002d-\u007e]+/g
 // eslint-disable-next-line no-control-regex
 const NOT_TAG_CHAR_SPACE = /[^\u0021-\u007e]+/g
-const percentEncode = (chars: string): string =>
-  Array.from(Buffer.from(chars, 'utf8'), (byte) => '%' + byte.toString(16).toUpperCase().padStart(2, '0')).join('')
 
 const encodingMemo = new Map<string, Encoding>()
 

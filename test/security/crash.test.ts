@@ -130,6 +130,18 @@ describe('crash-class inputs, in a server process of its own', () => {
     await expectAlive(child)
   })
 
+  it('the fast path drops an unsendable entry it holds in memory and hands the request to the app, which renders it anew', async () => {
+    const child = await start()
+    const base = child.fastPath
+    for (let i = 0; i < 2; i++) expect((await fetch(base + '/blog/1')).headers.get('x-isr-cache')).toBe('HIT')
+    expect((await fetch(`${base}/__plant?path=/blog/1&header=${NIHON}`, { method: 'POST' })).status).toBe(200)
+    const res = await fetch(base + '/blog/1', { signal: AbortSignal.timeout(5_000) })
+    expect([res.status, res.headers.get('x-isr-cache'), res.headers.get('x-origin')]).toEqual([200, 'MISS', null])
+    expect(await res.text()).toContain('<h1>First post</h1>')
+    expect((await fetch(base + '/blog/1')).headers.get('x-isr-cache')).toBe('HIT')
+    await expectAlive(child)
+  })
+
   it('an error thrown while the headers are written answers a plain 500, drops the entry, and the next request renders it anew', async () => {
     const child = await start()
     // Middleware in front hooks writeHead (the on-headers pattern) and sets a header from the

@@ -9,6 +9,8 @@
  *   plant?                     [{ path, status, headers }]: entries written through each
  *                              handler's `cache.set` before listening, as another writer
  *                              (a damaged store, an older version) could have left them
+ * `POST /__plant?path=<path>&header=<value>` plants such an entry while the server runs
+ * (`x-origin: <value>`), for a page already held in memory.
  * Express runs one middleware in front of the handler, as apps do with `on-headers`: when a
  * request carries `x-greet`, its value, percent-decoded, becomes the `x-greeting` response
  * header as the headers go out (throwing inside `writeHead` when Node refuses the value).
@@ -56,8 +58,8 @@ function greeting(req, res, next) {
 
 async function serve(name, fastPath) {
   const isr = await createISRHandler({ distDir: config.distDir, cacheDir: join(config.cacheDir, name), cdnTagHeader: config.cdnTagHeader, now, log: (line) => process.stderr.write(`[${name}] ${line}\n`) })
-  for (const { path, status, headers } of config.plant ?? []) {
-    await isr.cache.set(`page:${isr.buildId}:${path}`, {
+  const plant = ({ path, status, headers }) =>
+    isr.cache.set(`page:${isr.buildId}:${path}`, {
       kind: 'page',
       value: Buffer.from(`<!DOCTYPE html><p>planted ${path}</p>`),
       lastModified: now(),
@@ -68,8 +70,12 @@ async function serve(name, fastPath) {
       status,
       headers,
     })
-  }
+  for (const entry of config.plant ?? []) await plant(entry)
   const app = express()
+  app.post('/__plant', async (req, res) => {
+    await plant({ path: req.query.path, status: 200, headers: { 'content-type': 'text/html', 'x-origin': req.query.header } })
+    res.end('planted')
+  })
   app.use(greeting)
   app.use(isr)
   const server = createServer(fastPath ? isr.wrap(app) : app)
