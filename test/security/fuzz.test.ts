@@ -198,7 +198,7 @@ function judge(input: Input, answer: Answer): { wrong?: string; documented500?: 
       if (status === 400 || status === 404 || status === 308) return input.kind === 'header' ? {} : { wrong: `status ${status}` }
       const { sendable, sent } = echoOutcome(input.value!)
       if (sendable) return status === 200 && answer.headers.get('x-echo') === sent ? {} : { wrong: `status ${status}, x-echo ${JSON.stringify(answer.headers.get('x-echo'))} for ${JSON.stringify(sent)}` }
-      if (status === 500 && !answer.headers.has('x-echo')) return { documented500: 'route handler Response not sendable' }
+      if (status === 500 && !answer.headers.has('x-echo')) return { documented500: 'route handler refused its header value (Fetch or Node)' }
       return { wrong: `status ${status} for an unsendable ${JSON.stringify(input.value)}` }
     }
     default:
