@@ -53,6 +53,8 @@ export interface RedisCacheHandler extends CacheHandler {
   readonly name: 'redis'
   /** Whether the last command reached Redis. */
   readonly connected: boolean
+  /** Messages on the channel that were not vite-isr's (malformed, or of an unknown shape): ignored. */
+  readonly ignoredMessages: number
   getTagTimes(tags: readonly string[]): TagTimes
   watch(onChange: (key: string | null) => void): () => void
   dispose(): Promise<void>
@@ -75,6 +77,27 @@ const GRACE_MS = 24 * 60 * 60 * 1000
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`
 
 type Message = { from: string } & ({ type: 'tags'; tags: string[]; at: number; mode: TagInvalidation['mode'] } | { type: 'changed'; key: string })
+
+const IGNORED_LOG_INTERVAL_MS = 60_000
+
+/** `raw` as a message of ours, or `undefined` when it is not one (not JSON, a field missing or of the wrong type). */
+export function parseMessage(raw: string): Message | undefined {
+  let m: unknown
+  try {
+    m = JSON.parse(raw)
+  } catch {
+    return undefined
+  }
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return undefined
+  const x = m as Record<string, unknown>
+  if (typeof x.from !== 'string') return undefined
+  if (x.type === 'changed') return typeof x.key === 'string' ? { from: x.from, type: 'changed', key: x.key } : undefined
+  if (x.type !== 'tags') return undefined
+  const { tags, at, mode } = x
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) return undefined
+  if (typeof at !== 'number' || !Number.isFinite(at) || (mode !== 'expire' && mode !== 'stale')) return undefined
+  return { from: x.from, type: 'tags', tags, at, mode }
+}
 
 function checkOptions(options: RedisCacheHandlerOptions): Required<Omit<RedisCacheHandlerOptions, 'log'>> {
   if (options === null || typeof options !== 'object') throw new TypeError(`[vite-isr] createRedisCacheHandler(options): options must be an object (got ${describeValue(options)})`)
@@ -180,11 +203,19 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
       void recover()
     }, () => {})
   })
+  // Anyone who can PUBLISH on the channel can send anything: a message is checked against
+  // its schema before it is used, and one that fails is counted and ignored.
+  let ignoredMessages = 0
+  let lastIgnoredLog = -Infinity
   subscriber.on('message', (_channel: string, raw: string) => {
-    let message: Message
-    try {
-      message = JSON.parse(raw) as Message
-    } catch {
+    const message = parseMessage(raw)
+    if (message === undefined) {
+      ignoredMessages++
+      const t = Date.now()
+      if (t - lastIgnoredLog >= IGNORED_LOG_INTERVAL_MS) {
+        lastIgnoredLog = t
+        write(`[vite-isr] warning: ignored a malformed message on the Redis channel ${keys.channel} (${ignoredMessages} so far); is another program publishing there? Give each site its own keyPrefix.`)
+      }
       return
     }
     if (message.from === id) return
@@ -210,6 +241,9 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
     name: 'redis',
     get connected() {
       return up
+    },
+    get ignoredMessages() {
+      return ignoredMessages
     },
     async get(key) {
       try {
