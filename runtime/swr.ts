@@ -92,12 +92,16 @@ export interface SWR {
   failing(key: string): boolean
 }
 
-export function classify(entry: CacheEntry, times: TagTimes, now: number): Freshness {
+/**
+ * `maxAge`: the handler's `tagRetention` (seconds). An entry older than it counts as expired,
+ * since invalidations that old may have been forgotten (runtime/cache-handlers/tag-times.ts).
+ */
+export function classify(entry: CacheEntry, times: TagTimes, now: number, maxAge = Infinity): Freshness {
   // `>=`, as Next.js: a render that started in the same millisecond as an invalidation may
   // have read the old data, so it does not count as after it.
   if (times.expired >= entry.lastModified) return 'expired'
   const age = now - entry.lastModified
-  if (age >= entry.expire * 1000) return 'expired'
+  if (age >= Math.min(entry.expire, maxAge) * 1000) return 'expired'
   if (times.stale >= entry.lastModified) return 'stale'
   if (entry.revalidate !== false && age >= entry.revalidate * 1000) return 'stale'
   return 'fresh'
@@ -139,6 +143,7 @@ interface Nested {
 
 export function createSWR(options: SWROptions): SWR {
   const { handler, buildId, now, log } = options
+  const maxAge = handler.tagRetention ?? Infinity
   const pending = new Map<string, Promise<Generated>>()
   const failures = new Map<string, { count: number; retryAt: number }>()
   const enclosing = new AsyncLocalStorage<Nested>()
@@ -291,7 +296,7 @@ export function createSWR(options: SWROptions): SWR {
 
   function serve(key: string, entry: CacheEntry, times: TagTimes, generate: Generate, label: string, read?: ReadOptions): Resolved | Promise<Resolved> {
     const t = now()
-    const freshness = classify(entry, times, t)
+    const freshness = classify(entry, times, t, maxAge)
     if (freshness === 'fresh') {
       if (log.debugEnabled) log.debug('hit', label, { age: `${Math.round((t - entry.lastModified) / 1000)}s`, revalidate: String(entry.revalidate) })
       return { entry, state: 'HIT' }
@@ -323,7 +328,7 @@ export function createSWR(options: SWROptions): SWR {
       const entry = handler.peek?.(key)
       if (!entry || entry.buildId !== buildId) return undefined
       const times = handler.getTagTimes(entry.tags)
-      if (isPromise(times) || classify(entry, times, now()) === 'expired') return undefined
+      if (isPromise(times) || classify(entry, times, now(), maxAge) === 'expired') return undefined
       return serve(key, entry, times, generate, label) as Resolved
     },
     async refresh(key, generate, label, after) {

@@ -2,10 +2,11 @@ import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import { DiskIndex } from './disk-index.js'
 import { decodeEntry, encodeEntry } from './entry-codec.js'
-import { appendFile, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
-import { describeValue, maxTagTimes, recordInvalidation } from './memory.js'
-import type { TagTimeMap } from './memory.js'
+import { describeValue } from './memory.js'
+import { openTagLog } from './tag-log.js'
+import { checkTagTimesOptions, DEFAULT_TAG_RETENTION } from './tag-times.js'
 import type { CacheEntry, CacheHandler, SetOptions, TagInvalidation, TagTimes } from './types.js'
 
 export interface FileSystemCacheHandlerOptions {
@@ -34,6 +35,19 @@ export interface FileSystemCacheHandlerOptions {
    * @default 'atomic'
    */
   writes?: 'atomic' | 'direct'
+  /**
+   * Seconds an invalidation time is kept in `tags.log`; an entry older than this counts as
+   * expired whatever its tags say (see `CacheHandler.tagRetention`).
+   * @default 31622400 (a year and a day)
+   */
+  tagRetention?: number
+  /**
+   * Tag records kept. Past it, the records raised longest ago are folded into one time that
+   * applies to every tagged entry (entries older than it render once more; none is served
+   * past an invalidation).
+   * @default 100000
+   */
+  maxTags?: number
 }
 
 export interface FileSystemCacheHandler extends CacheHandler {
@@ -42,6 +56,7 @@ export interface FileSystemCacheHandler extends CacheHandler {
   readonly dir: string
   /** Bytes of entry files this handler knows of (bounded by `maxSize`). */
   readonly diskSize: number
+  readonly tagRetention: number
   get(key: string): Promise<CacheEntry | undefined>
   set(key: string, entry: CacheEntry, options?: SetOptions): Promise<void>
   delete(key: string): Promise<void>
@@ -75,13 +90,14 @@ export async function createFileSystemCacheHandler(
   if (writes !== 'atomic' && writes !== 'direct') {
     throw new TypeError(`[vite-isr] writes must be 'atomic' or 'direct' (got ${describeValue(writes)})`)
   }
+  checkTagTimesOptions('createFileSystemCacheHandler', options.tagRetention, options.maxTags)
   const dir = path.resolve(options.dir)
   const entriesDir = path.join(dir, 'entries')
   const logFile = path.join(dir, 'tags.log')
 
   await mkdir(entriesDir, { recursive: true })
   const existing = await sweepEntries(dir, entriesDir)
-  const tagTimes = await loadTagLog(logFile)
+  const tags = await openTagLog(logFile, { retention: options.tagRetention, maxTags: options.maxTags, rewrite: (chunks) => writeAtomic(logFile, chunks, true) })
 
   // Concatenated, not path.join()ed: the name is hex and the folder already resolved.
   const fileOf = (name: string) => `${entriesDir}${path.sep}${name.slice(0, 2)}${path.sep}${name}.entry`
@@ -95,11 +111,11 @@ export async function createFileSystemCacheHandler(
   // least recently used first out; eviction deletes the file.
   const files = new DiskIndex({ maxSize, evict: (hash) => void removeFile(fileOf(hash)).catch(() => {}) })
   for (const { hash, size } of existing) files.set(hash, size)
-  let appending: Promise<unknown> = Promise.resolve()
 
   return {
     name: 'file-system',
     dir,
+    tagRetention: options.tagRetention ?? DEFAULT_TAG_RETENTION,
     get diskSize() {
       return files.totalSize
     },
@@ -142,61 +158,16 @@ export async function createFileSystemCacheHandler(
       files.delete(hash)
       return removeFile(fileOf(hash))
     },
-    async invalidateTags(tags, invalidation) {
-      if (tags.length === 0) return
-      // Applied in memory first: if persisting fails, this process still honours it.
-      recordInvalidation(tagTimes, tags, invalidation)
-      const lines = tags.map((tag) => JSON.stringify({ tag, at: invalidation.at, mode: invalidation.mode }) + '\n')
-      // Serialized so that two calls' lines never interleave in the log.
-      const write = appending.then(() => appendFile(logFile, lines.join('')))
-      appending = write.catch(() => {})
-      await write
+    invalidateTags(invalidated, invalidation) {
+      return tags.append(invalidated, invalidation)
     },
-    getTagTimes(tags) {
-      return maxTagTimes(tagTimes, tags)
+    getTagTimes(tagList) {
+      return tags.times.max(tagList)
     },
     async dispose() {
-      await appending
+      await tags.settled()
     },
   }
-}
-
-async function loadTagLog(logFile: string): Promise<TagTimeMap> {
-  const map: TagTimeMap = new Map()
-  let data: Buffer
-  try {
-    data = await readFile(logFile)
-  } catch (error) {
-    if (isCode(error, 'ENOENT')) return map
-    throw error
-  }
-  // A crash mid-append leaves a last line without its newline: ignore it.
-  const end = data.lastIndexOf(0x0a) + 1
-  let lineCount = 0
-  for (const line of data.toString('utf8', 0, end).split('\n')) {
-    if (line === '') continue
-    lineCount++
-    try {
-      const { tag, at, mode } = JSON.parse(line)
-      if (typeof tag === 'string' && Number.isFinite(at) && (mode === 'expire' || mode === 'stale')) {
-        recordInvalidation(map, [tag], { at, mode })
-      }
-    } catch {
-      // A damaged line only loses its own invalidation.
-    }
-  }
-  let records = 0
-  for (const times of map.values()) records += Number(times.expired > 0) + Number(times.stale > 0)
-  // Rewriting also drops a torn tail, which the next append would otherwise extend into garbage.
-  if (end < data.length || lineCount > 2 * records + 100) {
-    let text = ''
-    for (const [tag, { expired, stale }] of map) {
-      if (expired > 0) text += JSON.stringify({ tag, at: expired, mode: 'expire' }) + '\n'
-      if (stale > 0) text += JSON.stringify({ tag, at: stale, mode: 'stale' }) + '\n'
-    }
-    await writeAtomic(logFile, [Buffer.from(text, 'utf8')], true)
-  }
-  return map
 }
 
 // Temp names: unique within this process by the counter, across processes (and across
