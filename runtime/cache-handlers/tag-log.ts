@@ -17,6 +17,8 @@ const MAX_LINE_BYTES = 16 * 1024
 /** Compact once the log holds more than twice its live records and this many lines besides. */
 const COMPACT_SLACK_LINES = 1_000
 const CHUNK_BYTES = 64 * 1024
+/** Bytes read from the log at a time (the memory a start spends on it, whatever its size). */
+const READ_BYTES = 1024 * 1024
 
 export interface TagLogOptions extends TagTimesOptions {
   /** Replace the log's content atomically with `chunks` (temp file, fsync, rename). */
@@ -117,7 +119,7 @@ async function readTagLog(file: string, times: TagTimeStore): Promise<{ lines: n
     if (!applyLine(times, line)) damaged = true
   }
   try {
-    for await (const chunk of createReadStream(file, { highWaterMark: CHUNK_BYTES }) as AsyncIterable<Buffer>) {
+    for await (const chunk of createReadStream(file, { highWaterMark: READ_BYTES }) as AsyncIterable<Buffer>) {
       let start = 0
       for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
         const piece = chunk.subarray(start, nl)
