@@ -40,7 +40,9 @@ export async function openTagLog(file: string, options: TagLogOptions): Promise<
   const read = await readTagLog(file, times)
   let lines = read.lines
   let queue: Promise<unknown> = Promise.resolve()
-  const due = () => lines > 2 * liveRecords(times) + COMPACT_SLACK_LINES
+  // Every record holds at least one time, so below twice the record count nothing is due:
+  // the count of live times (a walk of every record) is taken only past that.
+  const due = () => lines > 2 * times.size + COMPACT_SLACK_LINES && lines > 2 * liveRecords(times) + COMPACT_SLACK_LINES
 
   const compact = async () => {
     const { chunks, count } = snapshot(times)
