@@ -97,7 +97,7 @@ export async function createFileSystemCacheHandler(
 
   await mkdir(entriesDir, { recursive: true })
   const existing = await sweepEntries(dir, entriesDir)
-  const tags = await openTagLog(logFile, { retention: options.tagRetention, maxTags: options.maxTags, rewrite: (chunks) => writeAtomic(logFile, chunks, true) })
+  const tagLog = await openTagLog(logFile, { retention: options.tagRetention, maxTags: options.maxTags, rewrite: (chunks) => writeAtomic(logFile, chunks, true) })
 
   // Concatenated, not path.join()ed: the name is hex and the folder already resolved.
   const fileOf = (name: string) => `${entriesDir}${path.sep}${name.slice(0, 2)}${path.sep}${name}.entry`
@@ -158,14 +158,14 @@ export async function createFileSystemCacheHandler(
       files.delete(hash)
       return removeFile(fileOf(hash))
     },
-    invalidateTags(invalidated, invalidation) {
-      return tags.append(invalidated, invalidation)
+    invalidateTags(tags, invalidation) {
+      return tagLog.append(tags, invalidation)
     },
-    getTagTimes(tagList) {
-      return tags.times.max(tagList)
+    getTagTimes(tags) {
+      return tagLog.times.max(tags)
     },
     async dispose() {
-      await tags.settled()
+      await tagLog.settled()
     },
   }
 }

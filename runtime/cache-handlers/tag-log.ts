@@ -44,10 +44,16 @@ export async function openTagLog(file: string, options: TagLogOptions): Promise<
   // the count of live times (a walk of every record) is taken only past that.
   const due = () => lines > 2 * times.size + COMPACT_SLACK_LINES && lines > 2 * liveRecords(times) + COMPACT_SLACK_LINES
 
+  // A failed rewrite (a full or read-only disk) leaves the log as it was, still valid: the
+  // next append tries again, and neither the start nor the invalidation fails for it.
   const compact = async () => {
     const { chunks, count } = snapshot(times)
-    await options.rewrite(chunks)
-    lines = count
+    try {
+      await options.rewrite(chunks)
+      lines = count
+    } catch {
+      // kept as it was
+    }
   }
   // Rewriting also drops a torn tail, which the next append would otherwise extend into garbage.
   if (read.damaged || lines > 2 * liveRecords(times) + 100) await compact()
