@@ -6,7 +6,8 @@ import { createISRHandler } from 'vite-isr/runtime'
 const app = express()
 
 // Serves the built assets, the cached pages and the route handlers in app/api/.
-const isr = await createISRHandler({ distDir: 'dist' })
+// ISR_CACHE_DIR puts the page cache outside dist/, e.g. on a volume (see Dockerfile).
+const isr = await createISRHandler({ distDir: 'dist', cacheDir: process.env.ISR_CACHE_DIR || undefined })
 
 // Your own Express routes go before the ISR handler (it answers every page path).
 app.get('/healthz', (_req, res) => {

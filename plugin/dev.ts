@@ -24,6 +24,13 @@ export function devPlugin(state: PluginState): Plugin {
     configureServer(server) {
       const log = createLogger()
       log.debug('dev', 'caching is off in dev: every request renders, revalidatePath / revalidateTag are accepted and logged')
+      const logger = server.config.logger
+      logger.info('[vite-isr] dev: caching is off (every request renders, as in next dev); `vite build` then `vite preview` or `node server.js` serve with ISR', { timestamp: true })
+      /** One line per request, as `next dev` prints (silenced by `quiet` or --logLevel warn). */
+      const requestLine = (req: IncomingMessage, res: ServerResponse, started: number) => {
+        if (state.options.quiet) return
+        logger.info(`[vite-isr] ${req.method} ${(req.url ?? '/').slice(0, 200)} ${res.statusCode} in ${Date.now() - started}ms (not cached in dev)`, { timestamp: true })
+      }
       const unregister = registerRevalidationTarget({
         async invalidate(invalidation) {
           // The internal path/route tags of a revalidatePath are not what the user wrote: show the path.
@@ -66,11 +73,18 @@ export function devPlugin(state: PluginState): Plugin {
 
       return () => {
         server.middlewares.use((req, res, next) => {
+          const started = Date.now()
           handle(server, req, res).then((handled) => {
-            if (!handled) next()
+            if (!handled) return next()
+            if (res.writableFinished) requestLine(req, res, started)
+            else res.once('finish', () => requestLine(req, res, started))
           }, (error: unknown) => {
             if (error instanceof Error) server.ssrFixStacktrace(error)
-            next(error)
+            if (!reachableFromNetwork(server)) return next(error)
+            // Vite's error page and overlay show the module's source: on a network, say where
+            // to look instead, and keep the source in the terminal.
+            server.config.logger.error(`[vite-isr] dev: ${req.method} ${req.url?.slice(0, 200)} failed`, { error: error as Error, timestamp: true })
+            next(new Error(`[vite-isr] this page failed to render; the error and its source are in the dev server's terminal (not sent to clients while the server listens beyond localhost)`))
           })
         })
       }
@@ -128,4 +142,12 @@ export function devPlugin(state: PluginState): Plugin {
       }
     },
   }
+}
+
+/** `vite --host` (or `server.host`) binds beyond loopback: anyone on the network can ask. */
+export function reachableFromNetwork(server: Pick<ViteDevServer, 'config'>): boolean {
+  const host = server.config.server.host
+  if (host === undefined || host === false) return false
+  if (host === true) return true
+  return !/^(?:localhost|127(?:\.\d{1,3}){3}|::1|\[::1\])$/i.test(host)
 }

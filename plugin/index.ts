@@ -7,6 +7,9 @@ import { isAbsolute, join, resolve } from 'node:path'
 import type { Plugin } from 'vite'
 import { CLIENT_DIR } from '../runtime/build-output.js'
 import { devPlugin } from './dev.js'
+import { devGuardPlugin } from './dev-guard.js'
+import { compressAssetsPlugin } from './compress-assets.js'
+import { previewPlugin } from './preview.js'
 import { CLIENT_ENTRY_ID, entriesPlugin, SERVER_ENTRY_ID } from './entries.js'
 import { resolvePluginOptions, type IsrPluginOptions } from './options.js'
 import { prerenderPlugin } from './prerender.js'
@@ -29,7 +32,12 @@ function configPlugin(state: PluginState): Plugin {
           client: {
             // The client entry is virtual and there is no index.html: tell the dependency
             // scanner where the app is, so the first dev visit does not reload to optimize.
-            optimizeDeps: { entries: [`${state.options.appDir}/**/*.{tsx,ts,jsx,js}`], include: ['react', 'react/jsx-runtime', 'react-dom/client'] },
+            // Only the modules the browser hydrates: route handlers are server code (a webhook
+            // importing node:crypto would fail the scan).
+            optimizeDeps: {
+              entries: [`${state.options.appDir}/**/{page,layout,not-found,error,loading}.{tsx,ts,jsx,js}`],
+              include: ['react', 'react/jsx-runtime', 'react-dom/client'],
+            },
             build: {
               outDir: join(state.outDir, CLIENT_DIR),
               emptyOutDir: true,
@@ -42,6 +50,8 @@ function configPlugin(state: PluginState): Plugin {
             build: {
               outDir: join(state.outDir, 'server'),
               emptyOutDir: true,
+              // public/ is for browsers: the client build copies it; the server needs none of it.
+              copyPublicDir: false,
               rolldownOptions: { input: { entry: SERVER_ENTRY_ID }, output: { entryFileNames: '[name].js' } },
             },
           },
@@ -53,7 +63,7 @@ function configPlugin(state: PluginState): Plugin {
 
 export function isr(options: IsrPluginOptions = {}): Plugin[] {
   const state = createPluginState(resolvePluginOptions(options))
-  return [configPlugin(state), entriesPlugin(state), stripServerCodePlugin(state), prerenderPlugin(state), devPlugin(state)]
+  return [configPlugin(state), entriesPlugin(state), stripServerCodePlugin(state), compressAssetsPlugin(), prerenderPlugin(state), devGuardPlugin(state), devPlugin(state), previewPlugin(state)]
 }
 
 export default isr

@@ -1,3 +1,5 @@
+import { EXPIRE_TIME_RULE, normalizeExpireTime } from '../runtime/options.js'
+
 export interface IsrPluginOptions {
   /**
    * The routes folder, relative to the Vite root.
@@ -12,7 +14,8 @@ export interface IsrPluginOptions {
   prerenderConcurrency?: number
   /**
    * Seconds after which a page must not be served stale any more (Next.js's `expireTime`),
-   * used for the entries written at build.
+   * used for the entries written at build. `Infinity` (never) counts as 4294967294 seconds,
+   * as in `createISRHandler`.
    * @default 31536000 (one year)
    */
   expireTime?: number
@@ -36,6 +39,12 @@ export interface IsrPluginOptions {
    * @default 52428800 (50 MB)
    */
   cacheMaxMemorySize?: number
+  /**
+   * `vite` (dev) prints a line per request (method, path, status, milliseconds). `true`
+   * silences it; `--logLevel warn` or `silent` does too.
+   * @default false
+   */
+  quiet?: boolean
 }
 
 export interface ResolvedPluginOptions {
@@ -43,20 +52,22 @@ export interface ResolvedPluginOptions {
   prerenderConcurrency: number
   expireTime: number
   cacheHandler: string | undefined
+  quiet: boolean
   /** Defaults handed to the runtime through the server entry. */
   runtimeDefaults: { cacheDir?: string; cacheMaxMemorySize?: number }
 }
 
 export function resolvePluginOptions(options: IsrPluginOptions = {}): ResolvedPluginOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('[vite-isr] isr(options): options must be an object')
-  const { appDir = 'app', prerenderConcurrency = 8, expireTime = 31_536_000, cacheHandler, cacheDir, cacheMaxMemorySize } = options
+  const { appDir = 'app', prerenderConcurrency = 8, expireTime = 31_536_000, cacheHandler, cacheDir, cacheMaxMemorySize, quiet = false } = options
   if (typeof appDir !== 'string' || appDir === '' || appDir.startsWith('/') || appDir.includes('..')) {
     throw new TypeError(`[vite-isr] isr({ appDir }) must be a folder inside the Vite root such as 'app' or 'src/app' (got ${JSON.stringify(appDir)})`)
   }
   if (!Number.isInteger(prerenderConcurrency) || prerenderConcurrency < 1) {
     throw new TypeError(`[vite-isr] isr({ prerenderConcurrency }) must be a positive integer (got ${prerenderConcurrency})`)
   }
-  if (typeof expireTime !== 'number' || !(expireTime > 0)) throw new TypeError(`[vite-isr] isr({ expireTime }) must be a positive number of seconds (got ${expireTime})`)
+  const expire = normalizeExpireTime(expireTime)
+  if (expire === undefined) throw new TypeError(`[vite-isr] isr(): ${EXPIRE_TIME_RULE} (got ${expireTime})`)
   if (cacheHandler !== undefined && (typeof cacheHandler !== 'string' || cacheHandler === '')) {
     throw new TypeError(`[vite-isr] isr({ cacheHandler }) must be the path of a module, e.g. './cache-handler.ts' (got ${JSON.stringify(cacheHandler)}); pass an instance to createISRHandler instead`)
   }
@@ -64,8 +75,9 @@ export function resolvePluginOptions(options: IsrPluginOptions = {}): ResolvedPl
   if (cacheMaxMemorySize !== undefined && !(Number.isSafeInteger(cacheMaxMemorySize) && cacheMaxMemorySize >= 0)) {
     throw new TypeError(`[vite-isr] isr({ cacheMaxMemorySize }) must be a non-negative integer of bytes (got ${cacheMaxMemorySize})`)
   }
+  if (typeof quiet !== 'boolean') throw new TypeError(`[vite-isr] isr({ quiet }) must be true or false (got ${JSON.stringify(quiet)})`)
   const runtimeDefaults: ResolvedPluginOptions['runtimeDefaults'] = {}
   if (cacheDir !== undefined) runtimeDefaults.cacheDir = cacheDir
   if (cacheMaxMemorySize !== undefined) runtimeDefaults.cacheMaxMemorySize = cacheMaxMemorySize
-  return { appDir: appDir.replace(/\/+$/, ''), prerenderConcurrency, expireTime, cacheHandler, runtimeDefaults }
+  return { appDir: appDir.replace(/\/+$/, ''), prerenderConcurrency, expireTime: expire, cacheHandler, quiet, runtimeDefaults }
 }

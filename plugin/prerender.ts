@@ -15,6 +15,7 @@ import { PRERENDER_MANIFEST, PRERENDER_MANIFEST_VERSION, type PrerenderManifest 
 import { pageKey, toGenerated } from '../runtime/page-entry.js'
 import { registerDataCache, type DataCache } from '../runtime/data-cache.js'
 import { createLogger } from '../runtime/debug.js'
+import { normalizePathname } from '../runtime/path.js'
 import { renderPage, type RenderApp } from '../runtime/render.js'
 import { isImplicitTag } from '../runtime/revalidate.js'
 import { createSWR } from '../runtime/swr.js'
@@ -74,7 +75,19 @@ async function jobsFor(entry: ServerEntry, route: RouteDefinition): Promise<Job[
   } catch (error) {
     throw new RouteError(`[vite-isr] ${route.file}: generateStaticParams() threw: ${(error as Error)?.message ?? error}. Fix the function, or remove it to render every path on its first request.`, route.file)
   }
-  return checkParamsShape(route, value).map((params) => ({ route, pathname: fillPattern(route, params), params }))
+  return checkParamsShape(route, value).map((params) => ({ route, pathname: servedPath(route, params), params }))
+}
+
+/**
+ * The path a request for these params is served under, decoded as the server's normaliser
+ * decodes it (`{ slug: 'é' }` -> `/fixed/é`, requested as `/fixed/%C3%A9`): cache keys and the
+ * manifest hold that form. A value no request can reach (`'..'`, one with a `/`) keeps its
+ * encoded form, so it is never mistaken for another page.
+ */
+function servedPath(route: RouteDefinition, params: Params): string {
+  const filled = fillPattern(route, params)
+  const checked = normalizePathname(filled)
+  return checked.ok && checked.pathname.split('/').length === filled.split('/').length ? checked.pathname : filled
 }
 
 async function runPool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {

@@ -105,7 +105,32 @@ function readRevalidate(code: string, file: string, expr: Expression): Revalidat
   if (node.type === 'UnaryExpression' && node.operator === '-' && node.argument.type === 'Literal' && typeof node.argument.value === 'number') {
     fail(code, file, expr.start, `${prefix} ${REVALIDATE_USAGE}`)
   }
-  fail(code, file, expr.start, `${prefix} Write the value out, e.g. \`export const revalidate = 600\`.`)
+  const folded = fold(node)
+  const example = folded !== undefined && Number.isFinite(folded) && folded >= 0 ? folded : 600
+  fail(code, file, expr.start, `${prefix} Write the value out, e.g. \`export const revalidate = ${example}\`.`)
+}
+
+/** The value of a constant arithmetic expression (`60 * 5`), to suggest it written out. */
+function fold(node: Expression): number | undefined {
+  node = unwrap(node)
+  if (node.type === 'Literal') return typeof node.value === 'number' ? node.value : undefined
+  if (node.type === 'UnaryExpression' && (node.operator === '-' || node.operator === '+')) {
+    const value = fold(node.argument as Expression)
+    return value === undefined ? undefined : node.operator === '-' ? -value : value
+  }
+  if (node.type !== 'BinaryExpression') return undefined
+  const left = fold(node.left as Expression)
+  const right = fold(node.right as Expression)
+  if (left === undefined || right === undefined) return undefined
+  switch (node.operator) {
+    case '+': return left + right
+    case '-': return left - right
+    case '*': return left * right
+    case '/': return left / right
+    case '%': return left % right
+    case '**': return left ** right
+    default: return undefined
+  }
 }
 
 function readDynamicParams(code: string, file: string, expr: Expression): boolean {

@@ -259,7 +259,10 @@ export function stripServerCodePlugin(state: PluginState): Plugin {
       this.environment.hot.send({ type: 'full-reload', path: '*' })
       return []
     },
-    resolveId(source, importer) {
+    resolveId(source, importer, options) {
+      // The dependency scanner reads pages before this plugin strips their loaders: what it
+      // sees is not what the browser gets.
+      if ((options as { scan?: boolean }).scan) return
       if (!importer || !(source.startsWith('node:') || NODE_BUILTINS.has(source.split('/')[0]))) return
       const from = importer.startsWith(state.root) ? importer.slice(state.root.length + 1) : importer
       this.error(

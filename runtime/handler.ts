@@ -10,7 +10,7 @@ import { createMemoryCacheHandler } from './cache-handlers/memory.js'
 import { createTieredCacheHandler } from './cache-handlers/tiered.js'
 import type { CacheHandler } from './cache-handlers/types.js'
 import { createLogger } from './debug.js'
-import { handlerFromBuild, resolveDistDir, resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
+import { handlerFromBuild, isThenable, resolveDistDir, resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
 import { createPageServer, type PageTarget } from './pages.js'
 import { normalizePathname } from './path.js'
 import { registerRevalidationTarget } from './revalidate.js'
@@ -40,12 +40,13 @@ export interface ISRHandler {
   close(): Promise<void>
 }
 
-function sendPlain(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) })
+function sendPlain(res: ServerResponse, status: number, text: string, headers?: Record<string, string>): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), ...headers })
   res.end(text)
 }
 
 export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Promise<ISRHandler> {
+  if (isThenable(userOptions?.cacheHandler)) userOptions = { ...userOptions, cacheHandler: await userOptions.cacheHandler }
   const build = await loadBuildOutput(resolveDistDir(userOptions))
   const { manifest, entry } = build
   const options = resolveHandlerOptions(userOptions, entry.config)
@@ -53,7 +54,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
   const buildId = manifest.buildId
 
   const custom = options.cacheHandler ?? (await handlerFromBuild(entry.cacheHandler))
-  const store = custom ?? (await openDefaultStore(build, options.cacheDir, options.cacheMaxDiskSize, log))
+  const store = custom ?? (await openDefaultStore(build, { dir: options.cacheDir, maxSize: options.cacheMaxDiskSize, maxEntries: options.cacheMaxDiskEntries, now: options.now }, log))
   if (custom) await importSeed(build, custom, log)
   const cache =
     options.cacheMaxMemorySize > 0
@@ -126,6 +127,11 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     if (!checked.ok) {
       log.debug('reject', JSON.stringify(url.slice(0, 80)), { status: checked.status, reason: checked.reason })
       return sendPlain(res, checked.status, checked.status === 400 ? 'Bad Request' : 'Not Found')
+    }
+    // Another spelling of a path goes back through the app's middleware under its one canonical spelling.
+    if (checked.redirect !== undefined) {
+      log.debug('redirect', JSON.stringify(url.slice(0, 80)), { location: checked.redirect.slice(0, 80) })
+      return isRead ? sendPlain(res, 308, 'Permanent Redirect', { location: checked.redirect }) : sendPlain(res, 404, 'Not Found')
     }
     const { pathname } = checked
     if (inspect?.(req, res, pathname)) return

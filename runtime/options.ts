@@ -24,22 +24,31 @@ export interface ISRHandlerOptions {
    */
   cacheDir?: string
   /**
-   * A custom store implementing `CacheHandler` (see `vite-isr/cache-handlers/redis`).
+   * A custom store implementing `CacheHandler` (see `vite-isr/cache-handlers/redis`), or a
+   * promise of one (`createRedisCacheHandler(...)` needs no `await` here).
    * The memory tier stays in front of it unless `cacheMaxMemorySize` is 0.
    * @default the filesystem handler at `cacheDir`
    */
-  cacheHandler?: CacheHandler
+  cacheHandler?: CacheHandler | PromiseLike<CacheHandler>
   /**
    * Bytes of the in-memory LRU in front of the store; `0` turns it off.
    * @default 52428800 (50 MB)
    */
   cacheMaxMemorySize?: number
   /**
-   * Bytes of disk the default filesystem cache may use; past it the least recently used
+   * Bytes of disk the default filesystem cache may use, counted in whole file-system blocks
+   * (a 300-byte entry takes 4096 bytes on most disks); past it the least recently used
    * entries are deleted (they render again on demand). `Infinity` for no bound.
    * @default 1073741824 (1 GiB)
    */
   cacheMaxDiskSize?: number
+  /**
+   * Number of entry files the default filesystem cache may hold (each costs an inode and a
+   * directory entry whatever its size); past it the least recently used are deleted.
+   * `Infinity` for no bound.
+   * @default 1000000
+   */
+  cacheMaxDiskEntries?: number
   /**
    * Seconds a page's last good copy may be old and still answer when its fresh render fails
    * (after `revalidateTag` without a profile, or past `expireTime`); older, the error page
@@ -49,7 +58,8 @@ export interface ISRHandlerOptions {
   staleIfError?: number
   /**
    * Seconds after which a page must not be served stale any more (Next.js's `expireTime`).
-   * Sent as `stale-while-revalidate=expireTime - revalidate`.
+   * Sent as `stale-while-revalidate=expireTime - revalidate`. `Infinity` (never) counts as
+   * 4294967294 seconds (about 136 years), as in Next.js, so the header stays finite.
    * An entry older than the cache handler's `tagRetention` (a year and a day by default)
    * counts as expired even so, since invalidations that old are forgotten.
    * @default 31536000 (one year)
@@ -109,6 +119,7 @@ export interface ResolvedHandlerOptions {
   cacheHandler: CacheHandler | undefined
   cacheMaxMemorySize: number
   cacheMaxDiskSize: number
+  cacheMaxDiskEntries: number
   staleIfError: number
   expireTime: number
   renderTimeout: number
@@ -120,6 +131,20 @@ export interface ResolvedHandlerOptions {
   debug: boolean | undefined
   log: ((line: string) => void) | undefined
 }
+
+/** What `expireTime: Infinity` stands for: Next.js's INFINITE_CACHE, finite so that JSON and headers can carry it. */
+export const INFINITE_EXPIRE_TIME = 0xfffffffe
+
+/**
+ * The one rule for `expireTime`, in `isr()` and `createISRHandler()`: seconds > 0, or
+ * `Infinity`, which becomes `INFINITE_EXPIRE_TIME`. Returns `undefined` for a wrong value.
+ */
+export function normalizeExpireTime(value: unknown): number | undefined {
+  if (value === Infinity) return INFINITE_EXPIRE_TIME
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined
+}
+
+export const EXPIRE_TIME_RULE = 'expireTime must be a positive number of seconds, or Infinity for never'
 
 function check(ok: boolean, message: string): void {
   if (!ok) throw new TypeError(`[vite-isr] createISRHandler: ${message}`)
@@ -140,8 +165,10 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
   const o = { ...options, cacheDir: options.cacheDir ?? defaults.cacheDir, cacheMaxMemorySize: options.cacheMaxMemorySize ?? defaults.cacheMaxMemorySize }
   check(o.cacheDir === undefined || (typeof o.cacheDir === 'string' && o.cacheDir !== ''), `cacheDir must be a non-empty string (got ${JSON.stringify(o.cacheDir)})`)
   check(o.cacheMaxMemorySize === undefined || isNonNegativeInteger(o.cacheMaxMemorySize), `cacheMaxMemorySize must be a non-negative integer of bytes (got ${o.cacheMaxMemorySize})`)
-  check(o.expireTime === undefined || isPositive(o.expireTime), `expireTime must be a positive number of seconds (got ${o.expireTime})`)
+  const expireTime = o.expireTime === undefined ? 31_536_000 : normalizeExpireTime(o.expireTime)
+  check(expireTime !== undefined, `${EXPIRE_TIME_RULE} (got ${o.expireTime})`)
   check(o.cacheMaxDiskSize === undefined || o.cacheMaxDiskSize === Infinity || (isNonNegativeInteger(o.cacheMaxDiskSize) && o.cacheMaxDiskSize > 0), `cacheMaxDiskSize must be a positive integer of bytes or Infinity (got ${o.cacheMaxDiskSize})`)
+  check(o.cacheMaxDiskEntries === undefined || o.cacheMaxDiskEntries === Infinity || (isNonNegativeInteger(o.cacheMaxDiskEntries) && o.cacheMaxDiskEntries > 0), `cacheMaxDiskEntries must be a positive integer number of files or Infinity (got ${o.cacheMaxDiskEntries})`)
   check(o.staleIfError === undefined || (typeof o.staleIfError === 'number' && o.staleIfError >= 0), `staleIfError must be a number of seconds >= 0 (got ${o.staleIfError})`)
   check(o.renderTimeout === undefined || isPositive(o.renderTimeout), `renderTimeout must be a positive number of milliseconds (got ${o.renderTimeout})`)
   check(
@@ -155,15 +182,17 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
     `cdnTagHeader must be true, false or a header name such as 'Cache-Tag' (got ${JSON.stringify(o.cdnTagHeader)})`,
   )
   const handler = o.cacheHandler
+  check(!isThenable(handler), 'cacheHandler is a promise here: await it first (createISRHandler does)')
   check(handler === undefined || isCacheHandler(handler), 'cacheHandler must implement get, set, delete, invalidateTags and getTagTimes (see the CacheHandler type)')
   return {
     distDir,
     cacheDir: resolve(o.cacheDir ?? join(distDir, DEFAULT_CACHE_DIR)),
-    cacheHandler: handler,
+    cacheHandler: handler as CacheHandler | undefined,
     cacheMaxMemorySize: o.cacheMaxMemorySize ?? 50 * 1024 * 1024,
     cacheMaxDiskSize: o.cacheMaxDiskSize ?? 1024 * 1024 * 1024,
+    cacheMaxDiskEntries: o.cacheMaxDiskEntries ?? 1_000_000,
     staleIfError: o.staleIfError ?? 31_536_000,
-    expireTime: o.expireTime ?? 31_536_000,
+    expireTime: expireTime!,
     renderTimeout: o.renderTimeout ?? 30_000,
     retryBackoff: { ...(o.retryBackoff ?? { min: 2_000, max: 60_000 }) },
     now: o.now ?? Date.now,
@@ -173,6 +202,10 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
     debug: o.debug,
     log: o.log,
   }
+}
+
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 }
 
 export function isCacheHandler(value: unknown): value is CacheHandler {

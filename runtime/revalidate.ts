@@ -4,6 +4,7 @@
  * writing one invalidation time per tag: the cost does not grow with the number of
  * cached pages. The next read of an entry carrying the tag compares times.
  */
+import { normalizePathname } from './path.js'
 import type { RouteDefinition } from './route-table.js'
 
 export const PATH_TAG = '_isr_path:'
@@ -73,17 +74,18 @@ export function registerRevalidationTarget(target: RevalidationTarget): () => vo
 
 function checkPath(path: unknown, fn: string): string {
   if (typeof path !== 'string') throw new TypeError(`[vite-isr] ${fn}: path must be a string (got ${typeof path})`)
-  if (!path.startsWith('/')) throw new TypeError(`[vite-isr] ${fn}: path must start with "/" (got ${JSON.stringify(path.slice(0, 40))})`)
+  const shown = JSON.stringify(path.slice(0, 40))
+  if (!path.startsWith('/')) throw new TypeError(`[vite-isr] ${fn}: path must start with "/" (got ${shown})`)
   if (path.length > MAX_PATH_ARG) throw new TypeError(`[vite-isr] ${fn}: path must be at most ${MAX_PATH_ARG} characters (got ${path.length})`)
-  let decoded = path
-  try {
-    decoded = decodeURIComponent(path)
-  } catch {
-    throw new TypeError(`[vite-isr] ${fn}: path has malformed percent-encoding (${JSON.stringify(path.slice(0, 40))})`)
+  // A query or fragment names no other page, and cutting it silently would hide a mistake
+  // such as an unencoded title (`/blog/why?` would revalidate `/blog/why`).
+  if (/[?#]/.test(path)) {
+    throw new TypeError(`[vite-isr] ${fn}: path must not contain "?" or "#" (got ${shown}). Pass the pathname only; a "?" or "#" that is part of it is written %3F or %23.`)
   }
-  const q = decoded.search(/[?#]/)
-  if (q !== -1) decoded = decoded.slice(0, q)
-  return decoded.length > 1 && decoded.endsWith('/') ? decoded.slice(0, -1) : decoded
+  // The requests' normaliser: `/%62log/1`, `/blog/1/` and `/blog/1` are one page.
+  const checked = normalizePathname(path)
+  if (!checked.ok) throw new TypeError(`[vite-isr] ${fn}: path is not valid (${checked.reason}): ${shown}`)
+  return checked.pathname
 }
 
 async function dispatch(invalidation: Invalidation): Promise<void> {

@@ -1,9 +1,14 @@
-/** Debian's Chromium driven by playwright-core (no browser download: `.ci/run` installs chromium). */
+/** Debian's Chromium driven by playwright-core (no browser download: `npm test`'s pretest installs chromium). */
+import { existsSync } from 'node:fs'
 import { chromium, type Browser, type Page } from 'playwright-core'
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 export function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    // Said at once, by name, rather than as a launch timeout.
+    throw new Error(`this test needs Chromium at ${CHROMIUM} (Debian package chromium: apt-get install chromium, or set CHROMIUM_PATH)`)
+  }
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

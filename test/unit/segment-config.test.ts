@@ -52,6 +52,13 @@ describe('readSegmentConfig', () => {
     expect(err.frame).toContain(`    | ${' '.repeat(26)}^`)
   })
 
+  it('suggests the value of a constant expression written out, and 600 when it cannot fold one', () => {
+    expect(errorOf('export const revalidate = 60 * 5').message).toContain('e.g. `export const revalidate = 300`')
+    expect(errorOf('export const revalidate = (2 + 1) * 60 as const').message).toContain('e.g. `export const revalidate = 180`')
+    expect(errorOf('export const revalidate = HOUR * 2').message).toContain('e.g. `export const revalidate = 600`')
+    expect(errorOf('export const revalidate = 1 - 5').message).toContain('e.g. `export const revalidate = 600`')
+  })
+
   it('rejects identifiers, template literals, calls and Infinity as non-literals', () => {
     for (const value of ['HOUR', '`60`', 'getRevalidate()', 'Infinity', 'NaN']) {
       expect(errorOf(`export const revalidate = ${value}`).message).toContain(`(found \`${value}\`). Write the value out`)
