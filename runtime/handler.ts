@@ -17,6 +17,7 @@ import { registerRevalidationTarget } from './revalidate.js'
 import { serveRouteHandler } from './route-handlers.js'
 import { createRouter, type RouteMatch } from './router.js'
 import { importSeed, openDefaultStore } from './seed.js'
+import { DEFAULT_TAG_RETENTION } from './cache-handlers/tag-times.js'
 import { createStaticHandler } from './static-files.js'
 import { createSWR } from './swr.js'
 import { createCacheStats } from './stats.js'
@@ -66,7 +67,10 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
   const buildId = manifest.buildId
 
   const custom = options.cacheHandler ?? (await handlerFromBuild(entry.cacheHandler))
-  const store = custom ?? (await openDefaultStore(build, { dir: options.cacheDir, maxSize: options.cacheMaxDiskSize, maxEntries: options.cacheMaxDiskEntries, now: options.now }, log))
+  // Tag times must outlive every entry that may still be served: a year and a day, or
+  // expireTime and a day when that is longer (expireTime: Infinity keeps pages for good).
+  const tagRetention = Math.max(DEFAULT_TAG_RETENTION, options.expireTime + 86_400)
+  const store = custom ?? (await openDefaultStore(build, { dir: options.cacheDir, maxSize: options.cacheMaxDiskSize, maxEntries: options.cacheMaxDiskEntries, now: options.now, tagRetention }, log))
   if (custom) await importSeed(build, custom, log)
   const cache =
     options.cacheMaxMemorySize > 0

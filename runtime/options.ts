@@ -60,6 +60,8 @@ export interface ISRHandlerOptions {
    * Seconds after which a page must not be served stale any more (Next.js's `expireTime`).
    * Sent as `stale-while-revalidate=expireTime - revalidate`. `Infinity` (never) counts as
    * 4294967294 seconds (about 136 years), as in Next.js, so the header stays finite.
+   * An entry older than the cache handler's `tagRetention` (a year and a day by default)
+   * counts as expired even so, since invalidations that old are forgotten.
    * @default 31536000 (one year)
    */
   expireTime?: number

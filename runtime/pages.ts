@@ -11,7 +11,7 @@ import { pageKey, toGenerated } from './page-entry.js'
 import { renderError, renderNotFound, renderPage, type RenderApp, type RenderResult } from './render.js'
 import type { Invalidation, RevalidationTarget } from './revalidate.js'
 import type { Router, RouteMatch } from './router.js'
-import { NO_STORE, sendEntry as send, type ResponseState, type SendOptions } from './response.js'
+import { abortResponse, NO_STORE, sendEntry as send, whyUnsendable, type ResponseState, type SendOptions } from './response.js'
 import type { CacheStats } from './stats.js'
 import type { Generate, Resolved, SWR } from './swr.js'
 import { toWebRequest } from './web-request.js'
@@ -51,7 +51,11 @@ export interface PageServer extends RevalidationTarget {
   target(pathname: string, match: RouteMatch): PageTarget
   /** Serve a page, or the 404 page for `null`; synchronous for a HIT held in memory. Never rejects: failures answer the error page. */
   serve(req: IncomingMessage, res: ServerResponse, target: PageTarget | null): Promise<void> | void
-  /** Answer from memory without awaiting, or return false (fresh or stale entries only). */
+  /**
+   * Answer from memory without awaiting, or return false (fresh or stale entries only).
+   * Always false once middleware in front of the handler was seen setting a cookie: the fast
+   * path runs before that middleware, so only the app can answer those requests.
+   */
   serveFromMemory(req: IncomingMessage, res: ServerResponse, target: PageTarget, poweredBy: boolean): boolean
 }
 
@@ -73,11 +77,44 @@ export function createPageServer(options: PageServerOptions): PageServer {
   const { app, router, swr, handler, buildId, log } = options
   const sendOptions: SendOptions = { tagHeader: options.tagHeader }
   const poweredOptions: SendOptions = { tagHeader: options.tagHeader, poweredBy: true }
+  const privateOptions: SendOptions = { tagHeader: options.tagHeader, private: true }
   const stats = options.stats
-  const sendEntry = (req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState, poweredBy = false) => {
+  /**
+   * Set once a page goes out with a `Set-Cookie` from middleware in front. Which requests such
+   * middleware answers with a cookie depends on the request (a new visitor, a consent banner),
+   * not only on the URL, so from then on the fast path steps aside for every URL.
+   */
+  let cookiesInFront = false
+
+  /**
+   * Write `entry`; false when it cannot be sent (nothing was written). A write that throws
+   * midway (a header refused, middleware hooked on writeHead failing) is answered here: the
+   * entry under `key` is dropped, so the next request renders anew, and 500 or a closed
+   * connection goes out. Never throws.
+   */
+  const sendEntry = (req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState, key?: string, poweredBy = false): boolean => {
+    const cookie = res.getHeader('set-cookie') !== undefined
+    if (cookie) cookiesInFront = true
+    try {
+      if (!send(req, res, entry, state, cookie ? privateOptions : poweredBy ? poweredOptions : sendOptions)) return false
+    } catch (error) {
+      log.error(`sending ${req.url?.slice(0, 200)} failed${key ? '; its cache entry is dropped' : ''}`, error)
+      // The 500 waits for the drop: the client's next request must not find the entry again.
+      if (key && !res.headersSent) void drop(key).then(() => abortResponse(res))
+      else {
+        if (key) void drop(key)
+        abortResponse(res)
+      }
+      return true
+    }
     stats?.count(state)
-    send(req, res, entry, state, poweredBy ? poweredOptions : sendOptions)
+    return true
   }
+
+  const drop = (key: string): Promise<void> =>
+    Promise.resolve()
+      .then(() => handler.delete(key))
+      .catch((error: unknown) => log.error(`dropping ${key} from the ${handler.name} cache failed`, error))
   let notFoundPage: Promise<CacheEntry> | undefined
   let lastInvalidationAt = 0
 
@@ -94,16 +131,23 @@ export function createPageServer(options: PageServerOptions): PageServer {
   function sendNotFound(req: IncomingMessage, res: ServerResponse): Promise<void> {
     notFoundPage ??= renderNotFound(app).then((result) => ({ ...resultEntry(result, buildId), revalidate: 0 }))
     notFoundPage.catch(() => (notFoundPage = undefined))
-    return notFoundPage.then(
-      (entry) => sendEntry(req, res, entry, 'BYPASS'),
-      (error) => sendError(req, res, error, req.url ?? ''),
-    )
+    return notFoundPage
+      .then(
+        (entry) => sendOwn(req, res, entry),
+        (error) => sendError(req, res, error, req.url ?? ''),
+      )
+      .catch((error: unknown) => lastResort(res, error, req.url ?? ''))
+  }
+
+  /** Our own pages (404, 500) are always sendable; if one is not, a plain 500 answers. */
+  function sendOwn(req: IncomingMessage, res: ServerResponse, entry: CacheEntry): void {
+    if (!sendEntry(req, res, entry, 'BYPASS')) abortResponse(res)
   }
 
   async function sendError(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> {
     log.error(`rendering ${pathname} failed`, error)
     const result = await renderError(app, error)
-    sendEntry(req, res, resultEntry(result, buildId), 'BYPASS')
+    sendOwn(req, res, resultEntry(result, buildId))
   }
 
   async function serveDynamic(req: IncomingMessage, res: ServerResponse, pathname: string, match: RouteMatch): Promise<void> {
@@ -111,7 +155,24 @@ export function createPageServer(options: PageServerOptions): PageServer {
     const result = await renderPage(app, { route: match.route, params: match.params, pathname, request: toWebRequest(req) })
     const entry = resultEntry(result, buildId)
     if (result.status === 404) entry.headers = { ...entry.headers, 'cache-control': NO_STORE }
-    sendEntry(req, res, entry, 'BYPASS')
+    if (!sendEntry(req, res, entry, 'BYPASS')) throw new Error(`[vite-isr] rendering ${pathname} produced a response Node cannot send (${whyUnsendable(entry)})`)
+  }
+
+  /** A cached entry that cannot be sent (damaged, or written by something else) is dropped: the request renders it anew. */
+  function dropUnsendable(target: PageTarget, entry: CacheEntry): Promise<void> {
+    log.error(`the cached entry for ${target.pathname} cannot be sent (${whyUnsendable(entry)}); dropping it and rendering anew`)
+    return drop(target.key)
+  }
+
+  function renderAnew(req: IncomingMessage, res: ServerResponse, target: PageTarget, entry: CacheEntry): Promise<void> {
+    return dropUnsendable(target, entry)
+      .then(() => swr.refresh(target.key, target.generate, target.pathname))
+      .then((generated) => {
+        if (!sendEntry(req, res, generated.entry, stateOf(generated.entry, 'MISS'), target.key)) {
+          throw new Error(`[vite-isr] rendering ${target.pathname} produced a response Node cannot send (${whyUnsendable(generated.entry)})`)
+        }
+      })
+      .catch((error: unknown) => fail(req, res, error, target.pathname))
   }
 
   function stateOf(entry: CacheEntry, state: ResponseState): ResponseState {
@@ -119,8 +180,15 @@ export function createPageServer(options: PageServerOptions): PageServer {
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> | void {
-    if (!res.headersSent) return sendError(req, res, error, pathname)
-    res.destroy(error as Error)
+    if (!res.headersSent) return sendError(req, res, error, pathname).catch((last: unknown) => lastResort(res, last, pathname))
+    log.error(`serving ${pathname} failed after its headers went out; closing the connection`, error)
+    res.destroy()
+  }
+
+  /** Nothing on the request path may reject unheard: it would be an unhandled rejection. */
+  function lastResort(res: ServerResponse, error: unknown, pathname: string): void {
+    log.error(`serving ${pathname} failed`, error)
+    abortResponse(res)
   }
 
   return {
@@ -140,22 +208,32 @@ export function createPageServer(options: PageServerOptions): PageServer {
       }
       // A HIT from memory is answered right here, without a promise.
       if (!(resolved instanceof Promise)) {
-        sendEntry(req, res, resolved.entry, stateOf(resolved.entry, resolved.state))
-        return
+        if (sendEntry(req, res, resolved.entry, stateOf(resolved.entry, resolved.state), target.key)) return
+        return renderAnew(req, res, target, resolved.entry)
       }
-      return resolved.then(
-        (r) => sendEntry(req, res, r.entry, stateOf(r.entry, r.state)),
-        (error: unknown) => fail(req, res, error, pathname),
-      )
+      return resolved
+        .then(
+          (r) => (sendEntry(req, res, r.entry, stateOf(r.entry, r.state), target.key) ? undefined : renderAnew(req, res, target, r.entry)),
+          (error: unknown) => fail(req, res, error, pathname),
+        )
+        .catch((error: unknown) => lastResort(res, error, pathname))
     },
 
     serveFromMemory(req, res, target, poweredBy) {
       const { pathname, match } = target
-      if (match.route.revalidate === 0 || !admits(match, pathname)) return false
-      const resolved = swr.peek(target.key, target.generate, pathname)
+      if (cookiesInFront || match.route.revalidate === 0 || !admits(match, pathname)) return false
+      let resolved: Resolved | undefined
+      try {
+        resolved = swr.peek(target.key, target.generate, pathname)
+      } catch (error) {
+        log.error(`reading ${pathname} from memory failed; handing the request to the app`, error)
+        return false
+      }
       if (!resolved) return false
-      sendEntry(req, res, resolved.entry, resolved.state, poweredBy)
-      return true
+      if (sendEntry(req, res, resolved.entry, resolved.state, target.key, poweredBy)) return true
+      // The app's path renders it anew once it is gone.
+      void dropUnsendable(target, resolved.entry)
+      return false
     },
 
     async invalidate(invalidation: Invalidation) {

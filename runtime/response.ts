@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib'
 import type { CacheEntry } from './cache-handlers/types.js'
+import { percentEncode, unsendable } from './header-values.js'
 import { INFINITE_EXPIRE_TIME } from './options.js'
 
 export type ResponseState = 'HIT' | 'STALE' | 'MISS' | 'BYPASS'
@@ -40,6 +41,8 @@ interface Prepared {
   /** The tag header the lists were built with. */
   headersFor: string | undefined
   compressible: boolean
+  /** Why the entry's status or headers cannot be written (a damaged or foreign entry), if so. */
+  unsendable: string | undefined
 }
 
 const prepared = new WeakMap<CacheEntry, Prepared>()
@@ -47,6 +50,12 @@ const prepared = new WeakMap<CacheEntry, Prepared>()
 function prepare(entry: CacheEntry): Prepared {
   let p = prepared.get(entry)
   if (p) return p
+  const problem = unsendable(entry.status, entry.headers ?? {})
+  if (problem) {
+    p = { tag: undefined, etag: undefined, bodies: {}, headers: undefined, poweredHeaders: undefined, headersFor: undefined, compressible: false, unsendable: problem }
+    prepared.set(entry, p)
+    return p
+  }
   const cacheable = entry.status === 200
   // 128 bits of SHA-1, encoded from the bytes rather than sliced from a longer string (a
   // slice would keep its parent alive beside every entry in memory).
@@ -59,6 +68,7 @@ function prepare(entry: CacheEntry): Prepared {
     poweredHeaders: undefined,
     headersFor: undefined,
     compressible: entry.value.length >= MIN_COMPRESS_BYTES && /^text\/|json|javascript|xml/.test(entry.headers['content-type'] ?? ''),
+    unsendable: undefined,
   }
   prepared.set(entry, p)
   return p
@@ -87,28 +97,35 @@ export interface SendOptions {
    * does so itself when the app has `x-powered-by` enabled (Express's default).
    */
   poweredBy?: boolean
+  /**
+   * The response already carries a `Set-Cookie` (set by middleware in front): send it as
+   * `private, no-store`, so no shared cache keeps one visitor's cookie for others.
+   */
+  private?: boolean
 }
 
 const STATE_SLOT: Record<ResponseState, number> = { HIT: 0, STALE: 1, MISS: 2, BYPASS: 3 }
 const ENCODING_SLOT: Record<Encoding, number> = { identity: 0, gzip: 1, br: 2 }
 
 function headersFor(entry: CacheEntry, p: Prepared, state: ResponseState, encoding: Encoding, notModified: boolean, options: SendOptions): string[] {
-  const memo = state === 'HIT' || state === 'STALE'
+  const memo = (state === 'HIT' || state === 'STALE') && !options.private
   if (p.headersFor !== options.tagHeader) {
     p.headers = p.poweredHeaders = undefined
     p.headersFor = options.tagHeader
   }
   const slot = (STATE_SLOT[state] * 3 + ENCODING_SLOT[encoding]) * 2 + (notModified ? 1 : 0)
-  let list = (options.poweredBy ? p.poweredHeaders : p.headers)?.[slot]
+  let list = memo ? (options.poweredBy ? p.poweredHeaders : p.headers)?.[slot] : undefined
   if (list) return list
   list = options.poweredBy ? ['X-Powered-By', 'Express'] : []
   if (!notModified) for (const name in entry.headers) list.push(name, entry.headers[name])
-  list.push('cache-control', cacheControlFor(entry))
+  list.push('cache-control', options.private ? NO_STORE : cacheControlFor(entry))
   if (p.etag) list.push('etag', encoding === 'identity' ? p.etag : `"${p.tag}-${encoding === 'gzip' ? 'gz' : 'br'}"`)
   if (p.compressible) list.push('vary', 'Accept-Encoding')
   list.push('x-isr-cache', state)
   if (options.tagHeader && entry.tags.length > 0 && state !== 'BYPASS') {
-    list.push(options.tagHeader, entry.tags.join(options.tagHeader === 'surrogate-key' ? ' ' : ','))
+    const separator = options.tagHeader === 'surrogate-key' ? ' ' : ','
+    // Implicit tags carry the decoded path (any Unicode); a header value carries printable ASCII.
+    list.push(options.tagHeader, entry.tags.map((tag) => tag.replace(separator === ' ' ? NOT_TAG_CHAR_SPACE : NOT_TAG_CHAR_COMMA, percentEncode)).join(separator))
   }
   if (!notModified) {
     if (encoding !== 'identity') list.push('content-encoding', encoding)
@@ -120,6 +137,11 @@ function headersFor(entry: CacheEntry, p: Prepared, state: ResponseState, encodi
   }
   return list
 }
+
+// eslint-disable-next-line no-control-regex
+const NOT_TAG_CHAR_COMMA = /[^\u0021-\u002b\u002d-\u007e]+/g
+// eslint-disable-next-line no-control-regex
+const NOT_TAG_CHAR_SPACE = /[^\u0021-\u007e]+/g
 
 const encodingMemo = new Map<string, Encoding>()
 
@@ -155,17 +177,45 @@ export function matchesIfNoneMatch(header: string, tag: string): boolean {
   return false
 }
 
-/** Write `entry` with its precomputed headers: 304 on a matching If-None-Match, no body for HEAD. */
-export function sendEntry(req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState, options: SendOptions = {}): void {
+/**
+ * Write `entry` with its precomputed headers: 304 on a matching If-None-Match, no body for
+ * HEAD. Returns false, having written nothing, for an entry whose status or headers cannot be
+ * sent (read back damaged, or planted by another writer): the caller treats it as a miss.
+ */
+export function sendEntry(req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState, options: SendOptions = {}): boolean {
   const p = prepare(entry)
+  if (p.unsendable !== undefined) return false
   const encoding = p.compressible ? negotiateEncoding(req.headers['accept-encoding'] as string | undefined) : 'identity'
   const inm = req.headers['if-none-match']
   if (p.tag && inm && matchesIfNoneMatch(inm, p.tag)) {
     // RFC 9110 §15.4.5: a 304 carries the ETag the 200 would have carried.
     res.writeHead(304, headersFor(entry, p, state, encoding, true, options))
     res.end()
-    return
+    return true
   }
   res.writeHead(entry.status, headersFor(entry, p, state, encoding, false, options))
   res.end(req.method === 'HEAD' ? undefined : bodyFor(entry, p, encoding))
+  return true
+}
+
+/** Why `entry` cannot be sent, or undefined (checked once per entry object). */
+export const whyUnsendable = (entry: CacheEntry): string | undefined => prepare(entry).unsendable
+
+/**
+ * The answer when writing a response failed: a plain 500 if nothing went out yet (headers a
+ * failed `writeHead` left half-set are removed first), else the connection is closed, since
+ * the client already has part of another answer.
+ */
+export function abortResponse(res: ServerResponse): void {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  try {
+    for (const name of res.getHeaderNames()) res.removeHeader(name)
+    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': NO_STORE, 'content-length': '21' })
+    res.end('Internal Server Error')
+  } catch {
+    res.destroy()
+  }
 }

@@ -70,6 +70,8 @@ export interface DefaultStoreOptions {
   /** Entry files. */
   maxEntries: number
   now: () => number
+  /** Seconds tag times are kept (see `CacheHandler.tagRetention`). */
+  tagRetention?: number
 }
 
 export async function openDefaultStore(build: BuildOutput, options: DefaultStoreOptions, log: Logger): Promise<CacheHandler> {

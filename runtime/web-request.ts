@@ -124,6 +124,12 @@ export function toWebRequest(req: IncomingMessage & { body?: unknown }, limit?: 
   return new WebRequest(originOf(req) + (req.url ?? '/'), init)
 }
 
+/**
+ * Write a route handler's `Response`. A header Node refuses (the Fetch API lets through
+ * control characters Node does not) rejects before anything is sent, with none of the
+ * Response's headers left on `res`, so the caller's error answer goes out clean. A body that
+ * fails midway closes the connection; a client that goes away stops the body's stream.
+ */
 export async function sendWebResponse(req: IncomingMessage, res: ServerResponse, response: Response): Promise<void> {
   const headers: Record<string, string | string[]> = {}
   response.headers.forEach((value, name) => {
@@ -131,13 +137,42 @@ export async function sendWebResponse(req: IncomingMessage, res: ServerResponse,
   })
   const cookies = response.headers.getSetCookie()
   if (cookies.length > 0) headers['set-cookie'] = cookies
-  res.writeHead(response.status, response.statusText || undefined, headers)
+  try {
+    res.writeHead(response.status, response.statusText || undefined, headers)
+  } catch (error) {
+    if (!res.headersSent) for (const name in headers) res.removeHeader(name)
+    await response.body?.cancel().catch(() => {})
+    throw new TypeError(
+      `[vite-isr] the route handler's Response cannot be sent (${(error as Error).message}). Header values must be Latin-1 text without control characters: percent-encode anything else.`,
+      { cause: error },
+    )
+  }
   if (!response.body || req.method === 'HEAD') {
+    await response.body?.cancel().catch(() => {})
     res.end()
     return
   }
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve))
+  try {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      // Leaving the loop cancels the stream.
+      if (res.destroyed) return
+      if (!res.write(chunk)) await drainedOrClosed(res)
+    }
+  } catch (error) {
+    res.destroy()
+    throw error
   }
   res.end()
+}
+
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+  })
 }

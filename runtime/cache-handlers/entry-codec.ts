@@ -1,16 +1,21 @@
 /**
  * The byte format of one entry, shared by the handlers that store bytes (file system,
- * Redis): a small frame with the metadata as JSON and a checksum of the body, so a
- * truncated, torn or foreign value reads as a miss instead of being served.
+ * Redis): a small frame with the metadata as JSON and one checksum over the metadata and
+ * the body together, so a truncated, torn, foreign or edited value reads as a miss instead
+ * of being served. The status, headers, tags and times count as much as the body: a flipped
+ * `"status":200` must not turn a page into a cached 500 (issue 12).
  */
-import { createHash } from 'node:crypto'
 import zlib from 'node:zlib'
 import type { CacheEntry } from './types.js'
 
-// Frame: MAGIC (4) | VERSION (1) | header length, uint32 BE (4) | JSON header | body
+// Frame: MAGIC (4) | VERSION (1) | header length, uint32 BE (4) | crc32 of header and body,
+// uint32 BE (4) | JSON header | body. Version 1 checksummed the body only: its files read as
+// a miss and are rendered anew.
 const MAGIC = Buffer.from('VISR', 'latin1')
-const VERSION = 1
-const PREFIX_LENGTH = MAGIC.length + 1 + 4
+const VERSION = 2
+const LENGTH_AT = MAGIC.length + 1
+const CHECKSUM_AT = LENGTH_AT + 4
+const PREFIX_LENGTH = CHECKSUM_AT + 4
 
 interface EntryHeader extends Omit<CacheEntry, 'value' | 'revalidate' | 'expire'> {
   key: string
@@ -18,17 +23,10 @@ interface EntryHeader extends Omit<CacheEntry, 'value' | 'revalidate' | 'expire'
   revalidate: number | false | 'Infinity'
   expire: number | 'Infinity'
   bodyLength: number
-  /** `crc32:<8 hex>`, or `sha1:<16 hex>` on a runtime without `zlib.crc32`. */
-  checksum: string
 }
 
-const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32
-
-function checksum(body: Uint8Array, algorithm = crc32 ? 'crc32' : 'sha1'): string | undefined {
-  if (algorithm === 'crc32') return crc32 && `crc32:${crc32(body).toString(16).padStart(8, '0')}`
-  if (algorithm === 'sha1') return `sha1:${createHash('sha1').update(body).digest('hex').slice(0, 16)}`
-  return undefined
-}
+// In Node since 20.15 (package.json asks for 20.19).
+const crc32 = (zlib as unknown as { crc32: (data: Uint8Array, value?: number) => number }).crc32
 
 /** The entry as buffers to write one after another (no copy of the body). */
 export function encodeEntry(key: string, entry: CacheEntry): Buffer[] {
@@ -43,13 +41,13 @@ export function encodeEntry(key: string, entry: CacheEntry): Buffer[] {
     status: entry.status,
     headers: entry.headers,
     bodyLength: entry.value.length,
-    checksum: checksum(entry.value)!,
   }
   const json = Buffer.from(JSON.stringify(header), 'utf8')
   const prefix = Buffer.alloc(PREFIX_LENGTH)
   MAGIC.copy(prefix, 0)
   prefix.writeUInt8(VERSION, MAGIC.length)
-  prefix.writeUInt32BE(json.length, MAGIC.length + 1)
+  prefix.writeUInt32BE(json.length, LENGTH_AT)
+  prefix.writeUInt32BE(crc32(entry.value, crc32(json)), CHECKSUM_AT)
   return [prefix, json, entry.value]
 }
 
@@ -57,18 +55,19 @@ export function encodeEntry(key: string, entry: CacheEntry): Buffer[] {
 export function decodeEntry(file: Buffer, key: string): CacheEntry | undefined {
   if (file.length < PREFIX_LENGTH || !file.subarray(0, MAGIC.length).equals(MAGIC)) return undefined
   if (file.readUInt8(MAGIC.length) !== VERSION) return undefined
-  const headerEnd = PREFIX_LENGTH + file.readUInt32BE(MAGIC.length + 1)
+  const headerEnd = PREFIX_LENGTH + file.readUInt32BE(LENGTH_AT)
   if (headerEnd > file.length) return undefined
+  // Checked before the JSON is parsed: nothing of an entry that fails it is looked at.
+  const json = file.subarray(PREFIX_LENGTH, headerEnd)
+  const value = file.subarray(headerEnd)
+  if (crc32(value, crc32(json)) !== file.readUInt32BE(CHECKSUM_AT)) return undefined
   let h: EntryHeader
   try {
-    h = JSON.parse(file.toString('utf8', PREFIX_LENGTH, headerEnd))
+    h = JSON.parse(json.toString('utf8'))
   } catch {
     return undefined
   }
   if (!isHeader(h) || h.key !== key || headerEnd + h.bodyLength !== file.length) return undefined
-  const value = file.subarray(headerEnd)
-  const algorithm = h.checksum.slice(0, h.checksum.indexOf(':'))
-  if (checksum(value, algorithm) !== h.checksum) return undefined
   return {
     kind: h.kind,
     value,
@@ -101,8 +100,7 @@ function isHeader(h: unknown): h is EntryHeader {
     !Array.isArray(x.headers) &&
     Object.values(x.headers).every((v) => typeof v === 'string') &&
     Number.isSafeInteger(x.bodyLength) &&
-    (x.bodyLength as number) >= 0 &&
-    typeof x.checksum === 'string'
+    (x.bodyLength as number) >= 0
   )
 }
 

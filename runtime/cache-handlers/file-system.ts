@@ -4,10 +4,11 @@ import { createDiskHealth, isDiskTrouble } from './disk-health.js'
 import { DiskIndex } from './disk-index.js'
 import { walkFolder } from './disk-walk.js'
 import { decodeEntry, encodeEntry } from './entry-codec.js'
-import { appendFile, mkdir, readFile, stat, statfs, unlink } from 'node:fs/promises'
+import { mkdir, readFile, stat, statfs, unlink } from 'node:fs/promises'
 import path from 'node:path'
-import { describeValue, maxTagTimes, recordInvalidation } from './memory.js'
-import type { TagTimeMap } from './memory.js'
+import { describeValue } from './memory.js'
+import { openTagLog } from './tag-log.js'
+import { checkTagTimesOptions, DEFAULT_TAG_RETENTION } from './tag-times.js'
 import type { CacheEntry, CacheHandler, SetOptions, TagInvalidation, TagTimes } from './types.js'
 
 export interface FileSystemCacheHandlerOptions {
@@ -45,6 +46,19 @@ export interface FileSystemCacheHandlerOptions {
    */
   writes?: 'atomic' | 'direct'
   /**
+   * Seconds an invalidation time is kept in `tags.log`; an entry older than this counts as
+   * expired whatever its tags say (see `CacheHandler.tagRetention`).
+   * @default 31622400 (a year and a day)
+   */
+  tagRetention?: number
+  /**
+   * Tag records kept. Past it, the records raised longest ago are folded into one time that
+   * applies to every tagged entry (entries older than it render once more; none is served
+   * past an invalidation).
+   * @default 100000
+   */
+  maxTags?: number
+  /**
    * Where warnings go: one when the folder cannot be written (full, read-only, no
    * permission) and one when writing resumes.
    * @default a line to process.stderr
@@ -64,6 +78,7 @@ export interface FileSystemCacheHandler extends CacheHandler {
   readonly dir: string
   /** Bytes of disk (whole blocks) taken by the entry files this handler knows of (bounded by `maxSize`). */
   readonly diskSize: number
+  readonly tagRetention: number
   /** Entry files this handler knows of (bounded by `maxEntries`). */
   readonly diskEntries: number
   /**
@@ -111,6 +126,7 @@ export async function createFileSystemCacheHandler(
   if (writes !== 'atomic' && writes !== 'direct') {
     throw new TypeError(`[vite-isr] writes must be 'atomic' or 'direct' (got ${describeValue(writes)})`)
   }
+  checkTagTimesOptions('createFileSystemCacheHandler', options.tagRetention, options.maxTags)
   if (options.warn !== undefined && typeof options.warn !== 'function') {
     throw new TypeError(`[vite-isr] warn must be a function (got ${describeValue(options.warn)})`)
   }
@@ -136,7 +152,7 @@ export async function createFileSystemCacheHandler(
   )
   // Disk a file of `size` bytes takes: whole blocks (a 300-byte entry takes a 4 kB block).
   const allocated = (size: number) => Math.max(1, Math.ceil(size / blockSize)) * blockSize
-  const tagTimes = await loadTagLog(logFile)
+  const tagLog = await openTagLog(logFile, { retention: options.tagRetention, maxTags: options.maxTags, rewrite: (chunks) => writeAtomic(logFile, chunks, true) })
 
   // Concatenated, not path.join()ed: the name is hex and the folder already resolved.
   const fileOf = (name: string) => `${entriesDir}${path.sep}${name.slice(0, 2)}${path.sep}${name}.entry`
@@ -150,7 +166,6 @@ export async function createFileSystemCacheHandler(
   // least recently used first out; eviction deletes the file.
   const files = new DiskIndex({ maxSize, maxCount: maxEntries, evict: (hash) => void removeFile(fileOf(hash)).catch(() => {}) })
   const walk = walkFolder(dir, entriesDir, files)
-  let appending: Promise<unknown> = Promise.resolve()
 
   /** Removes an outdated file; a disk that refuses is the outage `health` already reports. */
   const removeQuietly = (file: string) => removeFile(file).catch((error) => {
@@ -160,6 +175,7 @@ export async function createFileSystemCacheHandler(
   return {
     name: 'file-system',
     dir,
+    tagRetention: options.tagRetention ?? DEFAULT_TAG_RETENTION,
     get diskSize() {
       return files.totalSize
     },
@@ -218,62 +234,17 @@ export async function createFileSystemCacheHandler(
       files.delete(hash)
       return removeQuietly(fileOf(hash))
     },
-    async invalidateTags(tags, invalidation) {
-      if (tags.length === 0) return
-      // Applied in memory first: if persisting fails, this process still honours it.
-      recordInvalidation(tagTimes, tags, invalidation)
-      const lines = tags.map((tag) => JSON.stringify({ tag, at: invalidation.at, mode: invalidation.mode }) + '\n')
-      // Serialized so that two calls' lines never interleave in the log.
-      const write = appending.then(() => appendFile(logFile, lines.join('')))
-      appending = write.catch(() => {})
-      await write
+    invalidateTags(tags, invalidation) {
+      return tagLog.append(tags, invalidation)
     },
     getTagTimes(tags) {
-      return maxTagTimes(tagTimes, tags)
+      return tagLog.times.max(tags)
     },
     async dispose() {
       await walk.stop()
-      await appending
+      await tagLog.settled()
     },
   }
-}
-
-async function loadTagLog(logFile: string): Promise<TagTimeMap> {
-  const map: TagTimeMap = new Map()
-  let data: Buffer
-  try {
-    data = await readFile(logFile)
-  } catch (error) {
-    if (isCode(error, 'ENOENT')) return map
-    throw error
-  }
-  // A crash mid-append leaves a last line without its newline: ignore it.
-  const end = data.lastIndexOf(0x0a) + 1
-  let lineCount = 0
-  for (const line of data.toString('utf8', 0, end).split('\n')) {
-    if (line === '') continue
-    lineCount++
-    try {
-      const { tag, at, mode } = JSON.parse(line)
-      if (typeof tag === 'string' && Number.isFinite(at) && (mode === 'expire' || mode === 'stale')) {
-        recordInvalidation(map, [tag], { at, mode })
-      }
-    } catch {
-      // A damaged line only loses its own invalidation.
-    }
-  }
-  let records = 0
-  for (const times of map.values()) records += Number(times.expired > 0) + Number(times.stale > 0)
-  // Rewriting also drops a torn tail, which the next append would otherwise extend into garbage.
-  if (end < data.length || lineCount > 2 * records + 100) {
-    let text = ''
-    for (const [tag, { expired, stale }] of map) {
-      if (expired > 0) text += JSON.stringify({ tag, at: expired, mode: 'expire' }) + '\n'
-      if (stale > 0) text += JSON.stringify({ tag, at: stale, mode: 'stale' }) + '\n'
-    }
-    await writeAtomic(logFile, [Buffer.from(text, 'utf8')], true)
-  }
-  return map
 }
 
 // Temp names: unique within this process by the counter, across processes (and across

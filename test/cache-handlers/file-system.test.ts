@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import zlib from 'node:zlib'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createFileSystemCacheHandler } from '../../runtime/cache-handlers/file-system.js'
 import type { FileSystemCacheHandler } from '../../runtime/cache-handlers/file-system.js'
@@ -53,10 +54,12 @@ describe('file-system cache handler', () => {
     expect(await listTree(dir)).toEqual([path.relative(dir, file).split(path.sep).join('/')])
     const data = await fs.readFile(file)
     expect(data.subarray(0, 4).toString('latin1')).toBe('VISR')
-    expect(data[4]).toBe(1)
-    const header = JSON.parse(data.toString('utf8', 9, 9 + data.readUInt32BE(5)))
-    expect(header).toMatchObject({ key: '/blog/hello', bodyLength: 18, checksum: expect.stringMatching(/^crc32:[0-9a-f]{8}$/) })
+    expect(data[4]).toBe(2)
+    const headerEnd = 13 + data.readUInt32BE(5)
+    const header = JSON.parse(data.toString('utf8', 13, headerEnd))
+    expect(header).toMatchObject({ key: '/blog/hello', bodyLength: 18 })
     expect(header).not.toHaveProperty('value')
+    expect(data.readUInt32BE(9)).toBe(zlib.crc32(data.subarray(13)))
   })
 
   it('survives a restart: a new instance on the same dir reads entries and tag times', async () => {
@@ -108,21 +111,16 @@ describe('file-system cache handler', () => {
     })
   })
 
-  it('reads an entry checksummed with sha1, as written where zlib.crc32 is missing', async () => {
+  it('reads an entry of the body-only checksum format (version 1) as a miss', async () => {
     const handler = await open()
-    const body = Buffer.from('written elsewhere')
-    const write = async (checksum: string) => {
-      const { value: _, ...fields } = makeEntry()
-      const header = Buffer.from(JSON.stringify({ key: '/sha1', ...fields, bodyLength: body.length, checksum }))
-      const prefix = Buffer.from('VISR\x01\0\0\0\0', 'latin1')
-      prefix.writeUInt32BE(header.length, 5)
-      await fs.mkdir(path.dirname(entryFile('/sha1')), { recursive: true })
-      await fs.writeFile(entryFile('/sha1'), Buffer.concat([prefix, header, body]))
-    }
-    await write(`sha1:${createHash('sha1').update(body).digest('hex').slice(0, 16)}`)
-    expect((await handler.get('/sha1'))?.value.toString()).toBe('written elsewhere')
-    await write('md5:0123456789abcdef')
-    expect(await handler.get('/sha1')).toBeUndefined()
+    const body = Buffer.from('written by an older version')
+    const { value: _, ...fields } = makeEntry()
+    const header = Buffer.from(JSON.stringify({ key: '/v1', ...fields, bodyLength: body.length, checksum: `crc32:${zlib.crc32(body).toString(16).padStart(8, '0')}` }))
+    const prefix = Buffer.from('VISR\x01\0\0\0\0', 'latin1')
+    prefix.writeUInt32BE(header.length, 5)
+    await fs.mkdir(path.dirname(entryFile('/v1')), { recursive: true })
+    await fs.writeFile(entryFile('/v1'), Buffer.concat([prefix, header, body]))
+    expect(await handler.get('/v1')).toBeUndefined()
   })
 
   it('removes leftover temp files of crashed writes at start, not those of writes in flight', async () => {

@@ -21,7 +21,7 @@ function entryFiles(cacheDir: string): Map<string, string> {
   for (const name of readdirSync(join(cacheDir, 'entries'), { recursive: true })) {
     if (!String(name).endsWith('.entry')) continue
     const data = readFileSync(join(cacheDir, 'entries', String(name)))
-    const header = JSON.parse(data.toString('utf8', 9, 9 + data.readUInt32BE(5))) as { kind: string; key: string }
+    const header = JSON.parse(data.toString('utf8', 13, 13 + data.readUInt32BE(5))) as { kind: string; key: string }
     files.set(String(name), `${header.kind} ${header.key}`)
   }
   return files
