@@ -1,4 +1,6 @@
-// The production server: `node server.js` after `vite build`.
+// The production server: `npm start` (NODE_ENV=production node server.js) after `vite build`.
+// NODE_ENV=production matters: without it Express answers errors with stack traces and file
+// paths, and vite-isr prints a warning at start.
 import http from 'node:http'
 import express from 'express'
 import { createISRHandler } from 'vite-isr/runtime'

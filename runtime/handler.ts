@@ -9,12 +9,12 @@ import { loadBuildOutput } from './build-output.js'
 import { createMemoryCacheHandler } from './cache-handlers/memory.js'
 import { createTieredCacheHandler } from './cache-handlers/tiered.js'
 import type { CacheHandler } from './cache-handlers/types.js'
-import { createLogger } from './debug.js'
+import { createLogger, type Logger } from './debug.js'
 import { handlerFromBuild, isThenable, resolveDistDir, resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
 import { createPageServer, type PageTarget } from './pages.js'
 import { normalizePathname } from './path.js'
 import { registerRevalidationTarget } from './revalidate.js'
-import { callRouteHandler } from './route-handlers.js'
+import { serveRouteHandler } from './route-handlers.js'
 import { createRouter, type RouteMatch } from './router.js'
 import { importSeed, openDefaultStore } from './seed.js'
 import { DEFAULT_TAG_RETENTION } from './cache-handlers/tag-times.js'
@@ -46,12 +46,24 @@ function sendPlain(res: ServerResponse, status: number, text: string, headers?: 
   res.end(text)
 }
 
+let warnedNodeEnv = false
+/** Once per process: a test suite or a cluster starting many handlers gets one line, not one each. */
+function warnUnlessProduction(log: Logger): void {
+  if (warnedNodeEnv || process.env.NODE_ENV === 'production') return
+  warnedNodeEnv = true
+  log.warn(
+    `NODE_ENV is ${process.env.NODE_ENV ? `"${process.env.NODE_ENV}"` : 'not set'}: when middleware in front of vite-isr fails, Express shows the client its stack trace and file paths (vite-isr's own answers never carry them). Start the server with NODE_ENV=production.`,
+  )
+}
+
 export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Promise<ISRHandler> {
   if (isThenable(userOptions?.cacheHandler)) userOptions = { ...userOptions, cacheHandler: await userOptions.cacheHandler }
   const build = await loadBuildOutput(resolveDistDir(userOptions))
   const { manifest, entry } = build
   const options = resolveHandlerOptions(userOptions, entry.config)
   const log = createLogger({ debug: options.debug, write: options.log })
+  for (const warning of options.warnings) log.warn(warning)
+  warnUnlessProduction(log)
   const buildId = manifest.buildId
 
   const custom = options.cacheHandler ?? (await handlerFromBuild(entry.cacheHandler))
@@ -94,7 +106,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     stats,
   })
   const inspect = options.inspector
-    ? createInspector({ cache, swr, stats, now: options.now, buildId, options: options.inspector, production: process.env.NODE_ENV === 'production' })
+    ? createInspector({ cache, swr, stats, now: options.now, buildId, options: options.inspector })
     : undefined
   const unregister = registerRevalidationTarget(pages)
   const serveStatic = createStaticHandler(build.clientDir, manifest.assetsDir)
@@ -149,9 +161,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     }
     const match = router.match(pathname)
     if (match?.route.kind === 'route') {
-      entry.modules[match.route.file]()
-        .then((mod) => callRouteHandler(mod, req, res, match.params, match.route.file))
-        .catch(next)
+      void serveRouteHandler(entry.modules[match.route.file], req, res, match.params, match.route.file, { maxBodySize: options.maxBodySize, log })
       return
     }
     if (!isRead) return next()

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path'
 import { DEFAULT_CACHE_DIR } from './build-output.js'
 import type { CacheHandler } from './cache-handlers/types.js'
-import type { InspectorOptions } from './inspector.js'
+import type { InspectorOptions, ResolvedInspectorOptions } from './inspector.js'
 
 export interface RevalidateEvent {
   paths: string[]
@@ -91,11 +91,22 @@ export interface ISRHandlerOptions {
    */
   cdnTagHeader?: boolean | string
   /**
-   * Serve the cache inspector at `/__isr`. `true` or `{ token }`; a token is required in
-   * production (NODE_ENV=production).
+   * Serve the cache inspector at `/__isr`: `true` or `{ token, allowedHosts }`. It always
+   * needs a token of at least 16 characters (here or in `ISR_INSPECTOR_TOKEN`): a shorter
+   * one given here throws; a missing or short `ISR_INSPECTOR_TOKEN` leaves the inspector off
+   * with a warning.
    * @default process.env.ISR_INSPECTOR === '1', with process.env.ISR_INSPECTOR_TOKEN
+   * @example inspector: { token: process.env.INSPECTOR_TOKEN, allowedHosts: ['www.example.com'] }
    */
   inspector?: boolean | InspectorOptions
+  /**
+   * Bytes of request body a route handler may read. A larger `Content-Length` is answered
+   * `413 Payload Too Large` without reading; a streamed body is cut off (and answered 413)
+   * once it passes the limit. A body an Express body parser already read is left to that
+   * parser's own limit. `Infinity` for no bound.
+   * @default 1048576 (1 MiB)
+   */
+  maxBodySize?: number
   /**
    * The clock, in ms since the epoch. Tests inject one to move time without sleeping.
    * @default Date.now
@@ -126,10 +137,13 @@ export interface ResolvedHandlerOptions {
   retryBackoff: { min: number; max: number }
   now: () => number
   onRevalidate: ((event: RevalidateEvent) => void | Promise<void>) | undefined
-  inspector: InspectorOptions | undefined
+  inspector: ResolvedInspectorOptions | undefined
+  maxBodySize: number
   cdnTagHeader: string | undefined
   debug: boolean | undefined
   log: ((line: string) => void) | undefined
+  /** Problems found in the environment, for the factory to log once it has its logger. */
+  warnings: string[]
 }
 
 /** What `expireTime: Infinity` stands for: Next.js's INFINITE_CACHE, finite so that JSON and headers can carry it. */
@@ -175,12 +189,14 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
     o.retryBackoff === undefined || (isPositive(o.retryBackoff.min) && isPositive(o.retryBackoff.max) && o.retryBackoff.min <= o.retryBackoff.max),
     `retryBackoff must be { min, max } with 0 < min <= max milliseconds (got ${JSON.stringify(o.retryBackoff)})`,
   )
+  check(o.maxBodySize === undefined || o.maxBodySize === Infinity || isNonNegativeInteger(o.maxBodySize), `maxBodySize must be an integer number of bytes >= 0 or Infinity (got ${o.maxBodySize})`)
   check(o.now === undefined || typeof o.now === 'function', 'now must be a function returning ms since the epoch')
   check(o.onRevalidate === undefined || typeof o.onRevalidate === 'function', 'onRevalidate must be a function')
   check(
     o.cdnTagHeader === undefined || typeof o.cdnTagHeader === 'boolean' || (typeof o.cdnTagHeader === 'string' && /^[A-Za-z0-9-]+$/.test(o.cdnTagHeader)),
     `cdnTagHeader must be true, false or a header name such as 'Cache-Tag' (got ${JSON.stringify(o.cdnTagHeader)})`,
   )
+  const warnings: string[] = []
   const handler = o.cacheHandler
   check(!isThenable(handler), 'cacheHandler is a promise here: await it first (createISRHandler does)')
   check(handler === undefined || isCacheHandler(handler), 'cacheHandler must implement get, set, delete, invalidateTags and getTagTimes (see the CacheHandler type)')
@@ -197,10 +213,12 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
     retryBackoff: { ...(o.retryBackoff ?? { min: 2_000, max: 60_000 }) },
     now: o.now ?? Date.now,
     onRevalidate: o.onRevalidate,
-    inspector: resolveInspector(o.inspector),
+    inspector: resolveInspector(o.inspector, warnings),
+    maxBodySize: o.maxBodySize ?? 1024 * 1024,
     cdnTagHeader: o.cdnTagHeader === true ? 'cache-tag' : o.cdnTagHeader ? o.cdnTagHeader.toLowerCase() : undefined,
     debug: o.debug,
     log: o.log,
+    warnings,
   }
 }
 
@@ -222,12 +240,38 @@ export async function handlerFromBuild(exported: unknown): Promise<CacheHandler 
   return handler
 }
 
-function resolveInspector(option: ISRHandlerOptions['inspector'], env: NodeJS.ProcessEnv = process.env): InspectorOptions | undefined {
+const MIN_TOKEN_LENGTH = 16
+
+/**
+ * A bad value in the code throws (it is wrong everywhere the code runs); a missing or short
+ * `ISR_INSPECTOR_TOKEN` only keeps the inspector off, with a warning: the environment differs
+ * per deployment, and a debugging page must not stop a site from serving. Either way the
+ * inspector never runs without a token.
+ */
+function resolveInspector(option: ISRHandlerOptions['inspector'], warnings: string[], env: NodeJS.ProcessEnv = process.env): ResolvedInspectorOptions | undefined {
   check(
-    option === undefined || typeof option === 'boolean' || (typeof option === 'object' && option !== null && (option.token === undefined || (typeof option.token === 'string' && option.token.length >= 16))),
-    'inspector must be true, false or { token } with a token of at least 16 characters',
+    option === undefined || typeof option === 'boolean' || (typeof option === 'object' && option !== null),
+    `inspector must be true, false or { token, allowedHosts } (got ${JSON.stringify(option)})`,
   )
-  const token = (typeof option === 'object' ? option.token : undefined) ?? (env.ISR_INSPECTOR_TOKEN || undefined)
+  const given = typeof option === 'object' ? option : {}
+  check(
+    given.token === undefined || (typeof given.token === 'string' && given.token.length >= MIN_TOKEN_LENGTH),
+    `inspector.token must be a string of at least ${MIN_TOKEN_LENGTH} characters (got ${typeof given.token === 'string' ? `${given.token.length} characters` : typeof given.token}); generate one with \`openssl rand -hex 24\``,
+  )
+  check(
+    given.allowedHosts === undefined || (Array.isArray(given.allowedHosts) && given.allowedHosts.every((h) => typeof h === 'string' && /^\.?[a-z0-9.-]+$/i.test(h))),
+    `inspector.allowedHosts must be an array of host names such as 'www.example.com' or '.example.com' (got ${JSON.stringify(given.allowedHosts)})`,
+  )
   const enabled = option === undefined ? env.ISR_INSPECTOR === '1' || env.ISR_INSPECTOR === 'true' : option !== false
-  return enabled ? { token } : undefined
+  if (!enabled) return undefined
+  const allowedHosts = given.allowedHosts ?? (env.ISR_INSPECTOR_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean)
+  if (given.token !== undefined) return { token: given.token, allowedHosts }
+  const token = env.ISR_INSPECTOR_TOKEN ?? ''
+  if (token.length < MIN_TOKEN_LENGTH) {
+    warnings.push(
+      `the cache inspector stays off: it needs a token of at least ${MIN_TOKEN_LENGTH} characters and ISR_INSPECTOR_TOKEN is ${token ? `${token.length} characters long` : 'not set'}. Set ISR_INSPECTOR_TOKEN (e.g. to the output of \`openssl rand -hex 24\`) or pass createISRHandler({ inspector: { token } }).`,
+    )
+    return undefined
+  }
+  return { token, allowedHosts }
 }

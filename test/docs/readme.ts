@@ -408,7 +408,9 @@ export function launchServer(cwd: string, file: string, env: NodeJS.ProcessEnv):
 }
 
 export function npm(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
-  return run(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, { cwd, env: shellEnv(env), timeoutMs: 180_000 })
+  // `run` starts from process.env: unset vitest's NODE_ENV=test again, or `vite build` makes a
+  // development bundle that a production server cannot run.
+  return run(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, { cwd, env: { NODE_ENV: undefined, ...shellEnv(env) }, timeoutMs: 180_000 })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -543,16 +545,18 @@ export class ReadmeApp {
           return
         }
         let file: string
+        let scriptEnv: Record<string, string> = {}
         if (command.kind === 'node') file = command.file
         else {
           const script = this.packageJson().scripts[command.script]
           if (script === undefined) throw new Error(`${at}: package.json has no "${command.script}" script (scripts: ${JSON.stringify(this.packageJson().scripts)})`)
-          const node = /^node (\S+\.m?js)$/.exec(script)
-          if (!node) throw new Error(`${at}: the README test only runs scripts that are \`node <file>\` (this one is \`${script}\`)`)
-          file = node[1]
+          const node = parseCommand(script)
+          if (node.command.kind !== 'node') throw new Error(`${at}: the README test only runs scripts that are \`[VAR=value ...] node <file>\` (this one is \`${script}\`)`)
+          file = node.command.file
+          scriptEnv = node.env
         }
         if (this.dirty) throw new Error(`${at}: starts the server without building the files written since the last \`npm run build\``)
-        await this.start(file, line.env)
+        await this.start(file, { ...scriptEnv, ...line.env })
         return
       }
       case 'curl':
