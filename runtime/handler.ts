@@ -12,7 +12,7 @@ import type { CacheHandler } from './cache-handlers/types.js'
 import { createLogger, type Logger } from './debug.js'
 import { handlerFromBuild, isThenable, resolveDistDir, resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
 import { createPageServer, type PageTarget } from './pages.js'
-import { normalizePathname } from './path.js'
+import { normalizePathname, originForm } from './path.js'
 import { registerRevalidationTarget } from './revalidate.js'
 import { serveRouteHandler } from './route-handlers.js'
 import { createRouter, type RouteMatch } from './router.js'
@@ -131,6 +131,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
   }
 
   function handle(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    if (req.url !== undefined && req.url.charCodeAt(0) !== 47 /* / */) req.url = originForm(req.url)
     const url = req.url ?? '/'
     const method = req.method
     const isRead = method === 'GET' || method === 'HEAD'

@@ -120,6 +120,7 @@ function headersFor(entry: CacheEntry, p: Prepared, state: ResponseState, encodi
   if (!notModified) for (const name in entry.headers) list.push(name, entry.headers[name])
   list.push('cache-control', options.private ? NO_STORE : cacheControlFor(entry))
   if (p.etag) list.push('etag', encoding === 'identity' ? p.etag : `"${p.tag}-${encoding === 'gzip' ? 'gz' : 'br'}"`)
+  if (p.etag && Number.isFinite(entry.lastModified) && entry.lastModified > 0) list.push('last-modified', new Date(entry.lastModified).toUTCString())
   if (p.compressible) list.push('vary', 'Accept-Encoding')
   list.push('x-isr-cache', state)
   if (options.tagHeader && entry.tags.length > 0 && state !== 'BYPASS') {
@@ -171,10 +172,16 @@ export function matchesIfNoneMatch(header: string, tag: string): boolean {
     if (candidate.startsWith('W/')) candidate = candidate.slice(2)
     if (candidate.length < 2 || candidate[0] !== '"' || candidate[candidate.length - 1] !== '"') continue
     candidate = candidate.slice(1, -1)
-    const dash = candidate.lastIndexOf('-')
-    if (candidate === tag || (dash !== -1 && candidate.slice(0, dash) === tag)) return true
+    // Exactly one of the tags sent for this entry (identity, gzip, brotli), nothing else.
+    if (candidate === tag || candidate === `${tag}-gz` || candidate === `${tag}-br`) return true
   }
   return false
+}
+
+/** The entry's time, to the second as `Last-Modified` shows it, is not after the date in `header`. */
+function notModifiedSince(header: string, lastModified: number): boolean {
+  const since = Date.parse(header)
+  return Number.isFinite(since) && Math.floor(lastModified / 1000) * 1000 <= since
 }
 
 /**
@@ -187,7 +194,9 @@ export function sendEntry(req: IncomingMessage, res: ServerResponse, entry: Cach
   if (p.unsendable !== undefined) return false
   const encoding = p.compressible ? negotiateEncoding(req.headers['accept-encoding'] as string | undefined) : 'identity'
   const inm = req.headers['if-none-match']
-  if (p.tag && inm && matchesIfNoneMatch(inm, p.tag)) {
+  // RFC 9110 §13.1.3: If-Modified-Since only counts without If-None-Match.
+  const ims = inm === undefined && p.tag ? req.headers['if-modified-since'] : undefined
+  if (p.tag && ((inm && matchesIfNoneMatch(inm, p.tag)) || (ims && notModifiedSince(ims, entry.lastModified)))) {
     // RFC 9110 §15.4.5: a 304 carries the ETag the 200 would have carried.
     res.writeHead(304, headersFor(entry, p, state, encoding, true, options))
     res.end()
