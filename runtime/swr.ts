@@ -147,6 +147,14 @@ export function createSWR(options: SWROptions): SWR {
   const pending = new Map<string, Promise<Generated>>()
   const failures = new Map<string, { count: number; retryAt: number }>()
   const enclosing = new AsyncLocalStorage<Nested>()
+  /**
+   * Reads of the store in flight per key, and the last render of each such key that ended
+   * meanwhile: a read that started before that render's write landed may come back empty
+   * after the render has left `pending`, and would render the key a second time.
+   */
+  const reading = new Map<string, number>()
+  const endedDuringRead = new Map<string, { generated: Generated; seq: number }>()
+  let renderSeq = 0
 
   /** A durable write of a nested render, once the render around it has settled as `nested.outcome`. */
   function settleWrite(nested: Nested, write: Nested['writes'][number]): void {
@@ -197,6 +205,7 @@ export function createSWR(options: SWROptions): SWR {
       .run(nested, () => runWithTimeout(generate, startedAt, options.timeout, label))
       .then(async (generated) => {
         await store(key, generated, label, nested.parent)
+        if (generated.store !== 'none' && reading.has(key)) endedDuringRead.set(key, { generated, seq: ++renderSeq })
         settle(nested, generated)
         failures.delete(key)
         log.debug('regenerate:done', label, { status: generated.entry.status, in: `${Math.max(0, now() - startedAt)}ms` })
@@ -316,11 +325,26 @@ export function createSWR(options: SWROptions): SWR {
     get(key, generate, label, read) {
       const cached = handler.get(key)
       if (!isPromise(cached)) return decide(key, cached, generate, label, read)
+      const since = renderSeq
+      reading.set(key, (reading.get(key) ?? 0) + 1)
+      /** The entry read, or the result of a render of the key that ended while it was being read, whichever is newer. */
+      const newest = (entry: CacheEntry | undefined): CacheEntry | undefined => {
+        const ended = endedDuringRead.get(key)
+        const left = reading.get(key)! - 1
+        if (left === 0) {
+          reading.delete(key)
+          endedDuringRead.delete(key)
+        } else reading.set(key, left)
+        if (!ended || ended.seq <= since) return entry
+        const usable = entry && entry.buildId === buildId
+        return usable && entry.lastModified >= ended.generated.entry.lastModified ? entry : ended.generated.entry
+      }
       return cached.then(
-        (entry) => decide(key, entry, generate, label, read),
+        (entry) => decide(key, newest(entry), generate, label, read),
         (error: unknown) => {
-          log.error(`reading ${label} from the ${handler.name} cache failed; rendering it`, error)
-          return decide(key, undefined, generate, label)
+          const entry = newest(undefined)
+          if (!entry) log.error(`reading ${label} from the ${handler.name} cache failed; rendering it`, error)
+          return decide(key, entry, generate, label, entry ? read : undefined)
         },
       )
     },
