@@ -145,6 +145,8 @@ export function createSWR(options: SWROptions): SWR {
   const { handler, buildId, now, log } = options
   const maxAge = handler.tagRetention ?? Infinity
   const pending = new Map<string, Promise<Generated>>()
+  /** When each render in `pending` started. */
+  const pendingSince = new Map<string, number>()
   const failures = new Map<string, { count: number; retryAt: number }>()
   const enclosing = new AsyncLocalStorage<Nested>()
   /**
@@ -222,8 +224,12 @@ export function createSWR(options: SWROptions): SWR {
         log.error(`regenerating ${label} failed (attempt ${count}; next try in ${Math.round(wait / 1000)}s or later)`, error)
         throw error
       })
-      .finally(() => pending.delete(key))
+      .finally(() => {
+        pending.delete(key)
+        pendingSince.delete(key)
+      })
     pending.set(key, promise)
+    pendingSince.set(key, startedAt)
     return promise
   }
 
@@ -319,30 +325,38 @@ export function createSWR(options: SWROptions): SWR {
     return renderExpired(key, entry, generate, label)
   }
 
+  /**
+   * The entry a store read gives, or the result of a render of the key that ended while the
+   * read was in flight, whichever is newer. Rejects with `{ error, entry }` when the read fails.
+   */
+  function readNewest(key: string, reading$: Promise<CacheEntry | undefined>): Promise<CacheEntry | undefined> {
+    const since = renderSeq
+    reading.set(key, (reading.get(key) ?? 0) + 1)
+    const newest = (entry: CacheEntry | undefined): CacheEntry | undefined => {
+      const ended = endedDuringRead.get(key)
+      const left = reading.get(key)! - 1
+      if (left === 0) {
+        reading.delete(key)
+        endedDuringRead.delete(key)
+      } else reading.set(key, left)
+      if (!ended || ended.seq <= since) return entry
+      const usable = entry && entry.buildId === buildId
+      return usable && entry.lastModified >= ended.generated.entry.lastModified ? entry : ended.generated.entry
+    }
+    return reading$.then(newest, (error: unknown) => {
+      throw { error, entry: newest(undefined) }
+    })
+  }
+
   return {
     pending,
     failing: (key) => failures.has(key),
     get(key, generate, label, read) {
       const cached = handler.get(key)
       if (!isPromise(cached)) return decide(key, cached, generate, label, read)
-      const since = renderSeq
-      reading.set(key, (reading.get(key) ?? 0) + 1)
-      /** The entry read, or the result of a render of the key that ended while it was being read, whichever is newer. */
-      const newest = (entry: CacheEntry | undefined): CacheEntry | undefined => {
-        const ended = endedDuringRead.get(key)
-        const left = reading.get(key)! - 1
-        if (left === 0) {
-          reading.delete(key)
-          endedDuringRead.delete(key)
-        } else reading.set(key, left)
-        if (!ended || ended.seq <= since) return entry
-        const usable = entry && entry.buildId === buildId
-        return usable && entry.lastModified >= ended.generated.entry.lastModified ? entry : ended.generated.entry
-      }
-      return cached.then(
-        (entry) => decide(key, newest(entry), generate, label, read),
-        (error: unknown) => {
-          const entry = newest(undefined)
+      return readNewest(key, cached).then(
+        (entry) => decide(key, entry, generate, label, read),
+        ({ error, entry }: { error: unknown; entry: CacheEntry | undefined }) => {
           if (!entry) log.error(`reading ${label} from the ${handler.name} cache failed; rendering it`, error)
           return decide(key, entry, generate, label, entry ? read : undefined)
         },
@@ -356,7 +370,16 @@ export function createSWR(options: SWROptions): SWR {
       return serve(key, entry, times, generate, label) as Resolved
     },
     async refresh(key, generate, label, after) {
+      // A render that started after the invalidation already answers it: join it, or take
+      // what it stored, rather than render the key a second time.
+      const startedAfter = () => after !== undefined && (pendingSince.get(key) ?? -Infinity) > after
+      if (startedAfter()) return pending.get(key)!
       await pending.get(key)?.catch(() => {})
+      if (after !== undefined) {
+        const stored = await readNewest(key, Promise.resolve(handler.get(key))).catch(() => undefined)
+        if (startedAfter()) return pending.get(key)!
+        if (stored && stored.buildId === buildId && stored.lastModified > after) return { entry: stored, store: 'durable' }
+      }
       return render(key, generate, label, after)
     },
   }
