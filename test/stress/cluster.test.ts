@@ -1,0 +1,64 @@
+/**
+ * Two real server processes (one on the fast path, one as middleware) on one real Redis:
+ * a stale storm split across both regenerates the page once in the whole cluster, run
+ * after run, with the render time and the split of requests randomised.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BASIC_DIST } from '../helpers/fixture-db.js'
+import { startInstances, stopInstances, type Instance } from '../helpers/instances.js'
+import { startRedis, type RedisServer } from '../helpers/redis.js'
+import { randomInt, RUNS, tally } from './runs.js'
+
+const WINDOW = 60_000 // /blog/[id] has revalidate = 60
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+let redis: RedisServer
+let instances: Instance[] = []
+let A: Instance
+let B: Instance
+
+const both = <T>(fn: (instance: Instance) => Promise<T>) => Promise.all([fn(A), fn(B)])
+const total = async (path: string) => (await both((i) => i.renders())).reduce((sum, r) => sum + (r[path] ?? 0), 0)
+const state = async (instance: Instance, path: string) => {
+  const res = await instance.get(path)
+  await res.arrayBuffer()
+  return res.headers.get('x-isr-cache')
+}
+/** Both instances answer HIT: the regeneration ended and each sees its result. */
+const settled = (path: string) => expect.poll(async () => (await both((i) => state(i, path))).join(), { timeout: 15_000, interval: 20 }).toBe('HIT,HIT')
+
+describe('two instances on one Redis', () => {
+  beforeAll(async () => {
+    redis = await startRedis()
+    instances = await startInstances(2, { redisUrl: redis.url, distDir: BASIC_DIST, modes: ['fast-path', 'middleware'] })
+    ;[A, B] = instances
+    await both((i) => i.setDb({ posts: { storm: { title: 'Storm', body: 'Shared by both.' } } }))
+  })
+  afterAll(async () => {
+    await stopInstances(instances)
+    await redis?.stop()
+  })
+
+  it('a stale storm split across both instances regenerates the page once in the cluster, every run', async () => {
+    const path = '/blog/storm'
+    await state(A, path)
+    await settled(path)
+    const counts = tally('cluster: stale storm split across 2 instances')
+    for (let run = 0; run < RUNS; run++) {
+      const before = await total(path)
+      const delayMs = randomInt(0, 30)
+      await both((i) => i.setDb({ delayMs }))
+      await both((i) => i.advanceClock(WINDOW + randomInt(0, 3)))
+      const size = randomInt(10, 30)
+      const sent: Promise<string | null>[] = []
+      for (let i = 0; i < size; i++) {
+        sent.push(state(Math.random() < 0.5 ? A : B, path))
+        if (i % 5 === 4) await pause(randomInt(0, 3))
+      }
+      await Promise.all(sent)
+      await settled(path)
+      counts.add((await total(path)) - before, 1, `(render ${delayMs}ms, ${size} requests)`)
+    }
+    expect(counts.report()).toEqual([])
+  }, 60_000 + RUNS * 2_000)
+})
