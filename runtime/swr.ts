@@ -244,16 +244,34 @@ export function createSWR(options: SWROptions): SWR {
   const locking = new Map<string, Promise<Generated | undefined>>()
 
   /** Render under the store's lock when it has one, so that one instance of many renders. */
-  function renderLocked(key: string, generate: Generate, label: string): Promise<Generated | undefined> {
+  function renderLocked(key: string, generate: Generate, label: string, seen: CacheEntry): Promise<Generated | undefined> {
     const inFlight = pending.get(key) ?? locking.get(key)
     if (inFlight) return inFlight
     if (!handler.lock) return render(key, generate, label)
-    const attempt = lockAndRender(key, generate, label).finally(() => locking.delete(key))
+    const attempt = lockAndRender(key, generate, label, seen).finally(() => locking.delete(key))
     locking.set(key, attempt)
     return attempt
   }
 
-  async function lockAndRender(key: string, generate: Generate, label: string): Promise<Generated | undefined> {
+  /**
+   * The entry another instance rendered after `seen` and stored, if it is fresh: read from
+   * the shared store itself (not a memory tier in front of it) once the lock is held, so an
+   * instance that read the old entry just before another released the lock does not render
+   * the key a second time.
+   */
+  async function renderedElsewhere(key: string, seen: CacheEntry): Promise<Generated | undefined> {
+    const shared = (handler as { store?: CacheHandler }).store ?? handler
+    try {
+      const current = await shared.get(key)
+      if (!current || current.buildId !== buildId || current.lastModified <= seen.lastModified) return undefined
+      if (classify(current, await handler.getTagTimes(current.tags), now(), maxAge) !== 'fresh') return undefined
+      return { entry: current, store: 'durable' }
+    } catch {
+      return undefined
+    }
+  }
+
+  async function lockAndRender(key: string, generate: Generate, label: string, seen: CacheEntry): Promise<Generated | undefined> {
     let lock
     try {
       lock = await handler.lock!(key, options.timeout + 5_000)
@@ -267,15 +285,20 @@ export function createSWR(options: SWROptions): SWR {
       return undefined
     }
     try {
+      const done = await renderedElsewhere(key, seen)
+      if (done) {
+        log.debug('regenerate:done-elsewhere', label)
+        return done
+      }
       return await render(key, generate, label)
     } finally {
       await lock.release()
     }
   }
 
-  function regenerateInBackground(key: string, generate: Generate, label: string): void {
+  function regenerateInBackground(key: string, entry: CacheEntry, generate: Generate, label: string): void {
     if (pending.has(key) || backingOff(key, label)) return
-    renderLocked(key, generate, label).catch(() => {
+    renderLocked(key, generate, label, entry).catch(() => {
       // logged in render(); the stale entry keeps being served
     })
   }
@@ -286,7 +309,7 @@ export function createSWR(options: SWROptions): SWR {
   async function renderExpired(key: string, entry: CacheEntry, generate: Generate, label: string): Promise<Resolved> {
     if (!backingOff(key, label)) {
       try {
-        const generated = await renderLocked(key, generate, label)
+        const generated = await renderLocked(key, generate, label, entry)
         if (generated) return { entry: generated.entry, state: 'MISS' }
       } catch (error) {
         // logged in render(): fall through to the last good copy (stale-if-error), if young enough
@@ -318,7 +341,7 @@ export function createSWR(options: SWROptions): SWR {
     }
     if (freshness === 'stale' && !read?.refreshStale) {
       if (log.debugEnabled) log.debug('stale', label, { age: `${Math.round((t - entry.lastModified) / 1000)}s`, revalidate: String(entry.revalidate) })
-      regenerateInBackground(key, generate, label)
+      regenerateInBackground(key, entry, generate, label)
       return { entry, state: 'STALE' }
     }
     log.debug(freshness, label, freshness === 'stale' ? { refresh: 'inline' } : undefined)
