@@ -10,6 +10,9 @@ import { startRedis, type RedisServer } from '../helpers/redis.js'
 import { randomInt, RUNS, tally } from './runs.js'
 
 const WINDOW = 60_000 // /blog/[id] has revalidate = 60
+const RENDER_TIMEOUT = 200
+/** Past the instances' longest back-off after a failed render (instance-server.mjs: 200 ms). */
+const PAST_BACKOFF = 1_000
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 let redis: RedisServer
@@ -30,9 +33,10 @@ const settled = (path: string) => expect.poll(async () => (await both((i) => sta
 describe('two instances on one Redis', () => {
   beforeAll(async () => {
     redis = await startRedis()
-    instances = await startInstances(2, { redisUrl: redis.url, distDir: BASIC_DIST, modes: ['fast-path', 'middleware'] })
+    instances = await startInstances(2, { redisUrl: redis.url, distDir: BASIC_DIST, modes: ['fast-path', 'middleware'], env: { RENDER_TIMEOUT: String(RENDER_TIMEOUT) } })
     ;[A, B] = instances
-    await both((i) => i.setDb({ posts: { storm: { title: 'Storm', body: 'Shared by both.' } } }))
+    const posts = { storm: { title: 'Storm', body: 'Shared by both.' }, failing: { title: 'Failing', body: 'Fails at times.' }, down: { title: 'Down', body: 'Redis goes away.' } }
+    await both((i) => i.setDb({ posts }))
   })
   afterAll(async () => {
     await stopInstances(instances)
@@ -61,4 +65,40 @@ describe('two instances on one Redis', () => {
     }
     expect(counts.report()).toEqual([])
   }, 60_000 + RUNS * 2_000)
+
+  /** `size` requests split at random between the two instances, a random pause every few. */
+  async function splitStorm(path: string, size: number): Promise<void> {
+    const sent: Promise<string | null>[] = []
+    for (let i = 0; i < size; i++) {
+      sent.push(state(Math.random() < 0.5 ? A : B, path))
+      if (i % 5 === 4) await pause(randomInt(0, 3))
+    }
+    await Promise.all(sent)
+  }
+
+  it('a regeneration that throws or times out releases the lock: the next stale storm after the back-off regenerates once in the cluster, every run', async () => {
+    const path = '/blog/failing'
+    await state(A, path)
+    await settled(path)
+    const failed = tally('cluster: renders while the regeneration fails (at most one per instance)')
+    const after = tally('cluster: regenerations in the storm after a failed one')
+    for (let run = 0; run < RUNS; run++) {
+      const fail = Math.random() < 0.5 ? 'throw' : 'hang'
+      await both((i) => i.setDb({ fail, delayMs: randomInt(0, 20) }))
+      await both((i) => i.advanceClock(WINDOW + randomInt(0, 3)))
+      let before = await total(path)
+      await splitStorm(path, randomInt(6, 16))
+      // Every render of the failing storm has ended (thrown, or timed out after RENDER_TIMEOUT).
+      await pause(fail === 'hang' ? RENDER_TIMEOUT + 50 : 30)
+      const tries = (await total(path)) - before
+      failed.within(tries, 1, 2, `(${fail})`)
+      await both((i) => i.setDb({ fail: false, delayMs: randomInt(0, 20) }))
+      await both((i) => i.advanceClock(PAST_BACKOFF))
+      before = await total(path)
+      await splitStorm(path, randomInt(6, 16))
+      await settled(path)
+      after.add((await total(path)) - before, 1, `(after ${fail})`)
+    }
+    expect([...failed.report(), ...after.report()]).toEqual([])
+  }, 60_000 + RUNS * 3_000)
 })

@@ -22,6 +22,12 @@ export function tally(name: string) {
       worst = Math.max(worst, count)
       if (count !== expected) violations.push(`run ${runs}: ${count} (expected ${expected}) ${detail}`.trim())
     },
+    /** For a promise that holds only within bounds: `min` <= count <= `max`. */
+    within(count: number, min: number, max: number, detail = '') {
+      runs++
+      worst = Math.max(worst, count)
+      if (count < min || count > max) violations.push(`run ${runs}: ${count} (expected ${min} to ${max}) ${detail}`.trim())
+    },
     report() {
       console.log(`${name}: ${runs} runs, worst count ${worst}, violations ${violations.length}`)
       return violations
