@@ -16,6 +16,8 @@ const PAST_BACKOFF = 1_000
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 let redis: RedisServer
+// helpers/redis.ts's stop() must not be called twice: the last test stops it already.
+let redisUp = false
 let instances: Instance[] = []
 let A: Instance
 let B: Instance
@@ -33,6 +35,7 @@ const settled = (path: string) => expect.poll(async () => (await both((i) => sta
 describe('two instances on one Redis', () => {
   beforeAll(async () => {
     redis = await startRedis()
+    redisUp = true
     instances = await startInstances(2, { redisUrl: redis.url, distDir: BASIC_DIST, modes: ['fast-path', 'middleware'], env: { RENDER_TIMEOUT: String(RENDER_TIMEOUT) } })
     ;[A, B] = instances
     const posts = { storm: { title: 'Storm', body: 'Shared by both.' }, failing: { title: 'Failing', body: 'Fails at times.' }, down: { title: 'Down', body: 'Redis goes away.' } }
@@ -40,7 +43,7 @@ describe('two instances on one Redis', () => {
   })
   afterAll(async () => {
     await stopInstances(instances)
-    await redis?.stop()
+    if (redisUp) await redis.stop()
   })
 
   it('a stale storm split across both instances regenerates the page once in the cluster, every run', async () => {
@@ -100,5 +103,30 @@ describe('two instances on one Redis', () => {
       after.add((await total(path)) - before, 1, `(after ${fail})`)
     }
     expect([...failed.report(), ...after.report()]).toEqual([])
+  }, 60_000 + RUNS * 3_000)
+
+  // Last: it stops Redis for good.
+  it('with Redis gone, from the middle of a render on, a stale page renders at most once per instance per window, every run', async () => {
+    const path = '/blog/down'
+    await state(A, path)
+    await settled(path)
+    const counts = tally('cluster without Redis: regenerations per stale window (at most one per instance)')
+    for (let run = 0; run < RUNS; run++) {
+      const before = await total(path)
+      const delayMs = randomInt(20, 60)
+      await both((i) => i.setDb({ delayMs }))
+      await both((i) => i.advanceClock(WINDOW + randomInt(0, 3)))
+      if (run === 0) {
+        // A takes the lock and renders; Redis dies under it (the lock is lost with it).
+        await state(A, path)
+        await pause(randomInt(0, delayMs / 2))
+        await redis.stop()
+        redisUp = false
+      }
+      await splitStorm(path, randomInt(6, 16))
+      await settled(path)
+      counts.within((await total(path)) - before, 1, instances.length, `(render ${delayMs}ms)`)
+    }
+    expect(counts.report()).toEqual([])
   }, 60_000 + RUNS * 3_000)
 })
