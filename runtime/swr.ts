@@ -339,6 +339,12 @@ export function createSWR(options: SWROptions): SWR {
       if (log.debugEnabled) log.debug('hit', label, { age: `${Math.round((t - entry.lastModified) / 1000)}s`, revalidate: String(entry.revalidate) })
       return { entry, state: 'HIT' }
     }
+    // A render of the key may have ended while the tag times were being read: its entry, when
+    // these times cover its tags and it is fresh by them, is the answer, not a second render.
+    const newer = handler.peek?.(key)
+    if (newer && newer !== entry && newer.buildId === buildId && newer.lastModified > entry.lastModified && newer.tags.every((tag) => entry.tags.includes(tag)) && classify(newer, times, t, maxAge) === 'fresh') {
+      return { entry: newer, state: 'HIT' }
+    }
     if (freshness === 'stale' && !read?.refreshStale) {
       if (log.debugEnabled) log.debug('stale', label, { age: `${Math.round((t - entry.lastModified) / 1000)}s`, revalidate: String(entry.revalidate) })
       regenerateInBackground(key, entry, generate, label)
