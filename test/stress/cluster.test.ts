@@ -91,7 +91,9 @@ describe('two instances on one Redis', () => {
       await both((i) => i.advanceClock(WINDOW + randomInt(0, 3)))
       let before = await total(path)
       await splitStorm(path, randomInt(6, 16))
-      // Every render of the failing storm has ended (thrown, or timed out after RENDER_TIMEOUT).
+      // The storm's regeneration starts once the lock and the shared store answered (slow on a
+      // loaded machine); then it throws at once, or times out after RENDER_TIMEOUT.
+      await expect.poll(async () => (await total(path)) - before, { timeout: 5_000, interval: 10 }).toBeGreaterThanOrEqual(1)
       await pause(fail === 'hang' ? RENDER_TIMEOUT + 50 : 30)
       const tries = (await total(path)) - before
       failed.within(tries, 1, 2, `(${fail})`)

@@ -4,7 +4,7 @@
  * STRESS_RUNS / STRESS_BUILDS override either.
  */
 const long = process.env.npm_lifecycle_event === 'test:stress'
-export const RUNS = Number(process.env.STRESS_RUNS ?? (long ? 300 : 60))
+export const RUNS = Number(process.env.STRESS_RUNS ?? (long ? 300 : 40))
 /** Full `vite build`s looped by the build test (each takes seconds). */
 export const BUILDS = Number(process.env.STRESS_BUILDS ?? (long ? 30 : 3))
 
