@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resetDb } from '../helpers/fixture-db.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 import { checkEntryFile, copyBasicDist, diffTrees, entryFiles, figure, listTree, type ListedFile } from './helpers.js'
+import { prng, type Random } from '../helpers/prng.js'
 
 const RAW_REQUESTS = 6_000
 const FETCH_REQUESTS = 4_000
@@ -20,21 +21,6 @@ const SEED = Number(process.env.FAULTS_SEED ?? 0x15ad)
 /** Planted outside the client folder: no answer may ever contain it. */
 const CANARY = 'canary-7f3a9c-must-never-be-served'
 
-/** A small seeded PRNG (mulberry32), so a failing input can be found again with FAULTS_SEED. */
-function prng(seed: number) {
-  let a = seed >>> 0
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (n: number) => Math.floor(next() * n)
-  const pick = <T>(list: readonly T[]): T => list[int(list.length)]
-  return { next, int, pick }
-}
-type Random = ReturnType<typeof prng>
 
 const PREFIXES = ['/', '/blog/', '/blog/1/', '/docs/', '/docs/a/', '/assets/', '/static/', '/api/revalidate/', '/shop/', '/fixed/', '/empty-params/', '/isr-cache/', '/server/', '/client/']
 const NASTY = [

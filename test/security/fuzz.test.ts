@@ -16,27 +16,13 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { copyBasicDist } from '../faults/helpers.js'
 import { tempCacheDir } from '../helpers/fixture-db.js'
 import { startChild, type ChildServer } from './child.js'
+import { prng, type Random } from '../helpers/prng.js'
 
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 10_000)
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5ec12)
 const PHASES = 4
 const CONCURRENCY = 16
 
-/** mulberry32, as in test/faults/hostile-input.test.ts: the same seed gives the same inputs. */
-function prng(seed: number) {
-  let a = seed >>> 0
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (n: number) => Math.floor(next() * n)
-  const pick = <T>(list: readonly T[]): T => list[int(list.length)]
-  return { next, int, pick }
-}
-type Random = ReturnType<typeof prng>
 
 const TRICKS = ['\r\n', '\r\nSet-Cookie: sid=x', '\n', '\r', '\u0000', '\u2028', '\ufeff', '%', '%0d%0a', '..', '.', '\\', '//', '?', '#', '@', 'http://evil.example', '//evil.example', '/\\evil.example', '[', 'xn--', ' ', '\t']
 // eslint-disable-next-line no-control-regex
