@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path'
-import { DEFAULT_CACHE_DIR } from './build-output.js'
-import type { CacheHandler } from './cache-handlers/types.js'
-import type { InspectorOptions } from './inspector.js'
+import { DEFAULT_CACHE_DIR } from './render/build-output.js'
+import type { CacheHandler } from './cache/handlers/types.js'
+import type { InspectorOptions } from './serve/inspector.js'
 
 export interface RevalidateEvent {
   paths: string[]

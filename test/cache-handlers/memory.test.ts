@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createMemoryCacheHandler, DEFAULT_MEMORY_MAX_SIZE } from '../../runtime/cache-handlers/memory.js'
+import { createMemoryCacheHandler, DEFAULT_MEMORY_MAX_SIZE } from '../../runtime/cache/handlers/memory.js'
 import { makeEntry, testCacheHandler } from './contract.js'
 
 testCacheHandler('memory', () => createMemoryCacheHandler())

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { createMemoryCacheHandler, type MemoryCacheHandler } from '../../runtime/cache-handlers/memory.js'
-import type { CacheEntry, CacheHandler, Lock, SetOptions, TagTimes } from '../../runtime/cache-handlers/types.js'
-import { createLogger } from '../../runtime/debug.js'
-import { classify, createSWR, type Generate, type Generated, type Resolved, type SWR } from '../../runtime/swr.js'
+import { createMemoryCacheHandler, type MemoryCacheHandler } from '../../runtime/cache/handlers/memory.js'
+import type { CacheEntry, CacheHandler, Lock, SetOptions, TagTimes } from '../../runtime/cache/handlers/types.js'
+import { createLogger } from '../../runtime/inspect/debug.js'
+import { classify, createSWR, type Generate, type Generated, type Resolved, type SWR } from '../../runtime/cache/swr.js'
 
 const BUILD = 'build-1'
 const KEY = 'page:build-1:/blog/1'

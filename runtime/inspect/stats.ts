@@ -2,7 +2,7 @@
  * Hit / stale / miss / bypass counters, total and per second over the last minutes, for
  * the inspector. Counting is one array increment on the serving path.
  */
-import type { ResponseState } from './response.js'
+import type { ResponseState } from '../serve/response.js'
 
 const STATES: readonly ResponseState[] = ['HIT', 'STALE', 'MISS', 'BYPASS']
 const WINDOW_SECONDS = 600

@@ -8,8 +8,8 @@
  * starts `regenerate` in the background, unless one is already running for the key,
  * a recent failure is still backing off, or another instance holds the store's lock.
  */
-import type { CacheEntry, CacheHandler, TagTimes } from './cache-handlers/types.js'
-import { formatBytes, type Logger } from './debug.js'
+import type { CacheEntry, CacheHandler, TagTimes } from './handlers/types.js'
+import { formatBytes, type Logger } from '../inspect/debug.js'
 
 export type CacheState = 'HIT' | 'STALE' | 'MISS'
 export type Freshness = 'fresh' | 'stale' | 'expired'

@@ -4,16 +4,16 @@
  * speaks node:http, so the Express middleware and the `wrap()` fast path share it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { CacheEntry, CacheHandler } from './cache-handlers/types.js'
-import type { Logger } from './debug.js'
-import type { RevalidateEvent } from './options.js'
-import { pageKey, toGenerated } from './page-entry.js'
-import { renderError, renderNotFound, renderPage, type RenderApp, type RenderResult } from './render.js'
-import type { Invalidation, RevalidationTarget } from './revalidate.js'
-import type { Router, RouteMatch } from './router.js'
+import type { CacheEntry, CacheHandler } from '../cache/handlers/types.js'
+import type { Logger } from '../inspect/debug.js'
+import type { RevalidateEvent } from '../options.js'
+import { pageKey, toGenerated } from '../render/page-entry.js'
+import { renderError, renderNotFound, renderPage, type RenderApp, type RenderResult } from '../render/render.js'
+import type { Invalidation, RevalidationTarget } from '../cache/revalidate.js'
+import type { Router, RouteMatch } from '../routes/router.js'
 import { NO_STORE, sendEntry as send, type ResponseState, type SendOptions } from './response.js'
-import type { CacheStats } from './stats.js'
-import type { Generate, Resolved, SWR } from './swr.js'
+import type { CacheStats } from '../inspect/stats.js'
+import type { Generate, Resolved, SWR } from '../cache/swr.js'
 import { toWebRequest } from './web-request.js'
 
 export interface PageServerOptions {

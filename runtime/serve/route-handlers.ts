@@ -1,6 +1,6 @@
 /** `route.ts` modules: Web-standard handlers named after HTTP methods, never cached. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Params } from './route-table.js'
+import type { Params } from '../routes/route-table.js'
 import { sendWebResponse, toWebRequest } from './web-request.js'
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const

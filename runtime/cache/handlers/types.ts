@@ -4,7 +4,7 @@
  * A cache handler stores two things and nothing else: entries (rendered pages and
  * data-cache results) and tag invalidation times. It knows nothing of HTTP, React
  * or revalidation windows: deciding whether an entry is fresh, stale or expired is
- * the stale-while-revalidate core's job (`runtime/swr.ts`), which reads the times
+ * the stale-while-revalidate core's job (`runtime/cache/swr.ts`), which reads the times
  * stored here. This keeps `revalidateTag` O(1): it writes one timestamp per tag and
  * the next `get` of an entry carrying that tag compares times, without a scan.
  *

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib'
-import type { CacheEntry } from './cache-handlers/types.js'
+import type { CacheEntry } from '../cache/handlers/types.js'
 
 export type ResponseState = 'HIT' | 'STALE' | 'MISS' | 'BYPASS'
 type Encoding = 'identity' | 'gzip' | 'br'

@@ -4,8 +4,8 @@
  * writing one invalidation time per tag: the cost does not grow with the number of
  * cached pages. The next read of an entry carrying the tag compares times.
  */
-import { normalizePathname } from './path.js'
-import type { RouteDefinition } from './route-table.js'
+import { normalizePathname } from '../routes/path.js'
+import type { RouteDefinition } from '../routes/route-table.js'
 
 export const PATH_TAG = '_isr_path:'
 const ROUTE_TAG = '_isr_route:'

@@ -5,7 +5,7 @@
  */
 import { checkDataOptions, currentDataCache, dataEntry, dataKey, readData, recordUse } from './data-cache.js'
 import { renderContext } from './render-context.js'
-import type { Revalidate } from './route-table.js'
+import type { Revalidate } from '../routes/route-table.js'
 
 export interface NextFetchRequestConfig {
   /** Seconds the response stays fresh; `false` until a tag is revalidated; `0` never cached. */
