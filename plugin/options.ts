@@ -1,3 +1,5 @@
+import { EXPIRE_TIME_RULE, normalizeExpireTime } from '../runtime/options.js'
+
 export interface IsrPluginOptions {
   /**
    * The routes folder, relative to the Vite root.
@@ -12,7 +14,8 @@ export interface IsrPluginOptions {
   prerenderConcurrency?: number
   /**
    * Seconds after which a page must not be served stale any more (Next.js's `expireTime`),
-   * used for the entries written at build.
+   * used for the entries written at build. `Infinity` (never) counts as 4294967294 seconds,
+   * as in `createISRHandler`.
    * @default 31536000 (one year)
    */
   expireTime?: number
@@ -63,7 +66,8 @@ export function resolvePluginOptions(options: IsrPluginOptions = {}): ResolvedPl
   if (!Number.isInteger(prerenderConcurrency) || prerenderConcurrency < 1) {
     throw new TypeError(`[vite-isr] isr({ prerenderConcurrency }) must be a positive integer (got ${prerenderConcurrency})`)
   }
-  if (typeof expireTime !== 'number' || !(expireTime > 0)) throw new TypeError(`[vite-isr] isr({ expireTime }) must be a positive number of seconds (got ${expireTime})`)
+  const expire = normalizeExpireTime(expireTime)
+  if (expire === undefined) throw new TypeError(`[vite-isr] isr(): ${EXPIRE_TIME_RULE} (got ${expireTime})`)
   if (cacheHandler !== undefined && (typeof cacheHandler !== 'string' || cacheHandler === '')) {
     throw new TypeError(`[vite-isr] isr({ cacheHandler }) must be the path of a module, e.g. './cache-handler.ts' (got ${JSON.stringify(cacheHandler)}); pass an instance to createISRHandler instead`)
   }
@@ -75,5 +79,5 @@ export function resolvePluginOptions(options: IsrPluginOptions = {}): ResolvedPl
   const runtimeDefaults: ResolvedPluginOptions['runtimeDefaults'] = {}
   if (cacheDir !== undefined) runtimeDefaults.cacheDir = cacheDir
   if (cacheMaxMemorySize !== undefined) runtimeDefaults.cacheMaxMemorySize = cacheMaxMemorySize
-  return { appDir: appDir.replace(/\/+$/, ''), prerenderConcurrency, expireTime, cacheHandler, quiet, runtimeDefaults }
+  return { appDir: appDir.replace(/\/+$/, ''), prerenderConcurrency, expireTime: expire, cacheHandler, quiet, runtimeDefaults }
 }

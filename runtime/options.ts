@@ -50,7 +50,8 @@ export interface ISRHandlerOptions {
   staleIfError?: number
   /**
    * Seconds after which a page must not be served stale any more (Next.js's `expireTime`).
-   * Sent as `stale-while-revalidate=expireTime - revalidate`.
+   * Sent as `stale-while-revalidate=expireTime - revalidate`. `Infinity` (never) counts as
+   * 4294967294 seconds (about 136 years), as in Next.js, so the header stays finite.
    * @default 31536000 (one year)
    */
   expireTime?: number
@@ -120,6 +121,20 @@ export interface ResolvedHandlerOptions {
   log: ((line: string) => void) | undefined
 }
 
+/** What `expireTime: Infinity` stands for: Next.js's INFINITE_CACHE, finite so that JSON and headers can carry it. */
+export const INFINITE_EXPIRE_TIME = 0xfffffffe
+
+/**
+ * The one rule for `expireTime`, in `isr()` and `createISRHandler()`: seconds > 0, or
+ * `Infinity`, which becomes `INFINITE_EXPIRE_TIME`. Returns `undefined` for a wrong value.
+ */
+export function normalizeExpireTime(value: unknown): number | undefined {
+  if (value === Infinity) return INFINITE_EXPIRE_TIME
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined
+}
+
+export const EXPIRE_TIME_RULE = 'expireTime must be a positive number of seconds, or Infinity for never'
+
 function check(ok: boolean, message: string): void {
   if (!ok) throw new TypeError(`[vite-isr] createISRHandler: ${message}`)
 }
@@ -139,7 +154,8 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
   const o = { ...options, cacheDir: options.cacheDir ?? defaults.cacheDir, cacheMaxMemorySize: options.cacheMaxMemorySize ?? defaults.cacheMaxMemorySize }
   check(o.cacheDir === undefined || (typeof o.cacheDir === 'string' && o.cacheDir !== ''), `cacheDir must be a non-empty string (got ${JSON.stringify(o.cacheDir)})`)
   check(o.cacheMaxMemorySize === undefined || isNonNegativeInteger(o.cacheMaxMemorySize), `cacheMaxMemorySize must be a non-negative integer of bytes (got ${o.cacheMaxMemorySize})`)
-  check(o.expireTime === undefined || isPositive(o.expireTime), `expireTime must be a positive number of seconds (got ${o.expireTime})`)
+  const expireTime = o.expireTime === undefined ? 31_536_000 : normalizeExpireTime(o.expireTime)
+  check(expireTime !== undefined, `${EXPIRE_TIME_RULE} (got ${o.expireTime})`)
   check(o.cacheMaxDiskSize === undefined || o.cacheMaxDiskSize === Infinity || (isNonNegativeInteger(o.cacheMaxDiskSize) && o.cacheMaxDiskSize > 0), `cacheMaxDiskSize must be a positive integer of bytes or Infinity (got ${o.cacheMaxDiskSize})`)
   check(o.staleIfError === undefined || (typeof o.staleIfError === 'number' && o.staleIfError >= 0), `staleIfError must be a number of seconds >= 0 (got ${o.staleIfError})`)
   check(o.renderTimeout === undefined || isPositive(o.renderTimeout), `renderTimeout must be a positive number of milliseconds (got ${o.renderTimeout})`)
@@ -163,7 +179,7 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
     cacheMaxMemorySize: o.cacheMaxMemorySize ?? 50 * 1024 * 1024,
     cacheMaxDiskSize: o.cacheMaxDiskSize ?? 1024 * 1024 * 1024,
     staleIfError: o.staleIfError ?? 31_536_000,
-    expireTime: o.expireTime ?? 31_536_000,
+    expireTime: expireTime!,
     renderTimeout: o.renderTimeout ?? 30_000,
     retryBackoff: { ...(o.retryBackoff ?? { min: 2_000, max: 60_000 }) },
     now: o.now ?? Date.now,

@@ -88,16 +88,19 @@ export function dataEntry(dataCache: DataCache, value: Buffer, options: { starte
 
 /**
  * Read `key` through the data cache's SWR core. Inside a page render the page's implicit
- * tags count as the data's, and stale data is refreshed before the page uses it.
+ * tags count as the data's, and stale data is refreshed before a page that will be cached
+ * uses it. A page rendered per request gets stale data at once and the refresh runs in the
+ * background, as Next.js waits for fresh data only while regenerating a cached page.
  */
 export function readData(dataCache: DataCache, context: RenderContext | undefined, key: string, label: string, produce: (startedAt: number) => Promise<Generated>): Promise<Resolved> {
-  const read = context ? { softTags: context.implicitTags, refreshStale: true } : undefined
+  const read = context ? { softTags: context.implicitTags, refreshStale: !context.perRequest } : undefined
   return Promise.resolve(dataCache.swr.get(key, ({ startedAt }) => produce(startedAt), label, read))
 }
 
 /**
  * Cache an async function's result in the data cache, keyed by `keyParts`, the function's
- * source and its arguments (as Next.js's `unstable_cache`). Results must be JSON-serialisable.
+ * source and its arguments (as Next.js's `unstable_cache`). Results must be JSON-serialisable
+ * or `undefined`.
  *
  * @example
  * const getPosts = cache(async () => db.posts.findMany(), ['posts'], { tags: ['posts'], revalidate: 3600 })
@@ -119,9 +122,11 @@ export function cache<A extends unknown[], R>(fn: (...args: A) => Promise<R> | R
     const resolved = await readData(dataCache, context, key, `cache(${name})`, async (startedAt) => {
       const value = await fn(...args)
       const json = JSON.stringify(value)
-      if (json === undefined) throw new TypeError(`[vite-isr] cache(${name}): the function returned ${typeof value}, which cannot be stored; return JSON-serialisable data`)
-      return { entry: dataEntry(dataCache, Buffer.from(json), { startedAt, revalidate: revalidate ?? false, tags }), store: 'durable' }
+      if (json === undefined && value !== undefined) throw new TypeError(`[vite-isr] cache(${name}): the function returned ${typeof value}, which cannot be stored; return JSON-serialisable data`)
+      // JSON has no `undefined`, and no JSON text is empty: an empty value stands for it (Next.js returns `undefined` too).
+      return { entry: dataEntry(dataCache, Buffer.from(json ?? ''), { startedAt, revalidate: revalidate ?? false, tags }), store: 'durable' }
     })
-    return JSON.parse(resolved.entry.value.toString('utf8')) as R
+    const { value } = resolved.entry
+    return (value.length === 0 ? undefined : JSON.parse(value.toString('utf8'))) as R
   }
 }

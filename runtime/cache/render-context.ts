@@ -16,6 +16,12 @@ export interface RenderContext {
   tags: Set<string>
   /** Lowest revalidate of the data used so far (`false` = none bounded it). */
   revalidate: Revalidate
+  /**
+   * The page is rendered for this request only (its route's revalidate is 0, or
+   * `force-dynamic`): stale data is served at once and refreshed in the background, and
+   * fetches other than GET / HEAD are not cached (Next.js's rules).
+   */
+  perRequest?: boolean
   /** The data cache of the server rendering the page (none in dev). */
   dataCache?: DataCache
   signal?: AbortSignal

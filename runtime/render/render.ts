@@ -200,6 +200,7 @@ export async function renderPage(app: RenderApp, options: RenderPageOptions): Pr
     implicitTags: implicitTags(pathname, route),
     tags: new Set(),
     revalidate: route.revalidate,
+    perRequest: route.revalidate === 0,
     dataCache: app.dataCache,
     signal,
   }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib'
 import type { CacheEntry } from '../cache/handlers/types.js'
+import { INFINITE_EXPIRE_TIME } from '../options.js'
 
 export type ResponseState = 'HIT' | 'STALE' | 'MISS' | 'BYPASS'
 type Encoding = 'identity' | 'gzip' | 'br'
@@ -19,7 +20,7 @@ const MIN_COMPRESS_BYTES = 860
 export function cacheControlFor(entry: Pick<CacheEntry, 'revalidate' | 'expire' | 'status'>): string {
   if (entry.status === 404 || entry.status >= 500 || entry.revalidate === 0) return NO_STORE
   if (entry.revalidate === false) return `s-maxage=${ONE_YEAR}`
-  const swr = Math.floor(entry.expire - entry.revalidate)
+  const swr = Math.floor(Math.min(entry.expire, INFINITE_EXPIRE_TIME) - entry.revalidate)
   return swr > 0 ? `s-maxage=${entry.revalidate}, stale-while-revalidate=${swr}` : `s-maxage=${entry.revalidate}`
 }
 
