@@ -13,6 +13,7 @@ import { createFileSystemCacheHandler } from '../runtime/cache/handlers/file-sys
 import type { CacheHandler } from '../runtime/cache/handlers/types.js'
 import { PRERENDER_MANIFEST, PRERENDER_MANIFEST_VERSION, type PrerenderManifest } from '../runtime/render/manifest.js'
 import { pageKey, toGenerated } from '../runtime/render/page-entry.js'
+import { prepareEntry } from '../runtime/render/prepare.js'
 import { registerDataCache, type DataCache } from '../runtime/cache/data-cache.js'
 import { createLogger } from '../runtime/inspect/debug.js'
 import { normalizePathname } from '../runtime/routes/path.js'
@@ -141,7 +142,8 @@ async function prerenderPage(app: RenderApp, { route, pathname, params }: Job, m
     if (!manifest.dynamicPages.includes(route.pattern)) manifest.dynamicPages.push(route.pattern)
     return
   }
-  await seed.set(pageKey(manifest.buildId, pathname), page)
+  // Prepared as a regeneration prepares it: the server reads the ETag and compressed bodies from the seed.
+  await seed.set(pageKey(manifest.buildId, pathname), await prepareEntry(page))
   manifest.routes[pathname] = {
     initialRevalidateSeconds: page.revalidate,
     srcRoute: route.pattern,

@@ -11,16 +11,17 @@ import { createTieredCacheHandler } from './cache/handlers/tiered.js'
 import type { CacheHandler } from './cache/handlers/types.js'
 import { createLogger } from './inspect/debug.js'
 import { handlerFromBuild, isThenable, resolveDistDir, resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
-import { createPageServer, type PageTarget } from './serve/pages.js'
-import { normalizePathname } from './routes/path.js'
+import { createPageServer } from './serve/pages.js'
+import { createResolver } from './serve/resolve.js'
+import { NO_EXTRAS, POWERED_BY_EXPRESS } from './serve/response.js'
 import { registerRevalidationTarget } from './cache/revalidate.js'
 import { callRouteHandler } from './serve/route-handlers.js'
-import { createRouter, type RouteMatch } from './routes/router.js'
+import { createRouter } from './routes/router.js'
 import { importSeed, openDefaultStore } from './seed.js'
 import { createStaticHandler } from './serve/static-files.js'
 import { createSWR } from './cache/swr.js'
 import { createCacheStats } from './inspect/stats.js'
-import { createInspector } from './serve/inspector.js'
+import { createInspector, INSPECTOR_PATH } from './serve/inspector.js'
 import { registerDataCache, type DataCache } from './cache/data-cache.js'
 
 export type NextFunction = (error?: unknown) => void
@@ -96,62 +97,45 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
   const serveStatic = createStaticHandler(build.clientDir, manifest.assetsDir)
   const base = manifest.base
 
-  /**
-   * Request URLs already found to be page paths (checked, not static, not the inspector,
-   * matched), with what serving them needs: a repeat request skips the path checks, the
-   * route match and the cache key. Bounded; query strings make new URLs, so it is simply
-   * emptied when full.
-   */
-  const pageUrls = new Map<string, PageTarget>()
-  const pageTarget = (url: string, pathname: string, match: RouteMatch): PageTarget => {
-    const target = pages.target(pathname, match)
-    // A query string makes no cache entry, so it must make no memo entry either: a flood of
-    // distinct queries (or long URLs) would otherwise pin memory.
-    if (url.length <= 256 && !url.includes('?')) {
-      if (pageUrls.size >= 10_000) pageUrls.clear()
-      pageUrls.set(url, target)
-    }
-    return target
-  }
+  const resolver = createResolver({
+    router,
+    staticFiles: build.staticFiles,
+    inspectorPath: inspect ? INSPECTOR_PATH : undefined,
+    target: (pathname, match) => pages.target(pathname, match),
+  })
 
   function handle(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
     const url = req.url ?? '/'
-    const method = req.method
-    const isRead = method === 'GET' || method === 'HEAD'
-    const known = isRead ? pageUrls.get(url) : undefined
-    if (known !== undefined) {
-      void pages.serve(req, res, known)
-      return
+    const resolved = resolver.resolve(url, req.method)
+    switch (resolved.kind) {
+      case 'page':
+        void pages.serve(req, res, resolved.target)
+        return
+      case 'reject':
+        log.debug('reject', JSON.stringify(url.slice(0, 80)), { status: resolved.status, reason: resolved.reason })
+        return sendPlain(res, resolved.status, resolved.status === 400 ? 'Bad Request' : 'Not Found')
+      case 'redirect':
+        log.debug('redirect', JSON.stringify(url.slice(0, 80)), { location: resolved.location.slice(0, 80) })
+        return req.method === 'GET' || req.method === 'HEAD' ? sendPlain(res, 308, 'Permanent Redirect', { location: resolved.location }) : sendPlain(res, 404, 'Not Found')
+      case 'inspector':
+        inspect!(req, res, resolved.pathname)
+        return
+      case 'static':
+        if (base !== '/') req.url = '/' + url.slice(base.length)
+        return serveStatic(req, res, () => {
+          req.url = url
+          next()
+        })
+      case 'route': {
+        const { match } = resolved
+        entry.modules[match.route.file]()
+          .then((mod) => callRouteHandler(mod, req, res, match.params, match.route.file))
+          .catch(next)
+        return
+      }
+      case 'next':
+        return next()
     }
-    const checked = normalizePathname(url)
-    if (!checked.ok) {
-      log.debug('reject', JSON.stringify(url.slice(0, 80)), { status: checked.status, reason: checked.reason })
-      return sendPlain(res, checked.status, checked.status === 400 ? 'Bad Request' : 'Not Found')
-    }
-    // Another spelling of a path goes back through the app's middleware under its one canonical spelling.
-    if (checked.redirect !== undefined) {
-      log.debug('redirect', JSON.stringify(url.slice(0, 80)), { location: checked.redirect.slice(0, 80) })
-      return isRead ? sendPlain(res, 308, 'Permanent Redirect', { location: checked.redirect }) : sendPlain(res, 404, 'Not Found')
-    }
-    const { pathname } = checked
-    if (inspect?.(req, res, pathname)) return
-
-    if (isRead && build.staticFiles.has(pathname)) {
-      if (base !== '/') req.url = '/' + url.slice(base.length)
-      return serveStatic(req, res, () => {
-        req.url = url
-        next()
-      })
-    }
-    const match = router.match(pathname)
-    if (match?.route.kind === 'route') {
-      entry.modules[match.route.file]()
-        .then((mod) => callRouteHandler(mod, req, res, match.params, match.route.file))
-        .catch(next)
-      return
-    }
-    if (!isRead) return next()
-    void pages.serve(req, res, match && pageTarget(url, pathname, match))
   }
 
   const middleware = function isrHandler(req: IncomingMessage, res: ServerResponse, next?: NextFunction) {
@@ -174,11 +158,11 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     const app = listener as RequestListener & { enabled?: (setting: string) => boolean }
     const express = typeof app.enabled === 'function'
     return function isrFastPath(req, res) {
-      // Only URLs the middleware already classified as pages: anything new goes through
-      // Express first (path checks, static files, the inspector, route handlers).
+      // The pipeline's synchronous first step, for URLs already resolved to pages: anything
+      // new goes through the app first (path checks, static files, the inspector, route handlers).
       if (req.method === 'GET' || req.method === 'HEAD') {
-        const known = pageUrls.get(req.url ?? '/')
-        if (known !== undefined && pages.serveFromMemory(req, res, known, express && app.enabled!('x-powered-by'))) return
+        const known = resolver.known(req.url ?? '/')
+        if (known !== undefined && pages.serve(req, res, known, express && app.enabled!('x-powered-by') ? POWERED_BY_EXPRESS : NO_EXTRAS, true) === true) return
       }
       listener(req, res)
     }

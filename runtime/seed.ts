@@ -10,6 +10,7 @@ import { createFileSystemCacheHandler } from './cache/handlers/file-system.js'
 import type { CacheHandler } from './cache/handlers/types.js'
 import type { Logger } from './inspect/debug.js'
 import { pageKey } from './render/page-entry.js'
+import { ONE_YEAR_SECONDS } from './cache/defaults.js'
 
 export function seedDir(distDir: string): string {
   return join(distDir, DEFAULT_CACHE_DIR)
@@ -36,7 +37,7 @@ export async function importSeed(build: BuildOutput, target: CacheHandler, log: 
     value: Buffer.from(String(count)),
     lastModified: Date.now(),
     revalidate: false,
-    expire: 31_536_000,
+    expire: ONE_YEAR_SECONDS,
     tags: [],
     buildId: build.manifest.buildId,
     status: 200,

@@ -49,6 +49,15 @@ export interface ReadOptions {
   refreshStale?: boolean
 }
 
+/**
+ * A read that must answer without waiting: from the entry the handler holds in memory
+ * (`CacheHandler.peek`), fresh or stale (a stale one starts its background regeneration),
+ * else `undefined` with no side effect. The fast path's first step.
+ */
+export interface SyncReadOptions {
+  sync: true
+}
+
 export interface SWROptions {
   handler: CacheHandler
   /** Entries of any other build are treated as missing. */
@@ -74,11 +83,7 @@ export interface SWR {
    * Rejects only when there is nothing to serve and the render failed.
    */
   get(key: string, generate: Generate, label: string, read?: ReadOptions): Resolved | Promise<Resolved>
-  /**
-   * The synchronous half of `get`: a fresh or stale entry the handler holds in memory
-   * (a stale one starts its background regeneration), else `undefined` without side effects.
-   */
-  peek(key: string, generate: Generate, label: string): Resolved | undefined
+  get(key: string, generate: Generate, label: string, read: SyncReadOptions): Resolved | undefined
   /**
    * Render `key` anew and store it; rejects if that fails. `after` is the time of the
    * invalidation this answers: a render in flight since before it is awaited, not reused,
@@ -266,27 +271,31 @@ export function createSWR(options: SWROptions): SWR {
     return renderExpired(key, entry, generate, label)
   }
 
-  return {
-    pending,
-    failing: (key) => failures.has(key),
-    get(key, generate, label, read) {
-      const cached = handler.get(key)
-      if (!isPromise(cached)) return decide(key, cached, generate, label, read)
-      return cached.then(
-        (entry) => decide(key, entry, generate, label, read),
-        (error: unknown) => {
-          log.error(`reading ${label} from the ${handler.name} cache failed; rendering it`, error)
-          return decide(key, undefined, generate, label)
-        },
-      )
-    },
-    peek(key, generate, label) {
+  function get(key: string, generate: Generate, label: string, read?: ReadOptions): Resolved | Promise<Resolved>
+  function get(key: string, generate: Generate, label: string, read: SyncReadOptions): Resolved | undefined
+  function get(key: string, generate: Generate, label: string, read?: ReadOptions | SyncReadOptions): Resolved | Promise<Resolved> | undefined {
+    if (read && 'sync' in read) {
       const entry = handler.peek?.(key)
       if (!entry || entry.buildId !== buildId) return undefined
       const times = handler.getTagTimes(entry.tags)
       if (isPromise(times) || classify(entry, times, now()) === 'expired') return undefined
-      return serve(key, entry, times, generate, label) as Resolved
-    },
+      return serve(key, entry, times, generate, label)
+    }
+    const cached = handler.get(key)
+    if (!isPromise(cached)) return decide(key, cached, generate, label, read as ReadOptions | undefined)
+    return cached.then(
+      (entry) => decide(key, entry, generate, label, read as ReadOptions | undefined),
+      (error: unknown) => {
+        log.error(`reading ${label} from the ${handler.name} cache failed; rendering it`, error)
+        return decide(key, undefined, generate, label)
+      },
+    )
+  }
+
+  return {
+    pending,
+    failing: (key) => failures.has(key),
+    get,
     async refresh(key, generate, label, after) {
       await pending.get(key)?.catch(() => {})
       return render(key, generate, label, after)

@@ -7,9 +7,10 @@ import type { RenderResult } from './render.js'
 import { implicitTags } from '../cache/revalidate.js'
 import type { RouteDefinition } from '../routes/route-table.js'
 import type { Generated } from '../cache/swr.js'
+import { NOT_FOUND_REVALIDATE_SECONDS } from '../cache/defaults.js'
 
 /** A 404 from `notFound()` stays fresh this long (seconds) and only in memory. */
-export const NOT_FOUND_REVALIDATE = 10
+export const NOT_FOUND_REVALIDATE = NOT_FOUND_REVALIDATE_SECONDS
 
 export function pageKey(buildId: string, pathname: string): string {
   return `page:${buildId}:${pathname}`

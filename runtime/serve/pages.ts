@@ -1,19 +1,21 @@
 /**
  * Serving pages: a matched route goes through the stale-while-revalidate core (ISR and
  * on-demand pages), or is rendered per request (revalidate = 0). Framework-free: it
- * speaks node:http, so the Express middleware and the `wrap()` fast path share it.
+ * speaks node:http. One function serves; the `wrap()` fast path is its synchronous
+ * first step (answer from memory, or say it cannot), the middleware runs it to the end.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CacheEntry, CacheHandler } from '../cache/handlers/types.js'
 import type { Logger } from '../inspect/debug.js'
 import type { RevalidateEvent } from '../options.js'
 import { pageKey, toGenerated } from '../render/page-entry.js'
+import { prepareEntry } from '../render/prepare.js'
 import { renderError, renderNotFound, renderPage, type RenderApp, type RenderResult } from '../render/render.js'
 import type { Invalidation, RevalidationTarget } from '../cache/revalidate.js'
 import type { Router, RouteMatch } from '../routes/router.js'
-import { NO_STORE, sendEntry as send, type ResponseState, type SendOptions } from './response.js'
+import { createResponder, NO_EXTRAS, NO_STORE, responseState, type HeaderExtras, type ResponseState } from './response.js'
 import type { CacheStats } from '../inspect/stats.js'
-import type { Generate, Resolved, SWR } from '../cache/swr.js'
+import type { Generate, Resolved, SWR, SyncReadOptions } from '../cache/swr.js'
 import { toWebRequest } from './web-request.js'
 
 export interface PageServerOptions {
@@ -49,11 +51,16 @@ export interface PageTarget {
 export interface PageServer extends RevalidationTarget {
   /** The target for `match` at `pathname` (a new object: the caller decides whether to keep it). */
   target(pathname: string, match: RouteMatch): PageTarget
-  /** Serve a page, or the 404 page for `null`; synchronous for a HIT held in memory. Never rejects: failures answer the error page. */
-  serve(req: IncomingMessage, res: ServerResponse, target: PageTarget | null): Promise<void> | void
-  /** Answer from memory without awaiting, or return false (fresh or stale entries only). */
-  serveFromMemory(req: IncomingMessage, res: ServerResponse, target: PageTarget, poweredBy: boolean): boolean
+  /**
+   * Serve a page, or the 404 page for `null`. Answered synchronously (returns `true`) when the
+   * page is held in memory, fresh or stale. With `sync`, that is all it does: it returns `false`
+   * having written nothing when the answer needs a wait. Otherwise it never rejects: failures
+   * answer the error page.
+   */
+  serve(req: IncomingMessage, res: ServerResponse, target: PageTarget | null, extras?: HeaderExtras, sync?: boolean): boolean | Promise<void>
 }
+
+const SYNC_READ: SyncReadOptions = { sync: true }
 
 function resultEntry(result: RenderResult, buildId: string): CacheEntry {
   return {
@@ -71,12 +78,11 @@ function resultEntry(result: RenderResult, buildId: string): CacheEntry {
 
 export function createPageServer(options: PageServerOptions): PageServer {
   const { app, router, swr, handler, buildId, log } = options
-  const sendOptions: SendOptions = { tagHeader: options.tagHeader }
-  const poweredOptions: SendOptions = { tagHeader: options.tagHeader, poweredBy: true }
+  const responder = createResponder({ tagHeader: options.tagHeader })
   const stats = options.stats
-  const sendEntry = (req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState, poweredBy = false) => {
-    stats?.count(state)
-    send(req, res, entry, state, poweredBy ? poweredOptions : sendOptions)
+  const sendEntry = (req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState, extras: HeaderExtras = NO_EXTRAS) => {
+    stats?.count(responseState(entry, state))
+    responder.send(req, res, entry, state, extras)
   }
   let notFoundPage: Promise<CacheEntry> | undefined
   let lastInvalidationAt = 0
@@ -86,13 +92,14 @@ export function createPageServer(options: PageServerOptions): PageServer {
   function generatorFor(match: RouteMatch, pathname: string): Generate {
     return async ({ startedAt, signal }) => {
       const result = await renderPage(app, { route: match.route, params: match.params, pathname, signal })
-      return toGenerated(result, { pathname, route: match.route, startedAt, buildId, expireTime: options.expireTime })
+      const generated = toGenerated(result, { pathname, route: match.route, startedAt, buildId, expireTime: options.expireTime })
+      return { ...generated, entry: await prepareEntry(generated.entry) }
     }
   }
 
   /** Unknown routes all get the same 404 page: rendered once per process. */
   function sendNotFound(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    notFoundPage ??= renderNotFound(app).then((result) => ({ ...resultEntry(result, buildId), revalidate: 0 }))
+    notFoundPage ??= renderNotFound(app).then((result) => prepareEntry({ ...resultEntry(result, buildId), revalidate: 0 }))
     notFoundPage.catch(() => (notFoundPage = undefined))
     return notFoundPage.then(
       (entry) => sendEntry(req, res, entry, 'BYPASS'),
@@ -103,7 +110,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
   async function sendError(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> {
     log.error(`rendering ${pathname} failed`, error)
     const result = await renderError(app, error)
-    sendEntry(req, res, resultEntry(result, buildId), 'BYPASS')
+    sendEntry(req, res, await prepareEntry(resultEntry(result, buildId)), 'BYPASS')
   }
 
   async function serveDynamic(req: IncomingMessage, res: ServerResponse, pathname: string, match: RouteMatch): Promise<void> {
@@ -111,11 +118,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
     const result = await renderPage(app, { route: match.route, params: match.params, pathname, request: toWebRequest(req) })
     const entry = resultEntry(result, buildId)
     if (result.status === 404) entry.headers = { ...entry.headers, 'cache-control': NO_STORE }
-    sendEntry(req, res, entry, 'BYPASS')
-  }
-
-  function stateOf(entry: CacheEntry, state: ResponseState): ResponseState {
-    return entry.revalidate === 0 ? 'BYPASS' : state
+    sendEntry(req, res, await prepareEntry(entry), 'BYPASS')
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> | void {
@@ -128,34 +131,27 @@ export function createPageServer(options: PageServerOptions): PageServer {
       return { pathname, match, key: pageKey(buildId, pathname), generate: generatorFor(match, pathname) }
     },
 
-    serve(req, res, target) {
-      if (target === null || !admits(target.match, target.pathname)) return sendNotFound(req, res)
+    serve(req, res, target, extras = NO_EXTRAS, sync = false) {
+      if (target === null || !admits(target.match, target.pathname)) return sync ? false : sendNotFound(req, res)
       const { pathname, match } = target
-      if (match.route.revalidate === 0) return serveDynamic(req, res, pathname, match).catch((error) => fail(req, res, error, pathname))
-      let resolved: Resolved | Promise<Resolved>
+      if (match.route.revalidate === 0) return sync ? false : serveDynamic(req, res, pathname, match).catch((error) => fail(req, res, error, pathname))
+      let resolved: Resolved | Promise<Resolved> | undefined
       try {
-        resolved = swr.get(target.key, target.generate, pathname)
+        resolved = sync ? swr.get(target.key, target.generate, pathname, SYNC_READ) : swr.get(target.key, target.generate, pathname)
       } catch (error) {
+        if (sync) return false
         return Promise.resolve(fail(req, res, error, pathname))
       }
-      // A HIT from memory is answered right here, without a promise.
+      if (resolved === undefined) return false
+      // A page held in memory is answered right here, without a promise.
       if (!(resolved instanceof Promise)) {
-        sendEntry(req, res, resolved.entry, stateOf(resolved.entry, resolved.state))
-        return
+        sendEntry(req, res, resolved.entry, resolved.state, extras)
+        return true
       }
       return resolved.then(
-        (r) => sendEntry(req, res, r.entry, stateOf(r.entry, r.state)),
+        (r) => sendEntry(req, res, r.entry, r.state, extras),
         (error: unknown) => fail(req, res, error, pathname),
       )
-    },
-
-    serveFromMemory(req, res, target, poweredBy) {
-      const { pathname, match } = target
-      if (match.route.revalidate === 0 || !admits(match, pathname)) return false
-      const resolved = swr.peek(target.key, target.generate, pathname)
-      if (!resolved) return false
-      sendEntry(req, res, resolved.entry, resolved.state, poweredBy)
-      return true
     },
 
     async invalidate(invalidation: Invalidation) {

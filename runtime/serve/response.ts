@@ -1,124 +1,128 @@
 /**
- * Writing a cached entry to an HTTP response. Everything that depends only on the
- * entry (ETag, Cache-Control, the header list, gzip and brotli bodies) is computed
- * once per entry and kept beside it, so a HIT writes precomputed headers and bytes.
+ * Writing a cached entry to an HTTP response: the one place that decides 304, HEAD and the
+ * encoding, and the one header builder. The entry arrives prepared (ETag and compressed
+ * bodies made when it was stored, runtime/render/prepare.ts); the header lists of HITs and
+ * STALEs are built once per entry and kept, so a HIT writes precomputed headers and bytes.
  */
-import { createHash } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib'
+import { INFINITE_EXPIRE_TIME_SECONDS, ONE_YEAR_SECONDS } from '../cache/defaults.js'
 import type { CacheEntry } from '../cache/handlers/types.js'
-import { INFINITE_EXPIRE_TIME } from '../options.js'
+import { isPrepared, prepareEntrySync } from '../render/prepare.js'
 
 export type ResponseState = 'HIT' | 'STALE' | 'MISS' | 'BYPASS'
-type Encoding = 'identity' | 'gzip' | 'br'
+export type Encoding = 'identity' | 'gzip' | 'br'
 
 export const NO_STORE = 'private, no-cache, no-store, max-age=0, must-revalidate'
-const ONE_YEAR = 31_536_000
-const MIN_COMPRESS_BYTES = 860
 
 /** Next.js's Cache-Control values for ISR, on-demand and dynamic pages. */
 export function cacheControlFor(entry: Pick<CacheEntry, 'revalidate' | 'expire' | 'status'>): string {
   if (entry.status === 404 || entry.status >= 500 || entry.revalidate === 0) return NO_STORE
-  if (entry.revalidate === false) return `s-maxage=${ONE_YEAR}`
-  const swr = Math.floor(Math.min(entry.expire, INFINITE_EXPIRE_TIME) - entry.revalidate)
+  if (entry.revalidate === false) return `s-maxage=${ONE_YEAR_SECONDS}`
+  const swr = Math.floor(Math.min(entry.expire, INFINITE_EXPIRE_TIME_SECONDS) - entry.revalidate)
   return swr > 0 ? `s-maxage=${entry.revalidate}, stale-while-revalidate=${swr}` : `s-maxage=${entry.revalidate}`
 }
 
-interface Prepared {
-  etag: string | undefined
-  /** The opaque part of the ETag, to compare If-None-Match against every variant. */
-  tag: string | undefined
-  bodies: Partial<Record<Encoding, Buffer>>
-  /**
-   * Raw header lists of HITs and STALEs by state, encoding and 304-or-not (see `slot`), built
-   * on first use. A MISS or BYPASS list is built each time: an entry has one MISS, and
-   * keeping its list would cost every entry in memory a few hundred bytes for nothing.
-   */
-  headers: (string[] | undefined)[] | undefined
-  /** The same lists with X-Powered-By, for the fast path of an app that sends it. */
-  poweredHeaders: (string[] | undefined)[] | undefined
-  /** The tag header the lists were built with. */
-  headersFor: string | undefined
-  compressible: boolean
+/**
+ * Header pairs sent before the entry's own, fixed per server and caller. The fast path sends
+ * `X-Powered-By: Express` itself when the app has it enabled (it answers before Express would
+ * set it); the middleware sends none (Express has set it already).
+ */
+export interface HeaderExtras {
+  /** Small and unique per set of pairs: it indexes the kept header lists. */
+  readonly id: 0 | 1
+  readonly pairs: readonly string[]
+}
+export const NO_EXTRAS: HeaderExtras = Object.freeze({ id: 0, pairs: Object.freeze([]) })
+export const POWERED_BY_EXPRESS: HeaderExtras = Object.freeze({ id: 1, pairs: Object.freeze(['X-Powered-By', 'Express']) })
+
+/** The state an entry is answered with: an entry rendered per request is a BYPASS whatever the read said. */
+export function responseState(entry: CacheEntry, state: ResponseState): ResponseState {
+  return entry.revalidate === 0 ? 'BYPASS' : state
 }
 
-const prepared = new WeakMap<CacheEntry, Prepared>()
+/** What one request gets from one entry: decided here and nowhere else. */
+export interface ResponseDecision {
+  status: number
+  encoding: Encoding
+  /** The 304 of RFC 9110 §15.4.5: the 200's headers but the entity ones, no body. */
+  notModified: boolean
+  /** `undefined` for HEAD and 304. */
+  body: Buffer | undefined
+}
 
-function prepare(entry: CacheEntry): Prepared {
-  let p = prepared.get(entry)
-  if (p) return p
-  const cacheable = entry.status === 200
-  // 128 bits of SHA-1, encoded from the bytes rather than sliced from a longer string (a
-  // slice would keep its parent alive beside every entry in memory).
-  const tag = cacheable ? createHash('sha1').update(entry.value).digest().toString('base64url', 0, 16) : undefined
-  p = {
-    tag,
-    etag: tag && `"${tag}"`,
-    bodies: { identity: entry.value },
-    headers: undefined,
-    poweredHeaders: undefined,
-    headersFor: undefined,
-    compressible: entry.value.length >= MIN_COMPRESS_BYTES && /^text\/|json|javascript|xml/.test(entry.headers['content-type'] ?? ''),
+export function decideResponse(method: string | undefined, acceptEncoding: string | undefined, ifNoneMatch: string | undefined, entry: CacheEntry): ResponseDecision {
+  const encodings = entry.encodings
+  let encoding: Encoding = 'identity'
+  if (encodings && (encodings.br || encodings.gzip)) {
+    encoding = negotiateEncoding(acceptEncoding)
+    if (encoding !== 'identity' && !encodings[encoding]) encoding = 'identity'
   }
-  prepared.set(entry, p)
-  return p
-}
-
-function bodyFor(entry: CacheEntry, p: Prepared, encoding: Encoding): Buffer {
-  let body = p.bodies[encoding]
-  if (!body) {
-    const compressed =
-      encoding === 'br'
-        ? brotliCompressSync(entry.value, { params: { [zlib.BROTLI_PARAM_QUALITY]: 6, [zlib.BROTLI_PARAM_SIZE_HINT]: entry.value.length } })
-        : gzipSync(entry.value, { level: 6 })
-    // zlib hands back a view of a 16 KB chunk: keep only the bytes, for as long as the entry lives.
-    body = Buffer.allocUnsafeSlow(compressed.length)
-    compressed.copy(body)
-    p.bodies[encoding] = body
+  if (entry.etag && ifNoneMatch && matchesIfNoneMatch(ifNoneMatch, entry.etag)) {
+    return { status: 304, encoding, notModified: true, body: undefined }
   }
-  return body
-}
-
-export interface SendOptions {
-  /** Lower-case header name that carries the entry's tags for a CDN; unset = never sent. */
-  tagHeader?: string
-  /**
-   * Send `X-Powered-By: Express`: the fast path answers before Express would set it, so it
-   * does so itself when the app has `x-powered-by` enabled (Express's default).
-   */
-  poweredBy?: boolean
+  const body = encoding === 'identity' ? entry.value : encodings![encoding]!
+  return { status: entry.status, encoding, notModified: false, body: method === 'HEAD' ? undefined : body }
 }
 
 const STATE_SLOT: Record<ResponseState, number> = { HIT: 0, STALE: 1, MISS: 2, BYPASS: 3 }
 const ENCODING_SLOT: Record<Encoding, number> = { identity: 0, gzip: 1, br: 2 }
+/** Kept lists per entry: extras (2) x HIT or STALE (2) x encoding (3) x 304-or-not (2). */
+const KEPT_LISTS = 24
 
-function headersFor(entry: CacheEntry, p: Prepared, state: ResponseState, encoding: Encoding, notModified: boolean, options: SendOptions): string[] {
-  const memo = state === 'HIT' || state === 'STALE'
-  if (p.headersFor !== options.tagHeader) {
-    p.headers = p.poweredHeaders = undefined
-    p.headersFor = options.tagHeader
-  }
-  const slot = (STATE_SLOT[state] * 3 + ENCODING_SLOT[encoding]) * 2 + (notModified ? 1 : 0)
-  let list = (options.poweredBy ? p.poweredHeaders : p.headers)?.[slot]
-  if (list) return list
-  list = options.poweredBy ? ['X-Powered-By', 'Express'] : []
+/** The raw header list for `entry` answered as `state` with `encoding`. */
+export function buildHeaders(entry: CacheEntry, state: ResponseState, encoding: Encoding, notModified: boolean, extras: HeaderExtras, tagHeader: string | undefined): string[] {
+  const list = extras.pairs.slice()
   if (!notModified) for (const name in entry.headers) list.push(name, entry.headers[name])
   list.push('cache-control', cacheControlFor(entry))
-  if (p.etag) list.push('etag', encoding === 'identity' ? p.etag : `"${p.tag}-${encoding === 'gzip' ? 'gz' : 'br'}"`)
-  if (p.compressible) list.push('vary', 'Accept-Encoding')
+  if (entry.etag) list.push('etag', encoding === 'identity' ? `"${entry.etag}"` : `"${entry.etag}-${encoding === 'gzip' ? 'gz' : 'br'}"`)
+  if (entry.encodings?.gzip || entry.encodings?.br) list.push('vary', 'Accept-Encoding')
   list.push('x-isr-cache', state)
-  if (options.tagHeader && entry.tags.length > 0 && state !== 'BYPASS') {
-    list.push(options.tagHeader, entry.tags.join(options.tagHeader === 'surrogate-key' ? ' ' : ','))
-  }
+  if (tagHeader && entry.tags.length > 0 && state !== 'BYPASS') list.push(tagHeader, entry.tags.join(tagHeader === 'surrogate-key' ? ' ' : ','))
   if (!notModified) {
     if (encoding !== 'identity') list.push('content-encoding', encoding)
-    list.push('content-length', String(bodyFor(entry, p, encoding).length))
-  }
-  if (memo) {
-    if (options.poweredBy) (p.poweredHeaders ??= new Array(12))[slot] = list
-    else (p.headers ??= new Array(12))[slot] = list
+    list.push('content-length', String(encoding === 'identity' ? entry.value.length : entry.encodings![encoding]!.length))
   }
   return list
+}
+
+export interface Responder {
+  /** Write `entry` as `state` (BYPASS for an entry rendered per request): 304 on a matching If-None-Match, no body for HEAD. */
+  send(req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState, extras: HeaderExtras): void
+}
+
+export function createResponder(options: { tagHeader?: string }): Responder {
+  const { tagHeader } = options
+  // A MISS or BYPASS list is built each time: an entry has one MISS, and keeping its list
+  // would cost every entry in memory a few hundred bytes for nothing.
+  const kept = new WeakMap<CacheEntry, (string[] | undefined)[]>()
+  // Entries from a custom store that kept only the documented fields, prepared once here.
+  const late = new WeakMap<CacheEntry, CacheEntry>()
+
+  function headersFor(entry: CacheEntry, state: ResponseState, decision: ResponseDecision, extras: HeaderExtras): string[] {
+    if (state !== 'HIT' && state !== 'STALE') return buildHeaders(entry, state, decision.encoding, decision.notModified, extras, tagHeader)
+    const slot = ((extras.id * 2 + STATE_SLOT[state]) * 3 + ENCODING_SLOT[decision.encoding]) * 2 + (decision.notModified ? 1 : 0)
+    let lists = kept.get(entry)
+    let list = lists?.[slot]
+    if (list) return list
+    list = buildHeaders(entry, state, decision.encoding, decision.notModified, extras, tagHeader)
+    if (!lists) kept.set(entry, (lists = new Array(KEPT_LISTS)))
+    lists[slot] = list
+    return list
+  }
+
+  return {
+    send(req, res, stored, readState, extras) {
+      let entry = stored
+      if (!isPrepared(entry)) {
+        entry = late.get(stored) ?? prepareEntrySync(stored)
+        late.set(stored, entry)
+      }
+      const state = responseState(entry, readState)
+      const decision = decideResponse(req.method, req.headers['accept-encoding'] as string | undefined, req.headers['if-none-match'], entry)
+      res.writeHead(decision.status, headersFor(entry, state, decision, extras))
+      res.end(decision.body)
+    },
+  }
 }
 
 const encodingMemo = new Map<string, Encoding>()
@@ -153,19 +157,4 @@ export function matchesIfNoneMatch(header: string, tag: string): boolean {
     if (candidate === tag || (dash !== -1 && candidate.slice(0, dash) === tag)) return true
   }
   return false
-}
-
-/** Write `entry` with its precomputed headers: 304 on a matching If-None-Match, no body for HEAD. */
-export function sendEntry(req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState, options: SendOptions = {}): void {
-  const p = prepare(entry)
-  const encoding = p.compressible ? negotiateEncoding(req.headers['accept-encoding'] as string | undefined) : 'identity'
-  const inm = req.headers['if-none-match']
-  if (p.tag && inm && matchesIfNoneMatch(inm, p.tag)) {
-    // RFC 9110 §15.4.5: a 304 carries the ETag the 200 would have carried.
-    res.writeHead(304, headersFor(entry, p, state, encoding, true, options))
-    res.end()
-    return
-  }
-  res.writeHead(entry.status, headersFor(entry, p, state, encoding, false, options))
-  res.end(req.method === 'HEAD' ? undefined : bodyFor(entry, p, encoding))
 }

@@ -404,11 +404,11 @@ describe('createSWR', () => {
     })
   })
 
-  describe('peek', () => {
+  describe('get, synchronous-only', () => {
     it('returns undefined for a missing key without starting a render', () => {
       const { swr } = setup()
       const gen = counting()
-      expect(swr.peek(KEY, gen.generate, LABEL)).toBeUndefined()
+      expect(swr.get(KEY, gen.generate, LABEL, { sync: true })).toBeUndefined()
       expect(swr.pending.size).toBe(0)
       expect(gen.calls).toBe(0)
     })
@@ -418,12 +418,12 @@ describe('createSWR', () => {
       const gen = counting()
       handler.set(KEY, makeEntry({ expire: 100, tags: ['posts'] }))
       clock.advance(100_000)
-      expect(swr.peek(KEY, gen.generate, LABEL)).toBeUndefined()
+      expect(swr.get(KEY, gen.generate, LABEL, { sync: true })).toBeUndefined()
 
       handler.set(KEY, makeEntry({ lastModified: clock.now(), tags: ['posts'] }))
       clock.advance(1)
       handler.invalidateTags(['posts'], { at: clock.now(), mode: 'expire' })
-      expect(swr.peek(KEY, gen.generate, LABEL)).toBeUndefined()
+      expect(swr.get(KEY, gen.generate, LABEL, { sync: true })).toBeUndefined()
 
       expect(swr.pending.size).toBe(0)
       expect(gen.calls).toBe(0)
@@ -433,7 +433,7 @@ describe('createSWR', () => {
       const { swr, handler } = setup()
       const gen = counting()
       handler.set(KEY, makeEntry({ buildId: 'older-build' }))
-      expect(swr.peek(KEY, gen.generate, LABEL)).toBeUndefined()
+      expect(swr.get(KEY, gen.generate, LABEL, { sync: true })).toBeUndefined()
       expect(gen.calls).toBe(0)
     })
 
@@ -442,7 +442,7 @@ describe('createSWR', () => {
       const gen = counting()
       const entry = makeEntry()
       handler.set(KEY, entry)
-      expect(swr.peek(KEY, gen.generate, LABEL)).toEqual({ entry, state: 'HIT' })
+      expect(swr.get(KEY, gen.generate, LABEL, { sync: true })).toEqual({ entry, state: 'HIT' })
       expect(swr.pending.size).toBe(0)
       expect(gen.calls).toBe(0)
     })
@@ -453,11 +453,11 @@ describe('createSWR', () => {
       const entry = makeEntry()
       handler.set(KEY, entry)
       clock.advance(10_000)
-      for (let i = 0; i < 20; i++) expect(swr.peek(KEY, gen.generate, LABEL)).toEqual({ entry, state: 'STALE' })
+      for (let i = 0; i < 20; i++) expect(swr.get(KEY, gen.generate, LABEL, { sync: true })).toEqual({ entry, state: 'STALE' })
       expect(swr.pending.size).toBe(1)
       await settle(swr)
       expect(gen.calls).toBe(1)
-      expect(swr.peek(KEY, gen.generate, LABEL)?.state).toBe('HIT')
+      expect(swr.get(KEY, gen.generate, LABEL, { sync: true })?.state).toBe('HIT')
     })
   })
 

@@ -7,31 +7,47 @@ import { createHash } from 'node:crypto'
 import zlib from 'node:zlib'
 import type { CacheEntry } from './types.js'
 
-// Frame: MAGIC (4) | VERSION (1) | header length, uint32 BE (4) | JSON header | body
+// Frame: MAGIC (4) | VERSION (1) | header length, uint32 BE (4) | JSON header | body | gzip body | br body
 const MAGIC = Buffer.from('VISR', 'latin1')
 const VERSION = 1
 const PREFIX_LENGTH = MAGIC.length + 1 + 4
 
-interface EntryHeader extends Omit<CacheEntry, 'value' | 'revalidate' | 'expire'> {
+interface EntryHeader extends Omit<CacheEntry, 'value' | 'revalidate' | 'expire' | 'encodings'> {
   key: string
   // Infinity does not survive JSON, so it is written as the string 'Infinity'.
   revalidate: number | false | 'Infinity'
   expire: number | 'Infinity'
   bodyLength: number
+  /** Set when the page was prepared: lengths of the gzip and brotli bodies after the body (none when sent as is). */
+  encodings?: { gzip?: number; br?: number }
   /** `crc32:<8 hex>`, or `sha1:<16 hex>` on a runtime without `zlib.crc32`. */
   checksum: string
 }
 
 const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32
 
-function checksum(body: Uint8Array, algorithm = crc32 ? 'crc32' : 'sha1'): string | undefined {
-  if (algorithm === 'crc32') return crc32 && `crc32:${crc32(body).toString(16).padStart(8, '0')}`
-  if (algorithm === 'sha1') return `sha1:${createHash('sha1').update(body).digest('hex').slice(0, 16)}`
+/** Over every byte after the JSON header (the body and its compressed copies). */
+function checksum(parts: Uint8Array[], algorithm = crc32 ? 'crc32' : 'sha1'): string | undefined {
+  if (algorithm === 'crc32') {
+    if (!crc32) return undefined
+    let crc = 0
+    for (const part of parts) crc = (crc32 as (data: Uint8Array, value?: number) => number)(part, crc)
+    return `crc32:${crc.toString(16).padStart(8, '0')}`
+  }
+  if (algorithm === 'sha1') {
+    const hash = createHash('sha1')
+    for (const part of parts) hash.update(part)
+    return `sha1:${hash.digest('hex').slice(0, 16)}`
+  }
   return undefined
 }
 
 /** The entry as buffers to write one after another (no copy of the body). */
 export function encodeEntry(key: string, entry: CacheEntry): Buffer[] {
+  const { gzip, br } = entry.encodings ?? {}
+  const bodies = [entry.value]
+  if (gzip) bodies.push(gzip)
+  if (br) bodies.push(br)
   const header: EntryHeader = {
     key,
     kind: entry.kind,
@@ -43,14 +59,16 @@ export function encodeEntry(key: string, entry: CacheEntry): Buffer[] {
     status: entry.status,
     headers: entry.headers,
     bodyLength: entry.value.length,
-    checksum: checksum(entry.value)!,
+    checksum: checksum(bodies)!,
   }
+  if (entry.etag !== undefined) header.etag = entry.etag
+  if (entry.encodings) header.encodings = { gzip: gzip?.length, br: br?.length }
   const json = Buffer.from(JSON.stringify(header), 'utf8')
   const prefix = Buffer.alloc(PREFIX_LENGTH)
   MAGIC.copy(prefix, 0)
   prefix.writeUInt8(VERSION, MAGIC.length)
   prefix.writeUInt32BE(json.length, MAGIC.length + 1)
-  return [prefix, json, entry.value]
+  return [prefix, json, ...bodies]
 }
 
 /** The entry stored under `key` in `file`, or `undefined` when anything about it is inconsistent. */
@@ -65,11 +83,14 @@ export function decodeEntry(file: Buffer, key: string): CacheEntry | undefined {
   } catch {
     return undefined
   }
-  if (!isHeader(h) || h.key !== key || headerEnd + h.bodyLength !== file.length) return undefined
-  const value = file.subarray(headerEnd)
+  if (!isHeader(h) || h.key !== key) return undefined
+  const valueEnd = headerEnd + h.bodyLength
+  const gzipEnd = valueEnd + (h.encodings?.gzip ?? 0)
+  if (gzipEnd + (h.encodings?.br ?? 0) !== file.length) return undefined
+  const value = file.subarray(headerEnd, valueEnd)
   const algorithm = h.checksum.slice(0, h.checksum.indexOf(':'))
-  if (checksum(value, algorithm) !== h.checksum) return undefined
-  return {
+  if (checksum([file.subarray(headerEnd)], algorithm) !== h.checksum) return undefined
+  const entry: CacheEntry = {
     kind: h.kind,
     value,
     lastModified: h.lastModified,
@@ -80,6 +101,13 @@ export function decodeEntry(file: Buffer, key: string): CacheEntry | undefined {
     status: h.status,
     headers: h.headers,
   }
+  if (h.etag !== undefined) entry.etag = h.etag
+  if (h.encodings) {
+    entry.encodings = {}
+    if (h.encodings.gzip) entry.encodings.gzip = file.subarray(valueEnd, gzipEnd)
+    if (h.encodings.br) entry.encodings.br = file.subarray(gzipEnd)
+  }
+  return entry
 }
 
 function isHeader(h: unknown): h is EntryHeader {
@@ -102,7 +130,16 @@ function isHeader(h: unknown): h is EntryHeader {
     Object.values(x.headers).every((v) => typeof v === 'string') &&
     Number.isSafeInteger(x.bodyLength) &&
     (x.bodyLength as number) >= 0 &&
+    (x.etag === undefined || typeof x.etag === 'string') &&
+    (x.encodings === undefined || isLengths(x.encodings)) &&
     typeof x.checksum === 'string'
   )
 }
 
+
+function isLengths(value: unknown): value is { gzip?: number; br?: number } {
+  if (typeof value !== 'object' || value === null) return false
+  const length = (n: unknown) => n === undefined || (Number.isSafeInteger(n) && (n as number) > 0)
+  const { gzip, br } = value as Record<string, unknown>
+  return length(gzip) && length(br)
+}
