@@ -1,15 +1,11 @@
 import { join, resolve } from 'node:path'
 import { DEFAULT_CACHE_DIR } from './render/build-output.js'
 import type { CacheHandler } from './cache/handlers/types.js'
+import type { RevalidateEvent } from './cache/revalidate.js'
 import type { InspectorOptions } from './serve/inspector.js'
 import { DEFAULT_DISK_MAX_SIZE_BYTES, DEFAULT_MEMORY_MAX_SIZE_BYTES, DEFAULT_RENDER_TIMEOUT_MS, DEFAULT_RETRY_BACKOFF_MS, INFINITE_EXPIRE_TIME_SECONDS, ONE_YEAR_SECONDS } from './cache/defaults.js'
 
-export interface RevalidateEvent {
-  paths: string[]
-  tags: string[]
-  /** `expire`: the next request renders fresh; `stale`: served stale while regenerating. */
-  mode: 'expire' | 'stale'
-}
+export type { RevalidateEvent }
 
 export interface ISRHandlerOptions {
   /**

@@ -48,6 +48,14 @@ export interface RevalidatePathOptions {
 }
 export type RevalidateTagProfile = 'max' | { expire?: number }
 
+/** What `onRevalidate` is told after each invalidation. */
+export interface RevalidateEvent {
+  paths: string[]
+  tags: string[]
+  /** `expire`: the next request renders fresh; `stale`: served stale while regenerating. */
+  mode: 'expire' | 'stale'
+}
+
 export interface Invalidation {
   tags: string[]
   mode: 'expire' | 'stale'

@@ -7,9 +7,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { INFINITE_EXPIRE_TIME_SECONDS, ONE_YEAR_SECONDS } from '../cache/defaults.js'
 import type { CacheEntry } from '../cache/handlers/types.js'
+import type { ResponseState } from '../inspect/stats.js'
 import { isPrepared, prepareEntrySync } from '../render/prepare.js'
 
-export type ResponseState = 'HIT' | 'STALE' | 'MISS' | 'BYPASS'
+export type { ResponseState }
 export type Encoding = 'identity' | 'gzip' | 'br'
 
 export const NO_STORE = 'private, no-cache, no-store, max-age=0, must-revalidate'

@@ -166,16 +166,18 @@ export function checkEntryFile(file: string): EntryFileCheck {
   if (data.length < 9 || !data.subarray(0, 4).equals(MAGIC)) return { ok: false, reason: 'bad magic' }
   const headerEnd = 9 + data.readUInt32BE(5)
   if (headerEnd > data.length) return { ok: false, reason: 'header cut' }
-  let header: { key?: unknown; bodyLength?: unknown; checksum?: unknown; status?: unknown }
+  let header: { key?: unknown; bodyLength?: unknown; checksum?: unknown; status?: unknown; encodings?: { gzip?: number; br?: number } }
   try {
     header = JSON.parse(data.toString('utf8', 9, headerEnd))
   } catch {
     return { ok: false, reason: 'header not JSON' }
   }
   if (typeof header.key !== 'string' || typeof header.bodyLength !== 'number' || typeof header.checksum !== 'string') return { ok: false, reason: 'header fields' }
-  if (headerEnd + header.bodyLength !== data.length) return { ok: false, reason: `length ${data.length - headerEnd} != ${header.bodyLength}` }
-  const body = data.subarray(headerEnd)
-  if (crc32 && header.checksum.startsWith('crc32:') && header.checksum !== `crc32:${crc32(body).toString(16).padStart(8, '0')}`) {
+  // The body is followed by its gzip and brotli copies when the page was prepared with them.
+  const stored = header.bodyLength + (header.encodings?.gzip ?? 0) + (header.encodings?.br ?? 0)
+  if (headerEnd + stored !== data.length) return { ok: false, reason: `length ${data.length - headerEnd} != ${stored}` }
+  const body = data.subarray(headerEnd, headerEnd + header.bodyLength)
+  if (crc32 && header.checksum.startsWith('crc32:') && header.checksum !== `crc32:${crc32(data.subarray(headerEnd)).toString(16).padStart(8, '0')}`) {
     return { ok: false, reason: 'checksum' }
   }
   return { ok: true, key: header.key, body, status: Number(header.status) }
