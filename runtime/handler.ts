@@ -12,7 +12,7 @@ import { createLogger } from './inspect/debug.js'
 import { handlerFromBuild, isThenable, resolveDistDir, resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
 import { createPageServer } from './serve/pages.js'
 import { createPipeline, type NextFunction, type Pipeline } from './serve/pipeline.js'
-import { registerRevalidationTarget } from './cache/revalidate.js'
+import { applyPathRevalidation, pathRevalidation, registerRevalidationTarget, tagRevalidation, type RevalidatePathOptions, type RevalidatePathType, type RevalidateTagProfile } from './cache/revalidate.js'
 import { createRouter } from './routes/router.js'
 import { importSeed, openDefaultStore } from './seed.js'
 import { createStaticHandler } from './serve/static-files.js'
@@ -24,6 +24,13 @@ import { registerDataCache, type DataCache } from './cache/data-cache.js'
 export type { NextFunction }
 
 export interface ISRHandler extends Pipeline {
+  /**
+   * `revalidatePath` in this handler only (the module-level `revalidatePath` reaches every
+   * live handler of the process). Same arguments and checks.
+   */
+  revalidatePath(path: string, typeOrOptions?: RevalidatePathType | RevalidatePathOptions): Promise<void>
+  /** `revalidateTag` in this handler only. Same arguments and checks. */
+  revalidateTag(tag: string, profile?: RevalidateTagProfile): Promise<void>
   /** The cache store in use (memory tier in front of the configured handler). */
   readonly cache: CacheHandler
   readonly buildId: string
@@ -96,6 +103,20 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     cache: { value: cache, enumerable: true },
     buildId: { value: buildId, enumerable: true },
   })
+  middleware.revalidatePath = (path, typeOrOptions) => {
+    try {
+      return applyPathRevalidation(pathRevalidation(path, typeOrOptions), [pages])
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+  middleware.revalidateTag = (tag, profile) => {
+    try {
+      return pages.invalidate(tagRevalidation(tag, profile))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
   middleware.close = async () => {
     unregister()
     unregisterData()
