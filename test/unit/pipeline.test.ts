@@ -183,6 +183,23 @@ describe('the page server', () => {
     expect(pages.serve(req, res, target, NO_EXTRAS, true)).toBe(true)
     expect(written.length).toBe(4)
   })
+
+  it('answers an entry rendered per request as BYPASS on both steps, even one a store handed back', async () => {
+    const log = createLogger({ debug: false, write: () => {} })
+    const store = createMemoryCacheHandler()
+    const swr = createSWR({ handler: store, buildId: BUILD, now: clock.now, timeout: 5_000, retry: { min: 1_000, max: 1_000 }, log })
+    const router = createRouter(routes)
+    const pages = createPageServer({ app: { entry, assets: () => ({ head: '', body: '' }) }, router, swr, handler: store, buildId: BUILD, expireTime: 31_536_000, prerendered: new Set(), now: clock.now, log })
+    const target = pages.target('/items/7', router.match('/items/7')!)
+    const dynamic = await prepareEntry({ kind: 'page', value: Buffer.from('<p>per request</p>'), lastModified: clock.now(), revalidate: 0, expire: 31_536_000, tags: [], buildId: BUILD, status: 200, headers: { 'content-type': 'text/html; charset=utf-8' } })
+    store.set(target.key, dynamic)
+    const states: unknown[] = []
+    const res = { writeHead: (_status: number, headers: string[]) => states.push(headers[headers.indexOf('x-isr-cache') + 1]), end: () => {}, headersSent: false } as unknown as ServerResponse
+    const req = { method: 'GET', url: '/items/7', headers: {} } as IncomingMessage
+    expect(pages.serve(req, res, target, NO_EXTRAS, true)).toBe(true)
+    await pages.serve(req, res, target)
+    expect(states).toEqual(['BYPASS', 'BYPASS'])
+  })
 })
 
 describe('resolve', () => {
