@@ -6,6 +6,7 @@ import type { LoadSpec } from './lib/load.js'
 import { prerenderRow } from './lib/prerender.js'
 import { memoryCappedRow, memoryRow, revalidateTagRow, scaleHitRow } from './lib/scale.js'
 import { staleStormRow } from './lib/stale-storm.js'
+import { startupMemoryRow, startupTimeRow } from './lib/startup.js'
 import type { GroupSettings, Row, Variant } from './lib/types.js'
 
 /** The ~14 KB ISR page (revalidate 60) of bench/fixture, plain GET. */
@@ -63,4 +64,7 @@ export const ROWS: Row[] = [
   memoryCappedRow(),
   scaleHitRow(4, 3, 2),
   revalidateTagRow(),
+  // issue 12: start-up does not grow with the cache folder.
+  startupTimeRow(),
+  startupMemoryRow(),
 ]

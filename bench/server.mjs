@@ -20,6 +20,8 @@
 //   cacheInfo      entries and bytes in the memory tier, entries tagged `tag`
 //   profile        diagnostics: `{ action: 'start' }`, then `{ action: 'stop', file }` writes a
 //                  .cpuprofile of this process in between (for finding what bounds a row)
+//   disk           what the filesystem store counted (entries, bytes of disk); `{ wait: true }`
+//                  waits for its background count of the files there at start
 //   gc             diagnostics: a full collection (needs `--expose-gc` in nodeArgs), then
 //                  memory and V8 heap spaces
 import { readFileSync } from 'node:fs'
@@ -150,7 +152,14 @@ function cacheInfo({ tag }) {
   }
 }
 
+async function disk({ wait }) {
+  const store = isr?.cache.store ?? isr?.cache
+  if (wait) await store?.indexed
+  return { entries: store?.diskEntries, bytes: store?.diskSize }
+}
+
 const handlers = {
+  disk,
   cpu: () => ({ usage: process.cpuUsage(), ...memory() }),
   renders: () => ({ renders: { ...globalThis.__BENCH_RENDERS__ } }),
   fill,

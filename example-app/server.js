@@ -1,4 +1,6 @@
-// The production server: `node server.js` after `vite build`.
+// The production server: `npm start` (NODE_ENV=production node server.js) after `vite build`.
+// NODE_ENV=production matters: without it Express answers errors with stack traces and file
+// paths, and vite-isr prints a warning at start.
 import http from 'node:http'
 import express from 'express'
 import { createISRHandler } from 'vite-isr/runtime'
@@ -6,7 +8,8 @@ import { createISRHandler } from 'vite-isr/runtime'
 const app = express()
 
 // Serves the built assets, the cached pages and the route handlers in app/api/.
-const isr = await createISRHandler({ distDir: 'dist' })
+// ISR_CACHE_DIR puts the page cache outside dist/, e.g. on a volume (see Dockerfile).
+const isr = await createISRHandler({ distDir: 'dist', cacheDir: process.env.ISR_CACHE_DIR || undefined })
 
 // Your own Express routes go before the ISR handler (it answers every page path).
 app.get('/healthz', (_req, res) => {

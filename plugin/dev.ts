@@ -96,6 +96,8 @@ export function devPlugin(state: PluginState): Plugin {
         const tree = state.tree()
         router ??= createRouter(tree.routes)
         const match = router.match(pathname)
+        const broken = match && tree.broken.get(match.route.file)
+        if (broken) throw withLocation(broken, state.root)
         const ssr = server.environments.ssr
         if (!isRunnableDevEnvironment(ssr)) throw new Error('[vite-isr] the ssr environment cannot run modules in dev')
         const load = (file: string) => ssr.runner.import(`/${file}`) as Promise<Record<string, unknown>>
@@ -150,4 +152,11 @@ export function reachableFromNetwork(server: Pick<ViteDevServer, 'config'>): boo
   if (host === undefined || host === false) return false
   if (host === true) return true
   return !/^(?:localhost|127(?:\.\d{1,3}){3}|::1|\[::1\])$/i.test(host)
+}
+
+/** A route mistake as Vite's overlay shows errors: the file, line and column, and its frame. */
+function withLocation(error: Error, root: string): Error {
+  const { file, line, column, frame } = error as Error & { file?: string; line?: number; column?: number; frame?: string }
+  if (file) Object.assign(error, { id: `${root}/${file}`, loc: { file: `${root}/${file}`, line: line ?? 1, column: column ?? 1 }, frame })
+  return error
 }

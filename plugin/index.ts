@@ -21,7 +21,8 @@ export type { IsrPluginOptions } from './options.js'
 function configPlugin(state: PluginState): Plugin {
   return {
     name: 'vite-isr:config',
-    config(config) {
+    config(config, env) {
+      state.dev = env.command === 'serve' && !env.isPreview
       state.root = resolve(config.root ?? process.cwd()).replaceAll('\\', '/')
       const outDir = config.build?.outDir ?? 'dist'
       state.outDir = isAbsolute(outDir) ? outDir : join(state.root, outDir)

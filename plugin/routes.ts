@@ -19,6 +19,11 @@ export interface AppTree {
   files: string[]
   /** Modules the client hydrates (pages, layouts, not-found). */
   clientFiles: string[]
+  /**
+   * Dev only (`scanApp(..., { lenient: true })`): pages whose own module or a layout above
+   * has a mistake, by file. Each is routed, and answers its error, while every other page works.
+   */
+  broken: Map<string, Error>
 }
 
 /** A mistake in `app/` the user must fix; `file` is relative to the project root. */
@@ -59,7 +64,7 @@ function shapeOf(segments: RouteSegment[]): string {
   return '/' + segments.map((s) => (s.type === 'static' ? s.value : s.type === 'dynamic' ? '[]' : s.type === 'catch-all' ? '[...]' : '[[...]]')).join('/')
 }
 
-export function scanApp(root: string, appDir: string): AppTree {
+export function scanApp(root: string, appDir: string, { lenient = false }: { lenient?: boolean } = {}): AppTree {
   const appPath = join(root, appDir)
   if (!existsSync(appPath)) {
     throw new RouteError(`[vite-isr] no app directory at ${appDir}/. Create ${appDir}/page.tsx, or point isr({ appDir }) at your routes folder.`, appDir)
@@ -79,13 +84,28 @@ export function scanApp(root: string, appDir: string): AppTree {
   const byShape = new Map<string, string>()
   const files: string[] = []
   const clientFiles: string[] = []
+  const broken = new Map<string, Error>()
+  const layoutErrors = new Map<string, Error | undefined>()
+  const attempt = (check: () => void): Error | undefined => {
+    try {
+      check()
+      return undefined
+    } catch (error) {
+      return error as Error
+    }
+  }
 
   function visit(dir: string, segments: RouteSegment[], layouts: string[], catchAllAbove: string | null): void {
     const layoutName = findModule(dir, 'layout')
     const chain = layoutName ? [...layouts, rel(join(dir, layoutName))] : layouts
     if (layoutName) {
       const file = chain[chain.length - 1]
-      if (!readConfig(file).hasDefault) throw new RouteError(`[vite-isr] ${file} has no default export. Export the layout component: \`export default function Layout({ children }) { return children }\``, file)
+      const checkLayout = () => {
+        if (!readConfig(file).hasDefault) throw new RouteError(`[vite-isr] ${file} has no default export. Export the layout component: \`export default function Layout({ children }) { return children }\``, file)
+      }
+      // Dev: a broken layout breaks the pages under it (their config reads it again), no others.
+      if (lenient) layoutErrors.set(file, attempt(checkLayout))
+      else checkLayout()
       files.push(file)
       clientFiles.push(file)
     }
@@ -107,9 +127,21 @@ export function scanApp(root: string, appDir: string): AppTree {
       byShape.set(shape, file)
       files.push(file)
       if (pageName) {
-        const page = readConfig(file)
-        if (!page.hasDefault) throw new RouteError(`[vite-isr] ${file} has no default export. Export the page component: \`export default function Page({ params, data }) { ... }\``, file)
-        const config = effectiveConfig(chain.map(readConfig) as SegmentConfig[], page)
+        let page: ModuleExports
+        let config: ReturnType<typeof effectiveConfig>
+        try {
+          page = readConfig(file)
+          if (!page.hasDefault) throw new RouteError(`[vite-isr] ${file} has no default export. Export the page component: \`export default function Page({ params, data }) { ... }\``, file)
+          config = effectiveConfig(chain.map(readConfig) as SegmentConfig[], page)
+          const layoutError = chain.map((layout) => layoutErrors.get(layout)).find(Boolean)
+          if (layoutError) throw layoutError
+        } catch (error) {
+          if (!lenient) throw error
+          // Dev: this page answers its mistake (with Vite's overlay); the others keep working.
+          broken.set(file, error as Error)
+          page = { hasDefault: true, hasGenerateStaticParams: false } as ModuleExports
+          config = { revalidate: 0, dynamicParams: true, dynamic: 'force-dynamic' }
+        }
         routes.push({
           kind: 'page',
           pattern,
@@ -159,5 +191,6 @@ export function scanApp(root: string, appDir: string): AppTree {
     error,
     files: [...new Set(files)],
     clientFiles: [...new Set(clientFiles)],
+    broken,
   }
 }

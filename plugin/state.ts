@@ -8,6 +8,8 @@ export interface PluginState {
   root: string
   /** The build's output parent folder (`dist`): client/ and server/ go inside. */
   outDir: string
+  /** `vite` (dev) rather than `vite build`: a mistake in one page then breaks only that page. */
+  dev: boolean
   /** The route tree, scanned on first use and again after a change in dev. */
   tree(): AppTree
   invalidateTree(): void
@@ -19,8 +21,9 @@ export function createPluginState(options: ResolvedPluginOptions): PluginState {
     options,
     root: process.cwd().replaceAll('\\', '/'),
     outDir: 'dist',
+    dev: false,
     tree() {
-      cached ??= scanApp(state.root, options.appDir)
+      cached ??= scanApp(state.root, options.appDir, { lenient: state.dev })
       return cached
     },
     invalidateTree() {

@@ -8,13 +8,14 @@ import { loadBuildOutput } from './render/build-output.js'
 import { createMemoryCacheHandler } from './cache/handlers/memory.js'
 import { createTieredCacheHandler } from './cache/handlers/tiered.js'
 import type { CacheHandler } from './cache/handlers/types.js'
-import { createLogger } from './inspect/debug.js'
+import { createLogger, type Logger } from './inspect/debug.js'
 import { handlerFromBuild, isThenable, resolveDistDir, resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
 import { createPageServer } from './serve/pages.js'
 import { createPipeline, type NextFunction, type Pipeline } from './serve/pipeline.js'
 import { applyPathRevalidation, pathRevalidation, registerRevalidationTarget, tagRevalidation, type RevalidatePathOptions, type RevalidatePathType, type RevalidateTagProfile } from './cache/revalidate.js'
 import { createRouter } from './routes/router.js'
 import { importSeed, openDefaultStore } from './seed.js'
+import { DEFAULT_TAG_RETENTION } from './cache/handlers/tag-times.js'
 import { createStaticHandler } from './serve/static-files.js'
 import { createSWR } from './cache/swr.js'
 import { createCacheStats } from './inspect/stats.js'
@@ -38,16 +39,31 @@ export interface ISRHandler extends Pipeline {
   close(): Promise<void>
 }
 
+let warnedNodeEnv = false
+/** Once per process: a test suite or a cluster starting many handlers gets one line, not one each. */
+function warnUnlessProduction(log: Logger): void {
+  if (warnedNodeEnv || process.env.NODE_ENV === 'production') return
+  warnedNodeEnv = true
+  log.warn(
+    `NODE_ENV is ${process.env.NODE_ENV ? `"${process.env.NODE_ENV}"` : 'not set'}: when middleware in front of vite-isr fails, Express shows the client its stack trace and file paths (vite-isr's own answers never carry them). Start the server with NODE_ENV=production.`,
+  )
+}
+
 export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Promise<ISRHandler> {
   if (isThenable(userOptions?.cacheHandler)) userOptions = { ...userOptions, cacheHandler: await userOptions.cacheHandler }
   const build = await loadBuildOutput(resolveDistDir(userOptions))
   const { manifest, entry } = build
   const options = resolveHandlerOptions(userOptions, entry.config)
   const log = createLogger({ debug: options.debug, write: options.log })
+  for (const warning of options.warnings) log.warn(warning)
+  warnUnlessProduction(log)
   const buildId = manifest.buildId
 
   const custom = options.cacheHandler ?? (await handlerFromBuild(entry.cacheHandler))
-  const store = custom ?? (await openDefaultStore(build, options.cacheDir, options.cacheMaxDiskSize, log))
+  // Tag times must outlive every entry that may still be served: a year and a day, or
+  // expireTime and a day when that is longer (expireTime: Infinity keeps pages for good).
+  const tagRetention = Math.max(DEFAULT_TAG_RETENTION, options.expireTime + 86_400)
+  const store = custom ?? (await openDefaultStore(build, { dir: options.cacheDir, maxSize: options.cacheMaxDiskSize, maxEntries: options.cacheMaxDiskEntries, now: options.now, tagRetention }, log))
   if (custom) await importSeed(build, custom, log)
   const cache =
     options.cacheMaxMemorySize > 0
@@ -83,7 +99,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     stats,
   })
   const inspect = options.inspector
-    ? createInspector({ cache, swr, stats, now: options.now, buildId, options: options.inspector, production: process.env.NODE_ENV === 'production' })
+    ? createInspector({ cache, swr, stats, now: options.now, buildId, options: options.inspector })
     : undefined
   const unregister = registerRevalidationTarget(pages)
   const serveStatic = createStaticHandler(build.clientDir, manifest.assetsDir)
@@ -96,6 +112,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     base: manifest.base,
     modules: entry.modules,
     inspect,
+    maxBodySize: options.maxBodySize,
     log,
   }) as ISRHandler
 

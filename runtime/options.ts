@@ -2,8 +2,8 @@ import { join, resolve } from 'node:path'
 import { DEFAULT_CACHE_DIR } from './render/build-output.js'
 import type { CacheHandler } from './cache/handlers/types.js'
 import type { RevalidateEvent } from './cache/revalidate.js'
-import type { InspectorOptions } from './serve/inspector.js'
-import { DEFAULT_DISK_MAX_SIZE_BYTES, DEFAULT_MEMORY_MAX_SIZE_BYTES, DEFAULT_RENDER_TIMEOUT_MS, DEFAULT_RETRY_BACKOFF_MS, INFINITE_EXPIRE_TIME_SECONDS, ONE_YEAR_SECONDS } from './cache/defaults.js'
+import type { InspectorOptions, ResolvedInspectorOptions } from './serve/inspector.js'
+import { DEFAULT_DISK_MAX_ENTRIES, DEFAULT_DISK_MAX_SIZE_BYTES, DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_MEMORY_MAX_SIZE_BYTES, DEFAULT_RENDER_TIMEOUT_MS, DEFAULT_RETRY_BACKOFF_MS, INFINITE_EXPIRE_TIME_SECONDS, ONE_YEAR_SECONDS } from './cache/defaults.js'
 
 export type { RevalidateEvent }
 
@@ -33,11 +33,19 @@ export interface ISRHandlerOptions {
    */
   cacheMaxMemorySize?: number
   /**
-   * Bytes of disk the default filesystem cache may use; past it the least recently used
+   * Bytes of disk the default filesystem cache may use, counted in whole file-system blocks
+   * (a 300-byte entry takes 4096 bytes on most disks); past it the least recently used
    * entries are deleted (they render again on demand). `Infinity` for no bound.
    * @default 1073741824 (1 GiB)
    */
   cacheMaxDiskSize?: number
+  /**
+   * Number of entry files the default filesystem cache may hold (each costs an inode and a
+   * directory entry whatever its size); past it the least recently used are deleted.
+   * `Infinity` for no bound.
+   * @default 1000000
+   */
+  cacheMaxDiskEntries?: number
   /**
    * Seconds a page's last good copy may be old and still answer when its fresh render fails
    * (after `revalidateTag` without a profile, or past `expireTime`); older, the error page
@@ -49,6 +57,8 @@ export interface ISRHandlerOptions {
    * Seconds after which a page must not be served stale any more (Next.js's `expireTime`).
    * Sent as `stale-while-revalidate=expireTime - revalidate`. `Infinity` (never) counts as
    * 4294967294 seconds (about 136 years), as in Next.js, so the header stays finite.
+   * An entry older than the cache handler's `tagRetention` (a year and a day by default)
+   * counts as expired even so, since invalidations that old are forgotten.
    * @default 31536000 (one year)
    */
   expireTime?: number
@@ -78,11 +88,22 @@ export interface ISRHandlerOptions {
    */
   cdnTagHeader?: boolean | string
   /**
-   * Serve the cache inspector at `/__isr`. `true` or `{ token }`; a token is required in
-   * production (NODE_ENV=production).
+   * Serve the cache inspector at `/__isr`: `true` or `{ token, allowedHosts }`. It always
+   * needs a token of at least 16 characters (here or in `ISR_INSPECTOR_TOKEN`): a shorter
+   * one given here throws; a missing or short `ISR_INSPECTOR_TOKEN` leaves the inspector off
+   * with a warning.
    * @default process.env.ISR_INSPECTOR === '1', with process.env.ISR_INSPECTOR_TOKEN
+   * @example inspector: { token: process.env.INSPECTOR_TOKEN, allowedHosts: ['www.example.com'] }
    */
   inspector?: boolean | InspectorOptions
+  /**
+   * Bytes of request body a route handler may read. A larger `Content-Length` is answered
+   * `413 Payload Too Large` without reading; a streamed body is cut off (and answered 413)
+   * once it passes the limit. A body an Express body parser already read is left to that
+   * parser's own limit. `Infinity` for no bound.
+   * @default 1048576 (1 MiB)
+   */
+  maxBodySize?: number
   /**
    * The clock, in ms since the epoch. Tests inject one to move time without sleeping.
    * @default Date.now
@@ -106,16 +127,20 @@ export interface ResolvedHandlerOptions {
   cacheHandler: CacheHandler | undefined
   cacheMaxMemorySize: number
   cacheMaxDiskSize: number
+  cacheMaxDiskEntries: number
   staleIfError: number
   expireTime: number
   renderTimeout: number
   retryBackoff: { min: number; max: number }
   now: () => number
   onRevalidate: ((event: RevalidateEvent) => void | Promise<void>) | undefined
-  inspector: InspectorOptions | undefined
+  inspector: ResolvedInspectorOptions | undefined
+  maxBodySize: number
   cdnTagHeader: string | undefined
   debug: boolean | undefined
   log: ((line: string) => void) | undefined
+  /** Problems found in the environment, for the factory to log once it has its logger. */
+  warnings: string[]
 }
 
 /** What `expireTime: Infinity` stands for: Next.js's INFINITE_CACHE, finite so that JSON and headers can carry it. */
@@ -154,18 +179,21 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
   const expireTime = o.expireTime === undefined ? ONE_YEAR_SECONDS : normalizeExpireTime(o.expireTime)
   check(expireTime !== undefined, `${EXPIRE_TIME_RULE} (got ${o.expireTime})`)
   check(o.cacheMaxDiskSize === undefined || o.cacheMaxDiskSize === Infinity || (isNonNegativeInteger(o.cacheMaxDiskSize) && o.cacheMaxDiskSize > 0), `cacheMaxDiskSize must be a positive integer of bytes or Infinity (got ${o.cacheMaxDiskSize})`)
+  check(o.cacheMaxDiskEntries === undefined || o.cacheMaxDiskEntries === Infinity || (isNonNegativeInteger(o.cacheMaxDiskEntries) && o.cacheMaxDiskEntries > 0), `cacheMaxDiskEntries must be a positive integer number of files or Infinity (got ${o.cacheMaxDiskEntries})`)
   check(o.staleIfError === undefined || (typeof o.staleIfError === 'number' && o.staleIfError >= 0), `staleIfError must be a number of seconds >= 0 (got ${o.staleIfError})`)
   check(o.renderTimeout === undefined || isPositive(o.renderTimeout), `renderTimeout must be a positive number of milliseconds (got ${o.renderTimeout})`)
   check(
     o.retryBackoff === undefined || (isPositive(o.retryBackoff.min) && isPositive(o.retryBackoff.max) && o.retryBackoff.min <= o.retryBackoff.max),
     `retryBackoff must be { min, max } with 0 < min <= max milliseconds (got ${JSON.stringify(o.retryBackoff)})`,
   )
+  check(o.maxBodySize === undefined || o.maxBodySize === Infinity || isNonNegativeInteger(o.maxBodySize), `maxBodySize must be an integer number of bytes >= 0 or Infinity (got ${o.maxBodySize})`)
   check(o.now === undefined || typeof o.now === 'function', 'now must be a function returning ms since the epoch')
   check(o.onRevalidate === undefined || typeof o.onRevalidate === 'function', 'onRevalidate must be a function')
   check(
     o.cdnTagHeader === undefined || typeof o.cdnTagHeader === 'boolean' || (typeof o.cdnTagHeader === 'string' && /^[A-Za-z0-9-]+$/.test(o.cdnTagHeader)),
     `cdnTagHeader must be true, false or a header name such as 'Cache-Tag' (got ${JSON.stringify(o.cdnTagHeader)})`,
   )
+  const warnings: string[] = []
   const handler = o.cacheHandler
   check(!isThenable(handler), 'cacheHandler is a promise here: await it first (createISRHandler does)')
   check(handler === undefined || isCacheHandler(handler), 'cacheHandler must implement get, set, delete, invalidateTags and getTagTimes (see the CacheHandler type)')
@@ -175,16 +203,19 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
     cacheHandler: handler as CacheHandler | undefined,
     cacheMaxMemorySize: o.cacheMaxMemorySize ?? DEFAULT_MEMORY_MAX_SIZE_BYTES,
     cacheMaxDiskSize: o.cacheMaxDiskSize ?? DEFAULT_DISK_MAX_SIZE_BYTES,
+    cacheMaxDiskEntries: o.cacheMaxDiskEntries ?? DEFAULT_DISK_MAX_ENTRIES,
     staleIfError: o.staleIfError ?? ONE_YEAR_SECONDS,
     expireTime: expireTime!,
     renderTimeout: o.renderTimeout ?? DEFAULT_RENDER_TIMEOUT_MS,
     retryBackoff: { ...(o.retryBackoff ?? DEFAULT_RETRY_BACKOFF_MS) },
     now: o.now ?? Date.now,
     onRevalidate: o.onRevalidate,
-    inspector: resolveInspector(o.inspector),
+    inspector: resolveInspector(o.inspector, warnings),
+    maxBodySize: o.maxBodySize ?? DEFAULT_MAX_BODY_SIZE_BYTES,
     cdnTagHeader: o.cdnTagHeader === true ? 'cache-tag' : o.cdnTagHeader ? o.cdnTagHeader.toLowerCase() : undefined,
     debug: o.debug,
     log: o.log,
+    warnings,
   }
 }
 
@@ -206,12 +237,38 @@ export async function handlerFromBuild(exported: unknown): Promise<CacheHandler 
   return handler
 }
 
-function resolveInspector(option: ISRHandlerOptions['inspector'], env: NodeJS.ProcessEnv = process.env): InspectorOptions | undefined {
+const MIN_TOKEN_LENGTH = 16
+
+/**
+ * A bad value in the code throws (it is wrong everywhere the code runs); a missing or short
+ * `ISR_INSPECTOR_TOKEN` only keeps the inspector off, with a warning: the environment differs
+ * per deployment, and a debugging page must not stop a site from serving. Either way the
+ * inspector never runs without a token.
+ */
+function resolveInspector(option: ISRHandlerOptions['inspector'], warnings: string[], env: NodeJS.ProcessEnv = process.env): ResolvedInspectorOptions | undefined {
   check(
-    option === undefined || typeof option === 'boolean' || (typeof option === 'object' && option !== null && (option.token === undefined || (typeof option.token === 'string' && option.token.length >= 16))),
-    'inspector must be true, false or { token } with a token of at least 16 characters',
+    option === undefined || typeof option === 'boolean' || (typeof option === 'object' && option !== null),
+    `inspector must be true, false or { token, allowedHosts } (got ${JSON.stringify(option)})`,
   )
-  const token = (typeof option === 'object' ? option.token : undefined) ?? (env.ISR_INSPECTOR_TOKEN || undefined)
+  const given = typeof option === 'object' ? option : {}
+  check(
+    given.token === undefined || (typeof given.token === 'string' && given.token.length >= MIN_TOKEN_LENGTH),
+    `inspector.token must be a string of at least ${MIN_TOKEN_LENGTH} characters (got ${typeof given.token === 'string' ? `${given.token.length} characters` : typeof given.token}); generate one with \`openssl rand -hex 24\``,
+  )
+  check(
+    given.allowedHosts === undefined || (Array.isArray(given.allowedHosts) && given.allowedHosts.every((h) => typeof h === 'string' && /^\.?[a-z0-9.-]+$/i.test(h))),
+    `inspector.allowedHosts must be an array of host names such as 'www.example.com' or '.example.com' (got ${JSON.stringify(given.allowedHosts)})`,
+  )
   const enabled = option === undefined ? env.ISR_INSPECTOR === '1' || env.ISR_INSPECTOR === 'true' : option !== false
-  return enabled ? { token } : undefined
+  if (!enabled) return undefined
+  const allowedHosts = given.allowedHosts ?? (env.ISR_INSPECTOR_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean)
+  if (given.token !== undefined) return { token: given.token, allowedHosts }
+  const token = env.ISR_INSPECTOR_TOKEN ?? ''
+  if (token.length < MIN_TOKEN_LENGTH) {
+    warnings.push(
+      `the cache inspector stays off: it needs a token of at least ${MIN_TOKEN_LENGTH} characters and ISR_INSPECTOR_TOKEN is ${token ? `${token.length} characters long` : 'not set'}. Set ISR_INSPECTOR_TOKEN (e.g. to the output of \`openssl rand -hex 24\`) or pass createISRHandler({ inspector: { token } }).`,
+    )
+    return undefined
+  }
+  return { token, allowedHosts }
 }

@@ -18,19 +18,36 @@ export function seedDir(distDir: string): string {
 
 const seedMarker = (buildId: string) => `seed:${buildId}`
 
-/** Copy the prerendered pages of this build into `target`, unless an earlier start did. */
+/**
+ * Copy the prerendered pages of this build into `target`, unless an earlier start did.
+ * A store that cannot take them (a full disk, a lost connection) does not stop start-up:
+ * the pages render on first request, and the next start tries again.
+ */
 export async function importSeed(build: BuildOutput, target: CacheHandler, log: Logger): Promise<number> {
+  try {
+    return await copySeed(build, target, log)
+  } catch (error) {
+    log.warn(`could not copy the prerendered pages into the ${target.name} cache (${(error as Error)?.message ?? error}); they render on first request instead`)
+    return 0
+  }
+}
+
+async function copySeed(build: BuildOutput, target: CacheHandler, log: Logger): Promise<number> {
   const marker = seedMarker(build.manifest.buildId)
   if (await target.get(marker)) return 0
   const seed = await createFileSystemCacheHandler({ dir: seedDir(build.distDir) })
   let count = 0
-  for (const pathname of Object.keys(build.manifest.routes)) {
-    const key = pageKey(build.manifest.buildId, pathname)
-    const entry = await seed.get(key)
-    if (entry && entry.status !== 404) {
-      await target.set(key, entry)
-      count++
+  try {
+    for (const pathname of Object.keys(build.manifest.routes)) {
+      const key = pageKey(build.manifest.buildId, pathname)
+      const entry = await seed.get(key)
+      if (entry && entry.status !== 404) {
+        await target.set(key, entry)
+        count++
+      }
     }
+  } finally {
+    await seed.dispose?.()
   }
   await target.set(marker, {
     kind: 'data',
@@ -43,13 +60,23 @@ export async function importSeed(build: BuildOutput, target: CacheHandler, log: 
     status: 200,
     headers: {},
   })
-  await seed.dispose?.()
   log.debug('seed', target.name, { entries: count })
   return count
 }
 
-export async function openDefaultStore(build: BuildOutput, cacheDir: string, maxSize: number, log: Logger): Promise<CacheHandler> {
-  const store = await createFileSystemCacheHandler({ dir: cacheDir, maxSize })
-  if (resolve(cacheDir) !== resolve(seedDir(build.distDir))) await importSeed(build, store, log)
+export interface DefaultStoreOptions {
+  dir: string
+  /** Bytes of disk (whole blocks). */
+  maxSize: number
+  /** Entry files. */
+  maxEntries: number
+  now: () => number
+  /** Seconds tag times are kept (see `CacheHandler.tagRetention`). */
+  tagRetention?: number
+}
+
+export async function openDefaultStore(build: BuildOutput, options: DefaultStoreOptions, log: Logger): Promise<CacheHandler> {
+  const store = await createFileSystemCacheHandler({ ...options, warn: (message) => log.warn(message) })
+  if (resolve(options.dir) !== resolve(seedDir(build.distDir))) await importSeed(build, store, log)
   return store
 }

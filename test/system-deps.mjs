@@ -8,6 +8,8 @@
  *   ISR_SYSTEM_DEPS=check   only check: never install (exit 1 with the message if any is missing)
  *   ISR_SYSTEM_DEPS=dry-run print the install command instead of running it (exit 0)
  *   CHROMIUM_PATH           the browser the tests launch (default: `chromium` on PATH)
+ *   ISR_SBIN_DIRS           where to look besides PATH (default /usr/local/sbin:/usr/sbin:/sbin,
+ *                           where Debian puts daemons such as varnishd for users without them on PATH)
  */
 import { spawnSync } from 'node:child_process'
 import { accessSync, constants, existsSync } from 'node:fs'
@@ -17,7 +19,10 @@ import { delimiter, join } from 'node:path'
 export const SYSTEM_PROGRAMS = [
   { program: 'redis-server', pkg: 'redis-server', usedBy: 'test/cache-handlers/redis, test/multi-instance, test/docs/readme-redis' },
   { program: 'chromium', pkg: 'chromium', usedBy: 'test/e2e, test/faults/injection' },
+  { program: 'varnishd', pkg: 'varnish', usedBy: 'test/cdn' },
 ]
+
+const SBIN_DIRS = process.env.ISR_SBIN_DIRS ?? ['/usr/local/sbin', '/usr/sbin', '/sbin'].join(delimiter)
 
 function onPath(program, path = process.env.PATH ?? '') {
   for (const dir of path.split(delimiter)) {
@@ -35,7 +40,7 @@ function onPath(program, path = process.env.PATH ?? '') {
 
 function found({ program }) {
   if (program === 'chromium' && process.env.CHROMIUM_PATH) return existsSync(process.env.CHROMIUM_PATH)
-  return onPath(program) !== undefined
+  return onPath(program) !== undefined || onPath(program, SBIN_DIRS) !== undefined
 }
 
 const missing = SYSTEM_PROGRAMS.filter((p) => !found(p))
@@ -74,7 +79,7 @@ for (const args of [['update', '-qq'], ['install', '-y', '-qq', ...packages]]) {
 }
 const still = SYSTEM_PROGRAMS.filter((p) => !found(p))
 if (still.length > 0) {
-  console.error(`[vite-isr tests] installed, but still not found on PATH: ${still.map((p) => p.program).join(', ')}`)
+  console.error(`[vite-isr tests] installed, but still not found on PATH or in ${SBIN_DIRS}: ${still.map((p) => p.program).join(', ')}`)
   process.exit(1)
 }
 console.log('[vite-isr tests] system packages ready')

@@ -15,6 +15,12 @@ export const DEFAULT_MEMORY_MAX_SIZE_BYTES = 50 * 1024 * 1024
 /** The filesystem cache's budget (`cacheMaxDiskSize`). */
 export const DEFAULT_DISK_MAX_SIZE_BYTES = 1024 * 1024 * 1024
 
+/** The filesystem cache's bound on files (`cacheMaxDiskEntries`). */
+export const DEFAULT_DISK_MAX_ENTRIES = 1_000_000
+
+/** A route handler's request body bound (`maxBodySize`). */
+export const DEFAULT_MAX_BODY_SIZE_BYTES = 1024 * 1024
+
 /** `renderTimeout`. */
 export const DEFAULT_RENDER_TIMEOUT_MS = 30_000
 

@@ -8,6 +8,7 @@
  * starts `regenerate` in the background, unless one is already running for the key,
  * a recent failure is still backing off, or another instance holds the store's lock.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import type { CacheEntry, CacheHandler, TagTimes } from './handlers/types.js'
 import { formatBytes, type Logger } from '../inspect/debug.js'
 
@@ -96,12 +97,16 @@ export interface SWR {
   failing(key: string): boolean
 }
 
-export function classify(entry: CacheEntry, times: TagTimes, now: number): Freshness {
+/**
+ * `maxAge`: the handler's `tagRetention` (seconds). An entry older than it counts as expired,
+ * since invalidations that old may have been forgotten (runtime/cache-handlers/tag-times.ts).
+ */
+export function classify(entry: CacheEntry, times: TagTimes, now: number, maxAge = Infinity): Freshness {
   // `>=`, as Next.js: a render that started in the same millisecond as an invalidation may
   // have read the old data, so it does not count as after it.
   if (times.expired >= entry.lastModified) return 'expired'
   const age = now - entry.lastModified
-  if (age >= entry.expire * 1000) return 'expired'
+  if (age >= Math.min(entry.expire, maxAge) * 1000) return 'expired'
   if (times.stale >= entry.lastModified) return 'stale'
   if (entry.revalidate !== false && age >= entry.revalidate * 1000) return 'stale'
   return 'fresh'
@@ -127,16 +132,51 @@ function runWithTimeout(generate: Generate, startedAt: number, ms: number, label
 
 const MAX_FAILURE_RECORDS = 10_000
 
+/**
+ * The durable writes of the renders nested in one render (the data a page's loader read
+ * through `cache()` / `fetch()`), held until that render's outcome is known: a 200 makes
+ * them durable, anything else (a 404 from `notFound()`, a redirect, an error, a timeout)
+ * leaves them in memory only. Otherwise every unknown slug a crawler asks for would leave
+ * its loader's `null` on disk (issue 12).
+ */
+interface Nested {
+  outcome: 'pending' | 'durable' | 'dropped'
+  writes: { key: string; entry: CacheEntry; label: string }[]
+  /** The render this one is nested in, if any: durable writes climb up to the outermost. */
+  parent: Nested | undefined
+}
+
 export function createSWR(options: SWROptions): SWR {
   const { handler, buildId, now, log } = options
+  const maxAge = handler.tagRetention ?? Infinity
   const pending = new Map<string, Promise<Generated>>()
   const failures = new Map<string, { count: number; retryAt: number }>()
+  const enclosing = new AsyncLocalStorage<Nested>()
 
-  async function store(key: string, generated: Generated, label: string): Promise<void> {
+  /** A durable write of a nested render, once the render around it has settled as `nested.outcome`. */
+  function settleWrite(nested: Nested, write: Nested['writes'][number]): void {
+    if (nested.outcome === 'pending') nested.writes.push(write)
+    else if (nested.outcome === 'dropped') return
+    else if (nested.parent) settleWrite(nested.parent, write)
+    // Not if the key rendered again since: the newer entry decides how it is kept.
+    else if (!pending.has(write.key) && (!handler.peek || handler.peek(write.key) === write.entry)) void store(write.key, { entry: write.entry, store: 'durable' }, write.label)
+  }
+
+  function settle(nested: Nested, generated: Generated | undefined): void {
+    nested.outcome = generated !== undefined && generated.entry.status === 200 ? 'durable' : 'dropped'
+    for (const write of nested.writes.splice(0)) settleWrite(nested, write)
+  }
+
+  async function store(key: string, generated: Generated, label: string, parent?: Nested): Promise<void> {
     if (generated.store === 'none') return
     const { entry } = generated
+    let memoryOnly = generated.store === 'memory'
+    if (parent && !memoryOnly) {
+      memoryOnly = true
+      settleWrite(parent, { key, entry, label })
+    }
     try {
-      const written = handler.set(key, entry, generated.store === 'memory' ? { memoryOnly: true } : undefined)
+      const written = handler.set(key, entry, memoryOnly ? { memoryOnly: true } : undefined)
       if (isPromise(written)) await written
     } catch (error) {
       // The page rendered fine: serve it, and say the store could not keep it (a full disk, a lost connection).
@@ -147,7 +187,7 @@ export function createSWR(options: SWROptions): SWR {
       status: entry.status,
       revalidate: entry.revalidate === false ? 'false' : `${entry.revalidate}s`,
       size: formatBytes(entry.value.length),
-      memoryOnly: generated.store === 'memory' || undefined,
+      memoryOnly: memoryOnly || undefined,
     })
   }
 
@@ -157,14 +197,18 @@ export function createSWR(options: SWROptions): SWR {
     if (inFlight) return inFlight
     const startedAt = after === undefined ? now() : Math.max(now(), after + 1)
     log.debug('regenerate:start', label)
-    const promise = runWithTimeout(generate, startedAt, options.timeout, label)
+    const nested: Nested = { outcome: 'pending', writes: [], parent: enclosing.getStore() }
+    const promise = enclosing
+      .run(nested, () => runWithTimeout(generate, startedAt, options.timeout, label))
       .then(async (generated) => {
-        await store(key, generated, label)
+        await store(key, generated, label, nested.parent)
+        settle(nested, generated)
         failures.delete(key)
         log.debug('regenerate:done', label, { status: generated.entry.status, in: `${Math.max(0, now() - startedAt)}ms` })
         return generated
       })
       .catch((error: unknown) => {
+        if (nested.outcome === 'pending') settle(nested, undefined)
         const count = (failures.get(key)?.count ?? 0) + 1
         const wait = Math.min(options.retry.max, options.retry.min * 2 ** (count - 1))
         failures.delete(key)
@@ -257,7 +301,7 @@ export function createSWR(options: SWROptions): SWR {
 
   function serve(key: string, entry: CacheEntry, times: TagTimes, generate: Generate, label: string, read?: ReadOptions): Resolved | Promise<Resolved> {
     const t = now()
-    const freshness = classify(entry, times, t)
+    const freshness = classify(entry, times, t, maxAge)
     if (freshness === 'fresh') {
       if (log.debugEnabled) log.debug('hit', label, { age: `${Math.round((t - entry.lastModified) / 1000)}s`, revalidate: String(entry.revalidate) })
       return { entry, state: 'HIT' }
@@ -278,7 +322,7 @@ export function createSWR(options: SWROptions): SWR {
       const entry = handler.peek?.(key)
       if (!entry || entry.buildId !== buildId) return undefined
       const times = handler.getTagTimes(entry.tags)
-      if (isPromise(times) || classify(entry, times, now()) === 'expired') return undefined
+      if (isPromise(times) || classify(entry, times, now(), maxAge) === 'expired') return undefined
       return serve(key, entry, times, generate, label)
     }
     const cached = handler.get(key)

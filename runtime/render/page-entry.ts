@@ -3,6 +3,7 @@
  * and by regeneration at run time, so both store the same shape.
  */
 import type { CacheEntry } from '../cache/handlers/types.js'
+import { unsendable } from './header-values.js'
 import type { RenderResult } from './render.js'
 import { implicitTags } from '../cache/revalidate.js'
 import type { RouteDefinition } from '../routes/route-table.js'
@@ -28,6 +29,8 @@ export interface PageEntryContext {
 /** Decide how a render result is kept: durable, memory only (404) or not at all. */
 export function toGenerated(result: RenderResult, context: PageEntryContext): Generated {
   if (result.status >= 500) throw new Error(`[vite-isr] rendering ${context.pathname} answered ${result.status}; not caching it`)
+  const problem = unsendable(result.status, result.headers)
+  if (problem) throw new Error(`[vite-isr] rendering ${context.pathname} produced a response Node cannot send (${problem}); not caching it`)
   const notFound = result.status === 404
   const revalidate =
     notFound && result.revalidate !== 0

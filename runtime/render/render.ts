@@ -14,6 +14,7 @@ import {
   type HydrationPayload,
   type Metadata,
 } from './document.js'
+import { sendableLocation } from './header-values.js'
 import { isNotFoundSignal, isRedirectSignal } from './navigation.js'
 import { lowerRevalidate, renderContext, type RenderContext } from '../cache/render-context.js'
 import type { DataCache } from '../cache/data-cache.js'
@@ -219,7 +220,7 @@ export async function renderPage(app: RenderApp, options: RenderPageOptions): Pr
         return {
           status: error.status,
           body: Buffer.alloc(0),
-          headers: { location: error.url },
+          headers: { location: sendableLocation(error.url) },
           tags: [...context.tags],
           revalidate: effectiveRevalidate(route, context.revalidate),
         }

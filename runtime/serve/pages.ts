@@ -6,15 +6,15 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CacheEntry, CacheHandler } from '../cache/handlers/types.js'
+import type { Invalidation, RevalidateEvent, RevalidationTarget } from '../cache/revalidate.js'
+import type { Generate, Resolved, SWR, SyncReadOptions } from '../cache/swr.js'
 import type { Logger } from '../inspect/debug.js'
+import type { CacheStats } from '../inspect/stats.js'
 import { pageKey, toGenerated } from '../render/page-entry.js'
 import { prepareEntry } from '../render/prepare.js'
 import { renderError, renderNotFound, renderPage, type RenderApp, type RenderResult } from '../render/render.js'
-import type { Invalidation, RevalidateEvent, RevalidationTarget } from '../cache/revalidate.js'
 import type { Router, RouteMatch } from '../routes/router.js'
-import { createResponder, NO_EXTRAS, NO_STORE, responseState, type HeaderExtras, type ResponseState } from './response.js'
-import type { CacheStats } from '../inspect/stats.js'
-import type { Generate, Resolved, SWR, SyncReadOptions } from '../cache/swr.js'
+import { abortResponse, createResponder, NO_EXTRAS, NO_STORE, responseState, type HeaderExtras, type ResponseState } from './response.js'
 import { toWebRequest } from './web-request.js'
 
 export interface PageServerOptions {
@@ -53,8 +53,9 @@ export interface PageServer extends RevalidationTarget {
   /**
    * Serve a page, or the 404 page for `null`. Answered synchronously (returns `true`) when the
    * page is held in memory, fresh or stale. With `sync`, that is all it does: it returns `false`
-   * having written nothing when the answer needs a wait. Otherwise it never rejects: failures
-   * answer the error page.
+   * having written nothing when the answer needs a wait, or once middleware in front of the
+   * handler was seen setting a cookie (the fast path runs before that middleware, so only the
+   * app can answer those requests). Otherwise it never rejects: failures answer the error page.
    */
   serve(req: IncomingMessage, res: ServerResponse, target: PageTarget | null, extras?: HeaderExtras, sync?: boolean): boolean | Promise<void>
 }
@@ -78,11 +79,44 @@ function resultEntry(result: RenderResult, buildId: string): CacheEntry {
 export function createPageServer(options: PageServerOptions): PageServer {
   const { app, router, swr, handler, buildId, log } = options
   const responder = createResponder({ tagHeader: options.tagHeader })
+  const whyUnsendable = responder.whyUnsendable
   const stats = options.stats
-  const sendEntry = (req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState, extras: HeaderExtras = NO_EXTRAS) => {
+  /**
+   * Set once a page goes out with a `Set-Cookie` from middleware in front. Which requests such
+   * middleware answers with a cookie depends on the request (a new visitor, a consent banner),
+   * not only on the URL, so from then on the fast path steps aside for every URL.
+   */
+  let cookiesInFront = false
+
+  /**
+   * Write `entry`; false when it cannot be sent (nothing was written). A write that throws
+   * midway (a header refused, middleware hooked on writeHead failing) is answered here: the
+   * entry under `key` is dropped, so the next request renders anew, and 500 or a closed
+   * connection goes out. Never throws.
+   */
+  const sendEntry = (req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState, key?: string, extras: HeaderExtras = NO_EXTRAS): boolean => {
+    const cookie = res.getHeader('set-cookie') !== undefined
+    if (cookie) cookiesInFront = true
+    try {
+      if (!responder.send(req, res, entry, state, extras, cookie)) return false
+    } catch (error) {
+      log.error(`sending ${req.url?.slice(0, 200)} failed${key ? '; its cache entry is dropped' : ''}`, error)
+      // The 500 waits for the drop: the client's next request must not find the entry again.
+      if (key && !res.headersSent) void drop(key).then(() => abortResponse(res))
+      else {
+        if (key) void drop(key)
+        abortResponse(res)
+      }
+      return true
+    }
     stats?.count(responseState(entry, state))
-    responder.send(req, res, entry, state, extras)
+    return true
   }
+
+  const drop = (key: string): Promise<void> =>
+    Promise.resolve()
+      .then(() => handler.delete(key))
+      .catch((error: unknown) => log.error(`dropping ${key} from the ${handler.name} cache failed`, error))
   let notFoundPage: Promise<CacheEntry> | undefined
   let lastInvalidationAt = 0
 
@@ -100,16 +134,23 @@ export function createPageServer(options: PageServerOptions): PageServer {
   function sendNotFound(req: IncomingMessage, res: ServerResponse): Promise<void> {
     notFoundPage ??= renderNotFound(app).then((result) => prepareEntry({ ...resultEntry(result, buildId), revalidate: 0 }))
     notFoundPage.catch(() => (notFoundPage = undefined))
-    return notFoundPage.then(
-      (entry) => sendEntry(req, res, entry, 'BYPASS'),
-      (error) => sendError(req, res, error, req.url ?? ''),
-    )
+    return notFoundPage
+      .then(
+        (entry) => sendOwn(req, res, entry),
+        (error) => sendError(req, res, error, req.url ?? ''),
+      )
+      .catch((error: unknown) => lastResort(res, error, req.url ?? ''))
+  }
+
+  /** Our own pages (404, 500) are always sendable; if one is not, a plain 500 answers. */
+  function sendOwn(req: IncomingMessage, res: ServerResponse, entry: CacheEntry): void {
+    if (!sendEntry(req, res, entry, 'BYPASS')) abortResponse(res)
   }
 
   async function sendError(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> {
     log.error(`rendering ${pathname} failed`, error)
     const result = await renderError(app, error)
-    sendEntry(req, res, await prepareEntry(resultEntry(result, buildId)), 'BYPASS')
+    sendOwn(req, res, await prepareEntry(resultEntry(result, buildId)))
   }
 
   async function serveDynamic(req: IncomingMessage, res: ServerResponse, pathname: string, match: RouteMatch): Promise<void> {
@@ -117,12 +158,37 @@ export function createPageServer(options: PageServerOptions): PageServer {
     const result = await renderPage(app, { route: match.route, params: match.params, pathname, request: toWebRequest(req) })
     const entry = resultEntry(result, buildId)
     if (result.status === 404) entry.headers = { ...entry.headers, 'cache-control': NO_STORE }
-    sendEntry(req, res, await prepareEntry(entry), 'BYPASS')
+    if (!sendEntry(req, res, await prepareEntry(entry), 'BYPASS')) throw new Error(`[vite-isr] rendering ${pathname} produced a response Node cannot send (${whyUnsendable(entry)})`)
   }
 
+  /** A cached entry that cannot be sent (damaged, or written by something else) is dropped: the request renders it anew. */
+  function dropUnsendable(target: PageTarget, entry: CacheEntry): Promise<void> {
+    log.error(`the cached entry for ${target.pathname} cannot be sent (${whyUnsendable(entry)}); dropping it and rendering anew`)
+    return drop(target.key)
+  }
+
+  function renderAnew(req: IncomingMessage, res: ServerResponse, target: PageTarget, entry: CacheEntry): Promise<void> {
+    return dropUnsendable(target, entry)
+      .then(() => swr.refresh(target.key, target.generate, target.pathname))
+      .then((generated) => {
+        if (!sendEntry(req, res, generated.entry, 'MISS', target.key)) {
+          throw new Error(`[vite-isr] rendering ${target.pathname} produced a response Node cannot send (${whyUnsendable(generated.entry)})`)
+        }
+      })
+      .catch((error: unknown) => fail(req, res, error, target.pathname))
+  }
+
+
   function fail(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> | void {
-    if (!res.headersSent) return sendError(req, res, error, pathname)
-    res.destroy(error as Error)
+    if (!res.headersSent) return sendError(req, res, error, pathname).catch((last: unknown) => lastResort(res, last, pathname))
+    log.error(`serving ${pathname} failed after its headers went out; closing the connection`, error)
+    res.destroy()
+  }
+
+  /** Nothing on the request path may reject unheard: it would be an unhandled rejection. */
+  function lastResort(res: ServerResponse, error: unknown, pathname: string): void {
+    log.error(`serving ${pathname} failed`, error)
+    abortResponse(res)
   }
 
   return {
@@ -131,6 +197,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
     },
 
     serve(req, res, target, extras = NO_EXTRAS, sync = false) {
+      if (sync && cookiesInFront) return false
       if (target === null || !admits(target.match, target.pathname)) return sync ? false : sendNotFound(req, res)
       const { pathname, match } = target
       if (match.route.revalidate === 0) return sync ? false : serveDynamic(req, res, pathname, match).catch((error) => fail(req, res, error, pathname))
@@ -138,19 +205,25 @@ export function createPageServer(options: PageServerOptions): PageServer {
       try {
         resolved = sync ? swr.get(target.key, target.generate, pathname, SYNC_READ) : swr.get(target.key, target.generate, pathname)
       } catch (error) {
-        if (sync) return false
-        return Promise.resolve(fail(req, res, error, pathname))
+        if (!sync) return Promise.resolve(fail(req, res, error, pathname))
+        log.error(`reading ${pathname} from memory failed; handing the request to the app`, error)
+        return false
       }
       if (resolved === undefined) return false
       // A page held in memory is answered right here, without a promise.
       if (!(resolved instanceof Promise)) {
-        sendEntry(req, res, resolved.entry, resolved.state, extras)
-        return true
+        if (sendEntry(req, res, resolved.entry, resolved.state, target.key, extras)) return true
+        if (!sync) return renderAnew(req, res, target, resolved.entry)
+        // The app's path renders it anew once it is gone.
+        void dropUnsendable(target, resolved.entry)
+        return false
       }
-      return resolved.then(
-        (r) => sendEntry(req, res, r.entry, r.state, extras),
-        (error: unknown) => fail(req, res, error, pathname),
-      )
+      return resolved
+        .then(
+          (r) => (sendEntry(req, res, r.entry, r.state, target.key, extras) ? undefined : renderAnew(req, res, target, r.entry)),
+          (error: unknown) => fail(req, res, error, pathname),
+        )
+        .catch((error: unknown) => lastResort(res, error, pathname))
     },
 
     async invalidate(invalidation: Invalidation) {

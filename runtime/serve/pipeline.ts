@@ -11,7 +11,7 @@ import { INSPECTOR_PATH } from './inspector.js'
 import type { PageServer } from './pages.js'
 import { createResolver } from './resolve.js'
 import { NO_EXTRAS, POWERED_BY_EXPRESS } from './response.js'
-import { callRouteHandler } from './route-handlers.js'
+import { serveRouteHandler } from './route-handlers.js'
 
 export type NextFunction = (error?: unknown) => void
 type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void
@@ -25,6 +25,8 @@ export interface PipelineOptions {
   /** Vite's `base`: stripped before `serveStatic` looks a file up. */
   base: string
   modules: ServerEntry['modules']
+  /** Bytes a route handler's request body may have (`maxBodySize`). */
+  maxBodySize: number
   /** The inspector, when on: answers `/__isr` and below. */
   inspect?: (req: IncomingMessage, res: ServerResponse, pathname: string) => boolean
   log: Logger
@@ -78,9 +80,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         })
       case 'route': {
         const { match } = resolved
-        modules[match.route.file]()
-          .then((mod) => callRouteHandler(mod, req, res, match.params, match.route.file))
-          .catch(next)
+        void serveRouteHandler(modules[match.route.file], req, res, match.params, match.route.file, { maxBodySize: options.maxBodySize, log })
         return
       }
       case 'next':

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { INFINITE_EXPIRE_TIME_SECONDS, ONE_YEAR_SECONDS } from '../cache/defaults.js'
 import type { CacheEntry } from '../cache/handlers/types.js'
 import type { ResponseState } from '../inspect/stats.js'
+import { percentEncode, unsendable } from '../render/header-values.js'
 import { isPrepared, prepareEntrySync } from '../render/prepare.js'
 
 export type { ResponseState }
@@ -70,15 +71,28 @@ const ENCODING_SLOT: Record<Encoding, number> = { identity: 0, gzip: 1, br: 2 }
 /** Kept lists per entry: extras (2) x HIT or STALE (2) x encoding (3) x 304-or-not (2). */
 const KEPT_LISTS = 24
 
-/** The raw header list for `entry` answered as `state` with `encoding`. */
-export function buildHeaders(entry: CacheEntry, state: ResponseState, encoding: Encoding, notModified: boolean, extras: HeaderExtras, tagHeader: string | undefined): string[] {
+// eslint-disable-next-line no-control-regex
+const NOT_TAG_CHAR_COMMA = /[^\u0021-\u002b\u002d-\u007e]+/g
+// eslint-disable-next-line no-control-regex
+const NOT_TAG_CHAR_SPACE = /[^\u0021-\u007e]+/g
+
+/**
+ * The raw header list for `entry` answered as `state` with `encoding`. `privately`: the
+ * response already carries a `Set-Cookie` (set by middleware in front), so it goes out
+ * `private, no-store` and no shared cache keeps one visitor's cookie for others.
+ */
+export function buildHeaders(entry: CacheEntry, state: ResponseState, encoding: Encoding, notModified: boolean, extras: HeaderExtras, tagHeader: string | undefined, privately = false): string[] {
   const list = extras.pairs.slice()
   if (!notModified) for (const name in entry.headers) list.push(name, entry.headers[name])
-  list.push('cache-control', cacheControlFor(entry))
+  list.push('cache-control', privately ? NO_STORE : cacheControlFor(entry))
   if (entry.etag) list.push('etag', encoding === 'identity' ? `"${entry.etag}"` : `"${entry.etag}-${encoding === 'gzip' ? 'gz' : 'br'}"`)
   if (entry.encodings?.gzip || entry.encodings?.br) list.push('vary', 'Accept-Encoding')
   list.push('x-isr-cache', state)
-  if (tagHeader && entry.tags.length > 0 && state !== 'BYPASS') list.push(tagHeader, entry.tags.join(tagHeader === 'surrogate-key' ? ' ' : ','))
+  if (tagHeader && entry.tags.length > 0 && state !== 'BYPASS') {
+    const separator = tagHeader === 'surrogate-key' ? ' ' : ','
+    // Implicit tags carry the decoded path (any Unicode); a header value carries printable ASCII.
+    list.push(tagHeader, entry.tags.map((tag) => tag.replace(separator === ' ' ? NOT_TAG_CHAR_SPACE : NOT_TAG_CHAR_COMMA, percentEncode)).join(separator))
+  }
   if (!notModified) {
     if (encoding !== 'identity') list.push('content-encoding', encoding)
     list.push('content-length', String(encoding === 'identity' ? entry.value.length : entry.encodings![encoding]!.length))
@@ -87,8 +101,15 @@ export function buildHeaders(entry: CacheEntry, state: ResponseState, encoding: 
 }
 
 export interface Responder {
-  /** Write `entry` as `state` (BYPASS for an entry rendered per request): 304 on a matching If-None-Match, no body for HEAD. */
-  send(req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState, extras: HeaderExtras): void
+  /**
+   * Write `entry` as `state` (BYPASS for an entry rendered per request): 304 on a matching
+   * If-None-Match, no body for HEAD. Returns false, having written nothing, for an entry whose
+   * status or headers cannot be sent (read back damaged, or planted by another writer): the
+   * caller treats it as a miss. May throw if writing fails midway.
+   */
+  send(req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState, extras: HeaderExtras, privately?: boolean): boolean
+  /** Why `entry` cannot be sent, or undefined (checked once per entry object). */
+  whyUnsendable(entry: CacheEntry): string | undefined
 }
 
 export function createResponder(options: { tagHeader?: string }): Responder {
@@ -98,6 +119,12 @@ export function createResponder(options: { tagHeader?: string }): Responder {
   const kept = new WeakMap<CacheEntry, (string[] | undefined)[]>()
   // Entries from a custom store that kept only the documented fields, prepared once here.
   const late = new WeakMap<CacheEntry, CacheEntry>()
+  const problems = new WeakMap<CacheEntry, string | false>()
+  const whyUnsendable = (entry: CacheEntry): string | undefined => {
+    let problem = problems.get(entry)
+    if (problem === undefined) problems.set(entry, (problem = unsendable(entry.status, entry.headers ?? {}) ?? false))
+    return problem || undefined
+  }
 
   function headersFor(entry: CacheEntry, state: ResponseState, decision: ResponseDecision, extras: HeaderExtras): string[] {
     if (state !== 'HIT' && state !== 'STALE') return buildHeaders(entry, state, decision.encoding, decision.notModified, extras, tagHeader)
@@ -112,7 +139,9 @@ export function createResponder(options: { tagHeader?: string }): Responder {
   }
 
   return {
-    send(req, res, stored, readState, extras) {
+    whyUnsendable,
+    send(req, res, stored, readState, extras, privately = false) {
+      if (whyUnsendable(stored) !== undefined) return false
       let entry = stored
       if (!isPrepared(entry)) {
         entry = late.get(stored) ?? prepareEntrySync(stored)
@@ -120,8 +149,10 @@ export function createResponder(options: { tagHeader?: string }): Responder {
       }
       const state = responseState(entry, readState)
       const decision = decideResponse(req.method, req.headers['accept-encoding'] as string | undefined, req.headers['if-none-match'], entry)
-      res.writeHead(decision.status, headersFor(entry, state, decision, extras))
+      const headers = privately ? buildHeaders(entry, state, decision.encoding, decision.notModified, extras, tagHeader, true) : headersFor(entry, state, decision, extras)
+      res.writeHead(decision.status, headers)
       res.end(decision.body)
+      return true
     },
   }
 }
@@ -158,4 +189,23 @@ export function matchesIfNoneMatch(header: string, tag: string): boolean {
     if (candidate === tag || (dash !== -1 && candidate.slice(0, dash) === tag)) return true
   }
   return false
+}
+
+/**
+ * The answer when writing a response failed: a plain 500 if nothing went out yet (headers a
+ * failed `writeHead` left half-set are removed first), else the connection is closed, since
+ * the client already has part of another answer.
+ */
+export function abortResponse(res: ServerResponse): void {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  try {
+    for (const name of res.getHeaderNames()) res.removeHeader(name)
+    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': NO_STORE, 'content-length': '21' })
+    res.end('Internal Server Error')
+  } catch {
+    res.destroy()
+  }
 }

@@ -205,6 +205,18 @@ export function testCacheHandler(
         for (const tag of odd) expect(await handler.getTagTimes([tag])).toEqual({ expired: 0, stale: 1234 })
       })
 
+      it('forgets a tag time older than its tagRetention (and a day) once a newer invalidation arrives', async () => {
+        expect(typeof handler.tagRetention).toBe('number')
+        const at = 1_800_000_000_000
+        await handler.invalidateTags(['old'], { at, mode: 'expire' })
+        await handler.invalidateTags(['young'], { at: at + 1, mode: 'stale' })
+        const later = at + handler.tagRetention! * 1000 + 24 * 3600_000 + 1
+        await handler.invalidateTags(['new'], { at: later, mode: 'expire' })
+        expect(await handler.getTagTimes(['old'])).toEqual({ expired: 0, stale: 0 })
+        expect(await handler.getTagTimes(['young'])).toEqual({ expired: 0, stale: at + 1 })
+        expect(await handler.getTagTimes(['new'])).toEqual({ expired: later, stale: 0 })
+      })
+
       it('leaves entries in place: freshness is decided by the caller', async () => {
         const entry = makeEntry({ tags: ['posts'] })
         await handler.set('/posts', entry)

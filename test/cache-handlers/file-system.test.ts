@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import zlib from 'node:zlib'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createFileSystemCacheHandler } from '../../runtime/cache/handlers/file-system.js'
 import type { FileSystemCacheHandler } from '../../runtime/cache/handlers/file-system.js'
@@ -53,10 +54,12 @@ describe('file-system cache handler', () => {
     expect(await listTree(dir)).toEqual([path.relative(dir, file).split(path.sep).join('/')])
     const data = await fs.readFile(file)
     expect(data.subarray(0, 4).toString('latin1')).toBe('VISR')
-    expect(data[4]).toBe(1)
-    const header = JSON.parse(data.toString('utf8', 9, 9 + data.readUInt32BE(5)))
-    expect(header).toMatchObject({ key: '/blog/hello', bodyLength: 18, checksum: expect.stringMatching(/^crc32:[0-9a-f]{8}$/) })
+    expect(data[4]).toBe(2)
+    const headerEnd = 13 + data.readUInt32BE(5)
+    const header = JSON.parse(data.toString('utf8', 13, headerEnd))
+    expect(header).toMatchObject({ key: '/blog/hello', bodyLength: 18 })
     expect(header).not.toHaveProperty('value')
+    expect(data.readUInt32BE(9)).toBe(zlib.crc32(data.subarray(13)))
   })
 
   it('survives a restart: a new instance on the same dir reads entries and tag times', async () => {
@@ -108,21 +111,16 @@ describe('file-system cache handler', () => {
     })
   })
 
-  it('reads an entry checksummed with sha1, as written where zlib.crc32 is missing', async () => {
+  it('reads an entry of the body-only checksum format (version 1) as a miss', async () => {
     const handler = await open()
-    const body = Buffer.from('written elsewhere')
-    const write = async (checksum: string) => {
-      const { value: _, ...fields } = makeEntry()
-      const header = Buffer.from(JSON.stringify({ key: '/sha1', ...fields, bodyLength: body.length, checksum }))
-      const prefix = Buffer.from('VISR\x01\0\0\0\0', 'latin1')
-      prefix.writeUInt32BE(header.length, 5)
-      await fs.mkdir(path.dirname(entryFile('/sha1')), { recursive: true })
-      await fs.writeFile(entryFile('/sha1'), Buffer.concat([prefix, header, body]))
-    }
-    await write(`sha1:${createHash('sha1').update(body).digest('hex').slice(0, 16)}`)
-    expect((await handler.get('/sha1'))?.value.toString()).toBe('written elsewhere')
-    await write('md5:0123456789abcdef')
-    expect(await handler.get('/sha1')).toBeUndefined()
+    const body = Buffer.from('written by an older version')
+    const { value: _, ...fields } = makeEntry()
+    const header = Buffer.from(JSON.stringify({ key: '/v1', ...fields, bodyLength: body.length, checksum: `crc32:${zlib.crc32(body).toString(16).padStart(8, '0')}` }))
+    const prefix = Buffer.from('VISR\x01\0\0\0\0', 'latin1')
+    prefix.writeUInt32BE(header.length, 5)
+    await fs.mkdir(path.dirname(entryFile('/v1')), { recursive: true })
+    await fs.writeFile(entryFile('/v1'), Buffer.concat([prefix, header, body]))
+    expect(await handler.get('/v1')).toBeUndefined()
   })
 
   it('removes leftover temp files of crashed writes at start, not those of writes in flight', async () => {
@@ -135,7 +133,7 @@ describe('file-system cache handler', () => {
     const past = new Date(Date.now() - 5 * 60_000)
     for (const file of old) await fs.utimes(file, past, past)
 
-    await open()
+    await (await open()).indexed
     for (const file of old) expect(await exists(file)).toBe(false)
     expect(await exists(recent)).toBe(true)
     expect(await exists(entryFile('/page'))).toBe(true)
@@ -274,22 +272,61 @@ function flip(data: Buffer, index: number): Buffer {
 describe('file-system cache handler: bounded disk use', () => {
   const entryOf = (size: number) => makeEntry({ value: Buffer.alloc(size, 'x') })
   const filesIn = async () => (await listTree(dir)).filter((f) => f.endsWith('.entry')).map((f) => path.join(dir, f))
-
-  it('deletes the least recently used entries to stay under maxSize', async () => {
-    const h = await createFileSystemCacheHandler({ dir, maxSize: 5_000 })
-    for (let i = 0; i < 20; i++) await h.set(`/p/${i}`, entryOf(1_000))
-    expect(h.diskSize).toBeLessThanOrEqual(5_000)
-    const files = await filesIn()
-    expect(files.length).toBeLessThanOrEqual(4)
+  /** What the entry files really take on disk: allocated blocks, as `du` counts them. */
+  const allocatedBytes = async () => {
     let bytes = 0
-    for (const f of files) bytes += (await fs.stat(f)).size
-    expect(bytes).toBeLessThanOrEqual(5_000)
+    for (const f of await filesIn()) bytes += (await fs.stat(f)).blocks * 512
+    return bytes
+  }
+  /** The file system's block size: a small entry takes one block. */
+  let block: number
+  beforeEach(async () => {
+    block = (await fs.statfs(root)).bsize
+  })
+
+  it('counts whole blocks of disk, not content bytes: diskSize is what the files really take', async () => {
+    const h = await createFileSystemCacheHandler({ dir })
+    handlers.push(h)
+    let content = 0
+    for (let i = 0; i < 200; i++) {
+      const entry = makeEntry({ value: Buffer.from(`tiny ${i}`) })
+      await h.set(`/tiny/${i}`, entry)
+      content += (await fs.stat(entryFile(`/tiny/${i}`))).size
+    }
+    const real = await allocatedBytes()
+    console.log(`200 tiny entries: ${content} bytes of content, ${real} bytes of disk allocated, diskSize ${h.diskSize}`)
+    expect(h.diskSize).toBe(real)
+    expect(h.diskSize).toBeGreaterThanOrEqual(10 * content)
+    expect(h.diskEntries).toBe(200)
+  })
+
+  it('deletes the least recently used entries to stay under maxSize, in blocks of disk', async () => {
+    const h = await createFileSystemCacheHandler({ dir, maxSize: 5 * block })
+    handlers.push(h)
+    // 300 bytes of content each: by content 60 would fit, by blocks 5.
+    for (let i = 0; i < 20; i++) await h.set(`/p/${i}`, entryOf(300))
+    expect(await filesIn()).toHaveLength(5)
+    expect(await allocatedBytes()).toBeLessThanOrEqual(5 * block)
+    expect(h.diskSize).toBe(await allocatedBytes())
     expect(await h.get('/p/19')).toBeDefined()
-    expect(await h.get('/p/0')).toBeUndefined()
+    expect(await h.get('/p/14')).toBeUndefined()
+  })
+
+  it('keeps at most maxEntries files, deleting the least recently used', async () => {
+    const h = await createFileSystemCacheHandler({ dir, maxEntries: 5 })
+    handlers.push(h)
+    for (let i = 0; i < 30; i++) await h.set(`/p/${i}`, entryOf(10))
+    expect(await h.get('/p/26')).toBeDefined() // a read is a use: /p/25 goes first
+    await h.set('/p/30', entryOf(10))
+    await expect.poll(async () => (await filesIn()).length).toBe(5)
+    expect(h.diskEntries).toBe(5)
+    for (const i of [26, 27, 28, 29, 30]) expect(await h.get(`/p/${i}`)).toBeDefined()
+    expect(await h.get('/p/25')).toBeUndefined()
   })
 
   it('keeps an entry that is read often, evicting others first', async () => {
-    const h = await createFileSystemCacheHandler({ dir, maxSize: 5_000 })
+    const h = await createFileSystemCacheHandler({ dir, maxSize: 5 * block })
+    handlers.push(h)
     await h.set('/hot', entryOf(1_000))
     for (let i = 0; i < 10; i++) {
       await h.set(`/cold/${i}`, entryOf(1_000))
@@ -297,42 +334,68 @@ describe('file-system cache handler: bounded disk use', () => {
     }
   })
 
-  it('applies the bound to the files already there at start, oldest first', async () => {
-    const first = await createFileSystemCacheHandler({ dir })
-    for (let i = 0; i < 10; i++) await first.set(`/old/${i}`, entryOf(1_000))
+  it('starts without reading the folder, then counts the files already there in the background and applies the bounds to them', async () => {
+    const first = await createFileSystemCacheHandler({ dir, writes: 'direct' })
+    for (let i = 0; i < 1_000; i++) await first.set(`/old/${i}`, entryOf(10))
     await first.dispose()
-    expect(await filesIn()).toHaveLength(10)
-    const reopened = await createFileSystemCacheHandler({ dir, maxSize: 3_500 })
-    await expect.poll(async () => (await filesIn()).length).toBeLessThanOrEqual(3)
-    expect(reopened.diskSize).toBeLessThanOrEqual(3_500)
+    const reopened = await createFileSystemCacheHandler({ dir, maxEntries: 300 })
+    handlers.push(reopened)
+    // Nothing counted yet when the handler is handed out: start-up did not wait for the walk.
+    expect(reopened.diskEntries).toBe(0)
+    expect((await reopened.get('/old/999'))?.value.toString()).toBe('x'.repeat(10))
+    await reopened.indexed
+    expect(reopened.diskEntries).toBe(300)
+    await expect.poll(async () => (await filesIn()).length).toBe(300)
+    // The one read since start ranks above every file the walk found, so it stays.
+    expect(await reopened.get('/old/999')).toBeDefined()
   })
 
-  it('counts and evicts files of an older layout (64-hex names) found at start, oldest first', async () => {
+  it('applies the size bound to the files already there at start', async () => {
     const first = await createFileSystemCacheHandler({ dir })
-    await first.set('/old', entryOf(1_000))
+    for (let i = 0; i < 10; i++) await first.set(`/old/${i}`, entryOf(300))
+    await first.dispose()
+    expect(await filesIn()).toHaveLength(10)
+    const reopened = await createFileSystemCacheHandler({ dir, maxSize: 3 * block + block / 2 })
+    handlers.push(reopened)
+    await reopened.indexed
+    await expect.poll(async () => (await filesIn()).length).toBe(3)
+    expect(reopened.diskSize).toBe(await allocatedBytes())
+  })
+
+  it('counts and evicts files of an older layout (64-hex names) found at start before newer ones', async () => {
+    const first = await createFileSystemCacheHandler({ dir })
+    await first.set('/old', entryOf(300))
     await first.dispose()
     const legacy = path.join(dir, 'entries', 'ab', `ab${'0'.repeat(62)}.entry`)
     await fs.mkdir(path.dirname(legacy), { recursive: true })
     await fs.rename(entryFile('/old'), legacy)
-    const past = new Date(Date.now() - 60_000)
-    await fs.utimes(legacy, past, past)
 
-    const h = await createFileSystemCacheHandler({ dir, maxSize: 3_500 })
-    expect(h.diskSize).toBe((await fs.stat(legacy)).size)
-    for (let i = 0; i < 3; i++) await h.set(`/new/${i}`, entryOf(1_000))
-    expect(await exists(legacy)).toBe(false)
+    const h = await createFileSystemCacheHandler({ dir, maxSize: 3 * block + block / 2 })
+    handlers.push(h)
+    await h.indexed
+    expect(h.diskSize).toBe((await fs.stat(legacy)).blocks * 512)
+    for (let i = 0; i < 3; i++) await h.set(`/new/${i}`, entryOf(300))
+    await expect.poll(() => exists(legacy)).toBe(false)
     expect(await h.get('/new/2')).toBeDefined()
-    expect(h.diskSize).toBeLessThanOrEqual(3_500)
+    expect(h.diskSize).toBeLessThanOrEqual(3 * block + block / 2)
   })
 
   it('never writes an entry larger than the whole bound', async () => {
     const h = await createFileSystemCacheHandler({ dir, maxSize: 1_000 })
+    handlers.push(h)
     await h.set('/big', entryOf(5_000))
     expect(await h.get('/big')).toBeUndefined()
     expect(await filesIn()).toEqual([])
   })
 
-  it('rejects a bound that is not a positive integer', async () => {
-    await expect(createFileSystemCacheHandler({ dir, maxSize: 0 })).rejects.toThrow(/maxSize must be a positive integer of bytes or Infinity \(got 0\)/)
+  it.each([
+    [{ maxSize: 0 }, 'maxSize must be a positive integer of bytes or Infinity (got 0)'],
+    [{ maxEntries: 0 }, 'maxEntries must be a positive integer or Infinity (got 0)'],
+    [{ maxEntries: 1.5 }, 'maxEntries must be a positive integer or Infinity (got 1.5)'],
+    [{ warn: 'stderr' }, 'warn must be a function (got "stderr")'],
+  ])('rejects the bound %j with a TypeError', async (bound, message) => {
+    const created = createFileSystemCacheHandler({ dir, ...(bound as object) })
+    await expect(created).rejects.toThrow(TypeError)
+    await expect(created).rejects.toThrow(`[vite-isr] ${message}`)
   })
 })

@@ -25,6 +25,7 @@ import {
   logEventKey,
   MAX_SKIPS,
   parseReadme,
+  repoFileOf,
   shLines,
   TEMPLATE,
   TMP,
@@ -42,6 +43,7 @@ const TEXT_CHECKS: { name: string; matches: (block: Block) => boolean }[] = [
   { name: 'build error', matches: (b) => /^\[vite-isr\] \S+:\d+: [^\n]*\n$/.test(b.code) },
   { name: 'debug log', matches: isDebugLogBlock },
   { name: 'repo tree', matches: (b) => b.code.startsWith('plugin/ ') },
+  { name: 'repo file', matches: (b) => repoFileOf(b) !== undefined },
 ]
 
 /** The (not skipped) text blocks one of TEXT_CHECKS claims. */
@@ -269,6 +271,12 @@ describe('README.md code blocks', () => {
     }
     expect(named).toBeGreaterThan(10)
     expect(missing, `${where(block)}: named in the README, not in the repo`).toEqual([])
+  })
+
+  it.each(textBlocks('repo file'))('shows the repo file it names, unchanged (README.md:$line)', (block) => {
+    const file = repoFileOf(block)!
+    expect(existsSync(join(REPO, file)), `${where(block)}: ${file} is not in the repo`).toBe(true)
+    expect(block.code, `${where(block)}: the README's copy of ${file} differs from the file`).toBe(readFileSync(join(REPO, file), 'utf8'))
   })
 
   it.each(textBlocks('debug log'))('shows only debug log events the runtime prints (README.md:$line)', (block) => {

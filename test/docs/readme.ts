@@ -96,8 +96,9 @@ function makeBlock(raw: Omit<Block, 'kind' | 'path'>): Block {
   }
   if (SH_LANGS.has(raw.lang)) return { ...raw, kind: 'sh' }
   if (raw.lang === 'console') return { ...raw, kind: 'console' }
-  if (raw.lang === '' || raw.lang === 'text') return { ...raw, kind: 'text' }
-  throw new Error(`${where(raw)}: code block language "${raw.lang}" is not one the README test knows (ts, tsx, js, jsonc, sh, console, text)`)
+  // A VCL or Dockerfile block is a copy of a repo file (checked by readme.test.ts).
+  if (raw.lang === '' || raw.lang === 'text' || raw.lang === 'vcl' || raw.lang === 'dockerfile') return { ...raw, kind: 'text' }
+  throw new Error(`${where(raw)}: code block language "${raw.lang}" is not one the README test knows (ts, tsx, js, jsonc, sh, console, text, vcl, dockerfile)`)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -216,6 +217,8 @@ export function parseCommand(text: string): { env: Record<string, string>; comma
   if (cmd === 'npm' && (sub === 'install' || sub === 'i' || sub === 'add')) {
     return { env, command: { kind: 'install', packages: rest.filter((w) => !w.startsWith('-')) } }
   }
+  // `npm ci`: the lockfile's packages, no names of its own.
+  if (cmd === 'npm' && sub === 'ci' && rest.every((w) => w.startsWith('-'))) return { env, command: { kind: 'install', packages: [] } }
   if (cmd === 'npm' && (sub === 'create' || sub === 'init')) {
     const [starter, name, dashes, ...flags] = rest
     if (!/^vite(@[\w.-]+)?$/.test(starter ?? '')) fail('only `npm create vite` is known')
@@ -405,7 +408,9 @@ export function launchServer(cwd: string, file: string, env: NodeJS.ProcessEnv):
 }
 
 export function npm(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
-  return run(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, { cwd, env: shellEnv(env), timeoutMs: 180_000 })
+  // `run` starts from process.env: unset vitest's NODE_ENV=test again, or `vite build` makes a
+  // development bundle that a production server cannot run.
+  return run(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, { cwd, env: { NODE_ENV: undefined, ...shellEnv(env) }, timeoutMs: 180_000 })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -540,16 +545,18 @@ export class ReadmeApp {
           return
         }
         let file: string
+        let scriptEnv: Record<string, string> = {}
         if (command.kind === 'node') file = command.file
         else {
           const script = this.packageJson().scripts[command.script]
           if (script === undefined) throw new Error(`${at}: package.json has no "${command.script}" script (scripts: ${JSON.stringify(this.packageJson().scripts)})`)
-          const node = /^node (\S+\.m?js)$/.exec(script)
-          if (!node) throw new Error(`${at}: the README test only runs scripts that are \`node <file>\` (this one is \`${script}\`)`)
-          file = node[1]
+          const node = parseCommand(script)
+          if (node.command.kind !== 'node') throw new Error(`${at}: the README test only runs scripts that are \`[VAR=value ...] node <file>\` (this one is \`${script}\`)`)
+          file = node.command.file
+          scriptEnv = node.env
         }
         if (this.dirty) throw new Error(`${at}: starts the server without building the files written since the last \`npm run build\``)
-        await this.start(file, line.env)
+        await this.start(file, { ...scriptEnv, ...line.env })
         return
       }
       case 'curl':
@@ -627,6 +634,16 @@ export async function typeCheckedFiles(dir: string): Promise<string[]> {
     files.push(...parsed.fileNames.map((f) => f.slice(dir.length + 1).replaceAll('\\', '/')))
   }
   return files
+}
+
+/** For a `vcl` / `dockerfile` block: the repo file a comment in its first lines names (`# example-app/Dockerfile: ...`). */
+export function repoFileOf(block: Pick<Block, 'lang' | 'code'>): string | undefined {
+  if (block.lang !== 'vcl' && block.lang !== 'dockerfile') return undefined
+  for (const line of block.code.split('\n').slice(0, 3)) {
+    const m = /^# ([\w./-]+)(?::|$)/.exec(line)
+    if (m && m[1].includes('/')) return m[1]
+  }
+  return undefined
 }
 
 // ---------------------------------------------------------------------------------------

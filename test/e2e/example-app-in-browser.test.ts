@@ -161,8 +161,11 @@ describe('example-app in Chromium (node server.js)', () => {
     await cached('/blog/hello-isr')
     expect((await get('/__isr')).status).toBe(401)
     expect((await get('/__isr?token=wrong-token-wrong-token')).status).toBe(401)
-    const post = await get('/__isr/revalidate', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'path=%2Fblog%2Fhello-isr' })
+    const form = { method: 'POST', body: 'path=%2Fblog%2Fhello-isr' }
+    const post = await get('/__isr/revalidate', { ...form, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: url } })
     expect(post.status).toBe(401)
+    // and without its own Origin, a POST is refused before the token is looked at
+    expect((await get('/__isr/revalidate', { ...form, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-isr-inspector-token': TOKEN } })).status).toBe(403)
     expect((await get('/blog/hello-isr')).headers.get('x-isr-cache')).toBe('HIT')
   })
 
@@ -205,7 +208,7 @@ describe('example-app in Chromium (node server.js)', () => {
     expect(box?.width).toBeGreaterThan(100)
     await page.screenshot({ path: join(SCREENSHOTS, 'example-inspector.png'), fullPage: true })
 
-    // revalidatePath from the form (a real form submission, token carried by the page)
+    // revalidatePath from the form (a real form submission: the session cookie and the page's own Origin)
     await tick()
     await page.fill('input[aria-label="path"]', '/blog/hello-isr')
     const [submitted] = await Promise.all([

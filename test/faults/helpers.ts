@@ -154,33 +154,30 @@ export function diffTrees(before: Map<string, ListedFile>, after: Map<string, Li
 export type EntryFileCheck = { ok: true; key: string; body: Buffer; status: number } | { ok: false; reason: string }
 
 const MAGIC = Buffer.from('VISR', 'latin1')
-const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32
 
 /**
  * Read one `.entry` file of the filesystem handler on our own (not with the runtime's codec,
- * so a broken codec cannot vouch for itself): the frame's magic and header length, the JSON
- * header, the body length and the body's crc32.
+ * so a broken codec cannot vouch for itself): the frame's magic, version and header length,
+ * the crc32 over the JSON header and the body, the header's fields and the body length.
  */
 export function checkEntryFile(file: string): EntryFileCheck {
   const data = readFileSync(file)
-  if (data.length < 9 || !data.subarray(0, 4).equals(MAGIC)) return { ok: false, reason: 'bad magic' }
-  const headerEnd = 9 + data.readUInt32BE(5)
+  if (data.length < 13 || !data.subarray(0, 4).equals(MAGIC)) return { ok: false, reason: 'bad magic' }
+  if (data[4] !== 2) return { ok: false, reason: `version ${data[4]}` }
+  const headerEnd = 13 + data.readUInt32BE(5)
   if (headerEnd > data.length) return { ok: false, reason: 'header cut' }
-  let header: { key?: unknown; bodyLength?: unknown; checksum?: unknown; status?: unknown; encodings?: { gzip?: number; br?: number } }
+  if (zlib.crc32(data.subarray(13)) !== data.readUInt32BE(9)) return { ok: false, reason: 'checksum' }
+  let header: { key?: unknown; bodyLength?: unknown; status?: unknown; encodings?: { gzip?: number; br?: number } }
   try {
-    header = JSON.parse(data.toString('utf8', 9, headerEnd))
+    header = JSON.parse(data.toString('utf8', 13, headerEnd))
   } catch {
     return { ok: false, reason: 'header not JSON' }
   }
-  if (typeof header.key !== 'string' || typeof header.bodyLength !== 'number' || typeof header.checksum !== 'string') return { ok: false, reason: 'header fields' }
+  if (typeof header.key !== 'string' || typeof header.bodyLength !== 'number') return { ok: false, reason: 'header fields' }
   // The body is followed by its gzip and brotli copies when the page was prepared with them.
   const stored = header.bodyLength + (header.encodings?.gzip ?? 0) + (header.encodings?.br ?? 0)
   if (headerEnd + stored !== data.length) return { ok: false, reason: `length ${data.length - headerEnd} != ${stored}` }
-  const body = data.subarray(headerEnd, headerEnd + header.bodyLength)
-  if (crc32 && header.checksum.startsWith('crc32:') && header.checksum !== `crc32:${crc32(data.subarray(headerEnd)).toString(16).padStart(8, '0')}`) {
-    return { ok: false, reason: 'checksum' }
-  }
-  return { ok: true, key: header.key, body, status: Number(header.status) }
+  return { ok: true, key: header.key, body: data.subarray(headerEnd, headerEnd + header.bodyLength), status: Number(header.status) }
 }
 
 /** Every `.entry` file under `<cacheDir>/entries`. */

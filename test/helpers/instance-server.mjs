@@ -6,7 +6,7 @@
  * Environment:
  *   DIST           the built fixture (required)
  *   REDIS_URL      the Redis server (required)
- *   KEY_PREFIX     shared by the instances of one test run
+ *   KEY_PREFIX     shared by the instances of one test run (empty: the handler's default)
  *   CLOCK_START    initial clock (ms since the epoch; default Date.now())
  *   FIXTURE_DB     JSON of the fixture db's initial content ({ posts, ... })
  *   SERVE_MODE     `fast-path` (http.createServer(isr.wrap(app)), default) or `middleware`
@@ -52,7 +52,7 @@ const db = (globalThis.__fixtureDb = { posts: {}, renders: {}, fail: false, dela
 
 const cacheHandler = await createRedisCacheHandler({
   url: env.REDIS_URL,
-  keyPrefix: env.KEY_PREFIX,
+  keyPrefix: env.KEY_PREFIX || undefined,
   commandTimeout: 300,
   log,
 })

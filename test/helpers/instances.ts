@@ -40,8 +40,10 @@ export interface StartInstancesOptions {
   distDir: string
   /** Serve mode per instance (cycled); default all `fast-path`. */
   modes?: InstanceMode[]
-  /** Shared by all; default random. */
-  keyPrefix?: string
+  /** Shared by all; default random; `null` leaves it to the handler's default. */
+  keyPrefix?: string | null
+  /** Working folder per instance (by index); default this process's. */
+  cwds?: string[]
   /** The initial clock of every instance; default just after the build (see afterBuild). */
   clockStart?: number
   env?: NodeJS.ProcessEnv
@@ -70,8 +72,9 @@ function waitForPort(child: ChildProcess, name: string, stderr: () => string): P
   })
 }
 
-async function startInstance(name: string, mode: InstanceMode, env: NodeJS.ProcessEnv): Promise<Instance> {
+async function startInstance(name: string, mode: InstanceMode, env: NodeJS.ProcessEnv, cwd?: string): Promise<Instance> {
   const child = spawn(process.execPath, [SERVER], {
+    cwd,
     env: { ...process.env, ...env, SERVE_MODE: mode },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
@@ -123,13 +126,13 @@ export async function startInstances(count: number, options: StartInstancesOptio
     ...options.env,
     DIST: options.distDir,
     REDIS_URL: options.redisUrl,
-    KEY_PREFIX: options.keyPrefix ?? `multi-${randomBytes(6).toString('hex')}:`,
+    KEY_PREFIX: options.keyPrefix === null ? '' : (options.keyPrefix ?? `multi-${randomBytes(6).toString('hex')}:`),
     CLOCK_START: String(options.clockStart ?? afterBuild(options.distDir)),
     FIXTURE_DB: JSON.stringify({ posts: seedPosts(), renders: {}, fail: false, delayMs: 0 } satisfies FixtureDb),
   }
   const modes = options.modes ?? ['fast-path']
   const started = await Promise.allSettled(
-    Array.from({ length: count }, (_, i) => startInstance(String.fromCharCode(65 + i), modes[i % modes.length], { ...env, ...options.envs?.[i] })),
+    Array.from({ length: count }, (_, i) => startInstance(String.fromCharCode(65 + i), modes[i % modes.length], { ...env, ...options.envs?.[i] }, options.cwds?.[i])),
   )
   const instances = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected')

@@ -20,7 +20,7 @@ describe('build output', () => {
     expect(new RegExp(m.dynamicRoutes['/shop/[[...slug]]'].routeRegex).test('/shop')).toBe(true)
     expect(m.dynamicRoutes['/fixed/[slug]'].fallback).toBe(false)
     expect(m.dynamicRoutes['/empty-params/[id]']).toEqual({ routeRegex: '^/empty-params/([^/]+?)(?:/)?$', fallback: null, revalidate: 30 })
-    expect(m.dynamicPages).toEqual(['/now'])
+    expect(m.dynamicPages).toEqual(['/go-query', '/now'])
     expect(m.notFoundRoutes).toEqual([])
   })
 

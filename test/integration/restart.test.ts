@@ -49,6 +49,21 @@ describe('restarts and deploys', () => {
     expect(db.renders).toEqual({})
   })
 
+  it('keeps a page cached until revalidated for years with expireTime: Infinity, and for a year and a day by default', async () => {
+    const YEAR = 31_536_000_000
+    for (const [expireTime, after, state] of [[Infinity, 3 * YEAR, 'HIT'], [undefined, YEAR + 2 * 86_400_000, 'MISS']] as const) {
+      resetDb()
+      const cache = tempCacheDir()
+      cleanup.push(cache.remove)
+      const clock = createClock(afterBuild(BASIC_DIST))
+      const server = await serve({ distDir: BASIC_DIST, cacheDir: cache.dir, now: clock.now, expireTime })
+      // docs/[...slug]: revalidate = false, rendered on first request with the server's expireTime
+      expect((await server.get('/docs/kept/forever')).headers.get('x-isr-cache')).toBe('MISS')
+      clock.advance(after)
+      expect((await server.get('/docs/kept/forever')).headers.get('x-isr-cache'), `expireTime ${expireTime}`).toBe(state)
+    }
+  })
+
   it('keeps a revalidation across a restart', async () => {
     resetDb()
     const cache = tempCacheDir()

@@ -165,14 +165,17 @@ const server = app.listen(0, '127.0.0.1', () => {
   write(appDir, 'check.ts', `import type { ISRHandlerOptions } from 'vite-isr/runtime'
 import { isr } from 'vite-isr/plugin'
 import defaultIsr from 'vite-isr/plugin'
+import { createVarnishPurger } from 'vite-isr/cdn/varnish'
 
-const options: ISRHandlerOptions = { distDir: 'dist' }
+const options: ISRHandlerOptions = { distDir: 'dist', onRevalidate: createVarnishPurger({ url: 'http://127.0.0.1:6081' }) }
 const plugins = isr({ appDir: 'app' })
 const same: typeof isr = defaultIsr
 // @ts-expect-error appDir is a string: proves the types are real, not \`any\`
 isr({ appDir: 42 })
 // @ts-expect-error distDir is a string
 const wrong: ISRHandlerOptions = { distDir: 1 }
+// @ts-expect-error createVarnishPurger needs Varnish's url
+createVarnishPurger({})
 
 export { options, plugins, same, wrong }
 `)

@@ -46,6 +46,30 @@ describe('DiskIndex', () => {
     expect([...index.names()]).toEqual([name(2, 2)])
   })
 
+  it('bounds the number of files as well as their total, evicting the least recently used', () => {
+    const evicted: string[] = []
+    const index = new DiskIndex({ maxSize: Infinity, maxCount: 3, evict: (n) => evicted.push(n) })
+    for (const n of [1, 2, 3]) index.set(name(n, n), 10)
+    index.touch(name(1, 1))
+    index.set(name(4, 4), 10)
+    expect(evicted).toEqual([name(2, 2)])
+    expect(index.count).toBe(3)
+  })
+
+  it('ranks files found on disk below every file used since start, and skips those already indexed', () => {
+    const { index, evicted } = indexOf(300)
+    index.set(name(1, 1), 100)
+    expect(index.addFound(name(2, 2), 100)).toBe(true)
+    expect(index.addFound(name(1, 1), 100)).toBe(false) // already used: its rank stands
+    expect([...index.names()]).toEqual([name(2, 2), name(1, 1)])
+    // Past the bound the least recently used go first, which may be the file just found.
+    expect(index.addFound(name(3, 3), 100)).toBe(true)
+    expect(index.addFound(name(4, 4), 100)).toBe(true)
+    expect(evicted).toEqual([name(4, 4)])
+    expect(index.totalSize).toBe(300)
+    expect(index.has(name(1, 1))).toBe(true)
+  })
+
   it('indexes names of any other form by their text, and evicts them by it', () => {
     const { index, evicted } = indexOf(200)
     const legacy = 'ab' + '0'.repeat(62)

@@ -170,7 +170,7 @@ describe('the page server', () => {
     const router = createRouter(routes)
     const pages = createPageServer({ app: { entry, assets: () => ({ head: '', body: '' }) }, router, swr, handler: store, buildId: BUILD, expireTime: 31_536_000, prerendered: new Set(), now: clock.now, log })
     const written: unknown[] = []
-    const res = { writeHead: (...args: unknown[]) => written.push(args), end: () => written.push('end'), headersSent: false } as unknown as ServerResponse
+    const res = { writeHead: (...args: unknown[]) => written.push(args), end: () => written.push('end'), getHeader: () => undefined, headersSent: false } as unknown as ServerResponse
     const req = { method: 'GET', url: '/items/2', headers: {} } as IncomingMessage
     const target = pages.target('/items/2', router.match('/items/2')!)
     expect(pages.serve(req, res, target, NO_EXTRAS, true)).toBe(false)
@@ -194,7 +194,7 @@ describe('the page server', () => {
     const dynamic = await prepareEntry({ kind: 'page', value: Buffer.from('<p>per request</p>'), lastModified: clock.now(), revalidate: 0, expire: 31_536_000, tags: [], buildId: BUILD, status: 200, headers: { 'content-type': 'text/html; charset=utf-8' } })
     store.set(target.key, dynamic)
     const states: unknown[] = []
-    const res = { writeHead: (_status: number, headers: string[]) => states.push(headers[headers.indexOf('x-isr-cache') + 1]), end: () => {}, headersSent: false } as unknown as ServerResponse
+    const res = { writeHead: (_status: number, headers: string[]) => states.push(headers[headers.indexOf('x-isr-cache') + 1]), end: () => {}, getHeader: () => undefined, headersSent: false } as unknown as ServerResponse
     const req = { method: 'GET', url: '/items/7', headers: {} } as IncomingMessage
     expect(pages.serve(req, res, target, NO_EXTRAS, true)).toBe(true)
     await pages.serve(req, res, target)

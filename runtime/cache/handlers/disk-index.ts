@@ -1,7 +1,7 @@
 /**
- * The file-system handler's index of its entry files: file name → size in bytes, least
- * recently used first out, bounded by a total size. Eviction hands the file's name to a
- * callback (which deletes it).
+ * The file-system handler's index of its entry files: file name → bytes of disk, least
+ * recently used first out, bounded by a total size and a number of files. Eviction hands
+ * the file's name to a callback (which deletes it).
  *
  * Held in typed arrays rather than a Map of strings: entry files are named by 64 bits of a
  * SHA-256 (16 hex digits), kept here as two 32-bit halves in an open-addressing table, with
@@ -17,7 +17,9 @@ import { createHash } from 'node:crypto'
 export interface DiskIndexOptions {
   /** Bound on the total size; past it the least recently used files are evicted. `Infinity` for none. */
   maxSize: number
-  /** Called with the name of each file evicted to stay under `maxSize`. */
+  /** Bound on the number of files; past it the least recently used are evicted. @default Infinity */
+  maxCount?: number
+  /** Called with the name of each file evicted to stay under the bounds. */
   evict: (name: string) => void
 }
 
@@ -27,6 +29,7 @@ const INITIAL_NODES = 256
 
 export class DiskIndex {
   readonly #maxSize: number
+  readonly #maxCount: number
   readonly #evict: (name: string) => void
 
   // Open addressing, linear probing: slot → node, NONE when empty. Twice the node capacity,
@@ -57,6 +60,7 @@ export class DiskIndex {
 
   constructor(options: DiskIndexOptions) {
     this.#maxSize = options.maxSize
+    this.#maxCount = options.maxCount ?? Infinity
     this.#evict = options.evict
   }
 
@@ -79,8 +83,34 @@ export class DiskIndex {
     return true
   }
 
-  /** Indexes `name` (or updates its size) as the most recently used, then evicts the least recently used others while the total exceeds the bound. */
+  /** Whether `name` is indexed (not a use). */
+  has(name: string): boolean {
+    return this.#nodeOf(name) !== NONE
+  }
+
+  /** Indexes `name` (or updates its size) as the most recently used, then evicts the least recently used others while a bound is exceeded. */
   set(name: string, bytes: number): void {
+    const node = this.#insert(name, bytes)
+    this.#append(node)
+    this.#evictWhileOver(node)
+  }
+
+  /**
+   * Indexes a file found on disk that no use of this process has indexed yet, as the least
+   * recently used: whatever this process read or wrote since it started ranks above it. Then
+   * evicts from the least recently used end while a bound is exceeded, which may be this very
+   * file. False (and nothing changes) when `name` is already indexed.
+   */
+  addFound(name: string, bytes: number): boolean {
+    if (this.has(name)) return false
+    const node = this.#insert(name, bytes)
+    this.#prepend(node)
+    this.#evictWhileOver(NONE)
+    return true
+  }
+
+  /** The node of `name` with its new size, unlinked from the recency list. */
+  #insert(name: string, bytes: number): number {
     this.#parse(name)
     const slot = this.#find(this.#keyHi, this.#keyLo)
     let node = this.#table[slot]
@@ -97,8 +127,11 @@ export class DiskIndex {
     }
     this.#bytes[node] = bytes
     this.#total += bytes
-    this.#append(node)
-    while (this.#total > this.#maxSize && this.#oldest !== node) {
+    return node
+  }
+
+  #evictWhileOver(keep: number): void {
+    while ((this.#total > this.#maxSize || this.#count > this.#maxCount) && this.#oldest !== keep && this.#oldest !== NONE) {
       const victim = this.#oldest
       const victimName = this.#nameOf(victim)
       this.#remove(victim)
@@ -213,6 +246,14 @@ export class DiskIndex {
     else this.#next[prev] = next
     if (next === NONE) this.#newest = prev
     else this.#prev[next] = prev
+  }
+
+  #prepend(node: number): void {
+    this.#next[node] = this.#oldest
+    this.#prev[node] = NONE
+    if (this.#oldest === NONE) this.#newest = node
+    else this.#prev[this.#oldest] = node
+    this.#oldest = node
   }
 
   #append(node: number): void {

@@ -1,16 +1,22 @@
 /**
  * The byte format of one entry, shared by the handlers that store bytes (file system,
- * Redis): a small frame with the metadata as JSON and a checksum of the body, so a
- * truncated, torn or foreign value reads as a miss instead of being served.
+ * Redis): a small frame with the metadata as JSON and one checksum over the metadata and
+ * the body together, so a truncated, torn, foreign or edited value reads as a miss instead
+ * of being served. The status, headers, tags and times count as much as the body: a flipped
+ * `"status":200` must not turn a page into a cached 500 (issue 12).
  */
-import { createHash } from 'node:crypto'
 import zlib from 'node:zlib'
 import type { CacheEntry } from './types.js'
 
-// Frame: MAGIC (4) | VERSION (1) | header length, uint32 BE (4) | JSON header | body | gzip body | br body
+// Frame: MAGIC (4) | VERSION (1) | header length, uint32 BE (4) | crc32 of header and body,
+// uint32 BE (4) | JSON header | body | gzip body | br body (the last two when the page was
+// prepared with them; `encodings` in the header gives their lengths). Version 1 checksummed the body only: its files read as
+// a miss and are rendered anew.
 const MAGIC = Buffer.from('VISR', 'latin1')
-const VERSION = 1
-const PREFIX_LENGTH = MAGIC.length + 1 + 4
+const VERSION = 2
+const LENGTH_AT = MAGIC.length + 1
+const CHECKSUM_AT = LENGTH_AT + 4
+const PREFIX_LENGTH = CHECKSUM_AT + 4
 
 interface EntryHeader extends Omit<CacheEntry, 'value' | 'revalidate' | 'expire' | 'encodings'> {
   key: string
@@ -20,27 +26,10 @@ interface EntryHeader extends Omit<CacheEntry, 'value' | 'revalidate' | 'expire'
   bodyLength: number
   /** Set when the page was prepared: lengths of the gzip and brotli bodies after the body (none when sent as is). */
   encodings?: { gzip?: number; br?: number }
-  /** `crc32:<8 hex>`, or `sha1:<16 hex>` on a runtime without `zlib.crc32`. */
-  checksum: string
 }
 
-const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32
-
-/** Over every byte after the JSON header (the body and its compressed copies). */
-function checksum(parts: Uint8Array[], algorithm = crc32 ? 'crc32' : 'sha1'): string | undefined {
-  if (algorithm === 'crc32') {
-    if (!crc32) return undefined
-    let crc = 0
-    for (const part of parts) crc = (crc32 as (data: Uint8Array, value?: number) => number)(part, crc)
-    return `crc32:${crc.toString(16).padStart(8, '0')}`
-  }
-  if (algorithm === 'sha1') {
-    const hash = createHash('sha1')
-    for (const part of parts) hash.update(part)
-    return `sha1:${hash.digest('hex').slice(0, 16)}`
-  }
-  return undefined
-}
+// In Node since 20.15 (package.json asks for 20.19).
+const crc32 = (zlib as unknown as { crc32: (data: Uint8Array, value?: number) => number }).crc32
 
 /** The entry as buffers to write one after another (no copy of the body). */
 export function encodeEntry(key: string, entry: CacheEntry): Buffer[] {
@@ -59,7 +48,6 @@ export function encodeEntry(key: string, entry: CacheEntry): Buffer[] {
     status: entry.status,
     headers: entry.headers,
     bodyLength: entry.value.length,
-    checksum: checksum(bodies)!,
   }
   if (entry.etag !== undefined) header.etag = entry.etag
   if (entry.encodings) header.encodings = { gzip: gzip?.length, br: br?.length }
@@ -67,7 +55,10 @@ export function encodeEntry(key: string, entry: CacheEntry): Buffer[] {
   const prefix = Buffer.alloc(PREFIX_LENGTH)
   MAGIC.copy(prefix, 0)
   prefix.writeUInt8(VERSION, MAGIC.length)
-  prefix.writeUInt32BE(json.length, MAGIC.length + 1)
+  prefix.writeUInt32BE(json.length, LENGTH_AT)
+  let checksum = crc32(json)
+  for (const body of bodies) checksum = crc32(body, checksum)
+  prefix.writeUInt32BE(checksum, CHECKSUM_AT)
   return [prefix, json, ...bodies]
 }
 
@@ -75,11 +66,14 @@ export function encodeEntry(key: string, entry: CacheEntry): Buffer[] {
 export function decodeEntry(file: Buffer, key: string): CacheEntry | undefined {
   if (file.length < PREFIX_LENGTH || !file.subarray(0, MAGIC.length).equals(MAGIC)) return undefined
   if (file.readUInt8(MAGIC.length) !== VERSION) return undefined
-  const headerEnd = PREFIX_LENGTH + file.readUInt32BE(MAGIC.length + 1)
+  const headerEnd = PREFIX_LENGTH + file.readUInt32BE(LENGTH_AT)
   if (headerEnd > file.length) return undefined
+  // Checked before the JSON is parsed: nothing of an entry that fails it is looked at.
+  const json = file.subarray(PREFIX_LENGTH, headerEnd)
+  if (crc32(file.subarray(headerEnd), crc32(json)) !== file.readUInt32BE(CHECKSUM_AT)) return undefined
   let h: EntryHeader
   try {
-    h = JSON.parse(file.toString('utf8', PREFIX_LENGTH, headerEnd))
+    h = JSON.parse(json.toString('utf8'))
   } catch {
     return undefined
   }
@@ -87,12 +81,9 @@ export function decodeEntry(file: Buffer, key: string): CacheEntry | undefined {
   const valueEnd = headerEnd + h.bodyLength
   const gzipEnd = valueEnd + (h.encodings?.gzip ?? 0)
   if (gzipEnd + (h.encodings?.br ?? 0) !== file.length) return undefined
-  const value = file.subarray(headerEnd, valueEnd)
-  const algorithm = h.checksum.slice(0, h.checksum.indexOf(':'))
-  if (checksum([file.subarray(headerEnd)], algorithm) !== h.checksum) return undefined
   const entry: CacheEntry = {
     kind: h.kind,
-    value,
+    value: file.subarray(headerEnd, valueEnd),
     lastModified: h.lastModified,
     revalidate: h.revalidate === 'Infinity' ? Infinity : h.revalidate,
     expire: h.expire === 'Infinity' ? Infinity : h.expire,
@@ -131,11 +122,9 @@ function isHeader(h: unknown): h is EntryHeader {
     Number.isSafeInteger(x.bodyLength) &&
     (x.bodyLength as number) >= 0 &&
     (x.etag === undefined || typeof x.etag === 'string') &&
-    (x.encodings === undefined || isLengths(x.encodings)) &&
-    typeof x.checksum === 'string'
+    (x.encodings === undefined || isLengths(x.encodings))
   )
 }
-
 
 function isLengths(value: unknown): value is { gzip?: number; br?: number } {
   if (typeof value !== 'object' || value === null) return false
@@ -143,3 +132,4 @@ function isLengths(value: unknown): value is { gzip?: number; br?: number } {
   const { gzip, br } = value as Record<string, unknown>
   return length(gzip) && length(br)
 }
+

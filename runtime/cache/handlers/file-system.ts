@@ -1,11 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
+import { createDiskHealth, isDiskTrouble } from './disk-health.js'
 import { DiskIndex } from './disk-index.js'
+import { walkFolder } from './disk-walk.js'
 import { decodeEntry, encodeEntry } from './entry-codec.js'
-import { appendFile, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises'
+import { mkdir, readFile, stat, statfs, unlink } from 'node:fs/promises'
 import path from 'node:path'
-import { describeValue, maxTagTimes, recordInvalidation } from './memory.js'
-import type { TagTimeMap } from './memory.js'
+import { describeValue } from './memory.js'
+import { openTagLog } from './tag-log.js'
+import { checkTagTimesOptions, DEFAULT_TAG_RETENTION } from './tag-times.js'
 import type { CacheEntry, CacheHandler, SetOptions, TagInvalidation, TagTimes } from './types.js'
 
 export interface FileSystemCacheHandlerOptions {
@@ -19,12 +22,20 @@ export interface FileSystemCacheHandlerOptions {
    */
   dir: string
   /**
-   * Upper bound, in bytes, of the entry files. Past it the least recently used entries are
-   * deleted (recency counts reads and writes of this process; files already there at start
-   * rank by modification time). `Infinity` for no bound.
+   * Upper bound, in bytes of disk allocated (whole file-system blocks, not content bytes: a
+   * 300-byte entry takes 4096 bytes on most file systems), of the entry files. Past it the
+   * least recently used entries are deleted (recency counts reads and writes of this process;
+   * files already there at start rank below them). `Infinity` for no bound.
    * @default Infinity
    */
   maxSize?: number
+  /**
+   * Upper bound on the number of entry files (each also costs an inode and a directory
+   * entry, whatever its size). Past it the least recently used entries are deleted.
+   * `Infinity` for no bound.
+   * @default Infinity
+   */
+  maxEntries?: number
   /**
    * How `set` writes a file. `'atomic'`: to a temp file renamed over the entry, so a reader
    * never sees half an entry. `'direct'`: straight to the entry's name, synchronously (no
@@ -34,14 +45,47 @@ export interface FileSystemCacheHandlerOptions {
    * @default 'atomic'
    */
   writes?: 'atomic' | 'direct'
+  /**
+   * Seconds an invalidation time is kept in `tags.log`; an entry older than this counts as
+   * expired whatever its tags say (see `CacheHandler.tagRetention`).
+   * @default 31622400 (a year and a day)
+   */
+  tagRetention?: number
+  /**
+   * Tag records kept. Past it, the records raised longest ago are folded into one time that
+   * applies to every tagged entry (entries older than it render once more; none is served
+   * past an invalidation).
+   * @default 100000
+   */
+  maxTags?: number
+  /**
+   * Where warnings go: one when the folder cannot be written (full, read-only, no
+   * permission) and one when writing resumes.
+   * @default a line to process.stderr
+   */
+  warn?: (message: string) => void
+  /**
+   * The clock, in ms since the epoch, for the back-off between write attempts while the
+   * folder cannot be written.
+   * @default Date.now
+   */
+  now?: () => number
 }
 
 export interface FileSystemCacheHandler extends CacheHandler {
   readonly name: 'file-system'
   /** Absolute path of the cache directory. */
   readonly dir: string
-  /** Bytes of entry files this handler knows of (bounded by `maxSize`). */
+  /** Bytes of disk (whole blocks) taken by the entry files this handler knows of (bounded by `maxSize`). */
   readonly diskSize: number
+  readonly tagRetention: number
+  /** Entry files this handler knows of (bounded by `maxEntries`). */
+  readonly diskEntries: number
+  /**
+   * Settles once the files already in the folder at start are counted (a walk in the
+   * background: start-up never waits for it). Until then the bounds apply to what is known.
+   */
+  readonly indexed: Promise<void>
   get(key: string): Promise<CacheEntry | undefined>
   set(key: string, entry: CacheEntry, options?: SetOptions): Promise<void>
   delete(key: string): Promise<void>
@@ -50,13 +94,16 @@ export interface FileSystemCacheHandler extends CacheHandler {
   dispose(): Promise<void>
 }
 
-/** Temp files younger than this may belong to a write in flight in another process. */
-const STALE_TEMP_MS = 60_000
-
 /**
  * A durable cache in a directory: one checksummed file per entry, written atomically
  * (temp file + rename), and an append-only log of tag invalidations kept in memory so
  * `getTagTimes` answers synchronously. Entries set with `memoryOnly` are not written.
+ *
+ * Start-up does not read the folder: entries are read by name when asked for, and the
+ * files already there are counted for the bounds by a walk in the background (`indexed`).
+ * When the folder cannot be written (full, read-only), `set` keeps nothing on disk and
+ * resolves (a memory tier in front still holds the entry), with one warning, and tries
+ * again after a back-off.
  */
 export async function createFileSystemCacheHandler(
   options: FileSystemCacheHandlerOptions,
@@ -71,17 +118,41 @@ export async function createFileSystemCacheHandler(
   if (typeof maxSize !== 'number' || !(maxSize > 0) || (maxSize !== Infinity && !Number.isSafeInteger(maxSize))) {
     throw new TypeError(`[vite-isr] maxSize must be a positive integer of bytes or Infinity (got ${describeValue(maxSize)})`)
   }
+  const maxEntries = options.maxEntries ?? Infinity
+  if (typeof maxEntries !== 'number' || !(maxEntries > 0) || (maxEntries !== Infinity && !Number.isSafeInteger(maxEntries))) {
+    throw new TypeError(`[vite-isr] maxEntries must be a positive integer or Infinity (got ${describeValue(maxEntries)})`)
+  }
   const writes = options.writes ?? 'atomic'
   if (writes !== 'atomic' && writes !== 'direct') {
     throw new TypeError(`[vite-isr] writes must be 'atomic' or 'direct' (got ${describeValue(writes)})`)
   }
+  checkTagTimesOptions('createFileSystemCacheHandler', options.tagRetention, options.maxTags)
+  if (options.warn !== undefined && typeof options.warn !== 'function') {
+    throw new TypeError(`[vite-isr] warn must be a function (got ${describeValue(options.warn)})`)
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw new TypeError(`[vite-isr] now must be a function returning ms since the epoch (got ${describeValue(options.now)})`)
+  }
+  const warn = options.warn ?? ((message: string) => void process.stderr.write(`[vite-isr] warning: ${message}\n`))
   const dir = path.resolve(options.dir)
   const entriesDir = path.join(dir, 'entries')
   const logFile = path.join(dir, 'tags.log')
+  const health = createDiskHealth(options.dir, options.now ?? Date.now, warn)
 
-  await mkdir(entriesDir, { recursive: true })
-  const existing = await sweepEntries(dir, entriesDir)
-  const tagTimes = await loadTagLog(logFile)
+  try {
+    await makeFolder(entriesDir)
+  } catch (error) {
+    // A full or read-only disk must not stop start-up: serve from memory until it can be written.
+    if (!isDiskTrouble(error)) throw error
+    health.failed(error)
+  }
+  const blockSize = await statfs(dir).then(
+    (info) => (info.bsize >= 512 ? info.bsize : 4096),
+    () => 4096,
+  )
+  // Disk a file of `size` bytes takes: whole blocks (a 300-byte entry takes a 4 kB block).
+  const allocated = (size: number) => Math.max(1, Math.ceil(size / blockSize)) * blockSize
+  const tagLog = await openTagLog(logFile, { retention: options.tagRetention, maxTags: options.maxTags, rewrite: (chunks) => writeAtomic(logFile, chunks, true) })
 
   // Concatenated, not path.join()ed: the name is hex and the folder already resolved.
   const fileOf = (name: string) => `${entriesDir}${path.sep}${name.slice(0, 2)}${path.sep}${name}.entry`
@@ -90,19 +161,28 @@ export async function createFileSystemCacheHandler(
   // Encoded from the first 8 bytes, not sliced from the 64-digit string: a slice is a view
   // that keeps its whole parent string alive for as long as the index holds it.
   const hashOf = (key: string) => createHash('sha256').update(key).digest().toString('hex', 0, 8)
-  // The disk LRU: file sizes by file name (without `.entry`; names of any length found at
+  // The disk LRU: bytes of disk by file name (without `.entry`; names of any length found at
   // start are kept as they are, so files of an older layout are still bounded and evicted),
   // least recently used first out; eviction deletes the file.
-  const files = new DiskIndex({ maxSize, evict: (hash) => void removeFile(fileOf(hash)).catch(() => {}) })
-  for (const { hash, size } of existing) files.set(hash, size)
-  let appending: Promise<unknown> = Promise.resolve()
+  const files = new DiskIndex({ maxSize, maxCount: maxEntries, evict: (hash) => void removeFile(fileOf(hash)).catch(() => {}) })
+  const walk = walkFolder(dir, entriesDir, files)
+
+  /** Removes an outdated file; a disk that refuses is the outage `health` already reports. */
+  const removeQuietly = (file: string) => removeFile(file).catch((error) => {
+    if (!isDiskTrouble(error)) throw error
+  })
 
   return {
     name: 'file-system',
     dir,
+    tagRetention: options.tagRetention ?? DEFAULT_TAG_RETENTION,
     get diskSize() {
       return files.totalSize
     },
+    get diskEntries() {
+      return files.count
+    },
+    indexed: walk.done,
     async get(key) {
       const hash = hashOf(key)
       const file = fileOf(hash)
@@ -114,14 +194,16 @@ export async function createFileSystemCacheHandler(
           files.delete(hash)
           return undefined
         }
-        throw error
+        if (!isDiskTrouble(error)) throw error
+        health.failed(error)
+        return undefined
       }
       const entry = decodeEntry(data, key)
       if (entry === undefined) {
         // A damaged entry is a miss whatever happens to its removal; the next set replaces it.
         files.delete(hash)
         await removeFile(file).catch(() => {})
-      } else if (!files.touch(hash)) files.set(hash, data.length)
+      } else if (!files.touch(hash)) files.set(hash, allocated(data.length))
       return entry
     },
     async set(key, entry, setOptions) {
@@ -129,74 +211,40 @@ export async function createFileSystemCacheHandler(
       const file = fileOf(hash)
       files.delete(hash)
       // Not written, but an older entry under the key must not outlive its replacement.
-      if (setOptions?.memoryOnly) return removeFile(file)
+      if (setOptions?.memoryOnly) return removeQuietly(file)
       const chunks = encodeEntry(key, entry)
-      const size = chunks.reduce((n, chunk) => n + chunk.length, 0)
-      if (size > maxSize) return removeFile(file)
-      if (writes === 'direct') writeDirect(file, chunks)
-      else await writeAtomic(file, chunks)
-      files.set(hash, size)
+      const bytes = allocated(chunks.reduce((n, chunk) => n + chunk.length, 0))
+      if (bytes > maxSize || !health.mayWrite()) return removeQuietly(file)
+      try {
+        if (writes === 'direct') writeDirect(file, chunks)
+        else await writeAtomic(file, chunks)
+      } catch (error) {
+        if (!isDiskTrouble(error)) {
+          health.settled()
+          throw error
+        }
+        health.failed(error)
+        return removeQuietly(file)
+      }
+      health.succeeded()
+      files.set(hash, bytes)
     },
     delete(key) {
       const hash = hashOf(key)
       files.delete(hash)
-      return removeFile(fileOf(hash))
+      return removeQuietly(fileOf(hash))
     },
-    async invalidateTags(tags, invalidation) {
-      if (tags.length === 0) return
-      // Applied in memory first: if persisting fails, this process still honours it.
-      recordInvalidation(tagTimes, tags, invalidation)
-      const lines = tags.map((tag) => JSON.stringify({ tag, at: invalidation.at, mode: invalidation.mode }) + '\n')
-      // Serialized so that two calls' lines never interleave in the log.
-      const write = appending.then(() => appendFile(logFile, lines.join('')))
-      appending = write.catch(() => {})
-      await write
+    invalidateTags(tags, invalidation) {
+      return tagLog.append(tags, invalidation)
     },
     getTagTimes(tags) {
-      return maxTagTimes(tagTimes, tags)
+      return tagLog.times.max(tags)
     },
     async dispose() {
-      await appending
+      await walk.stop()
+      await tagLog.settled()
     },
   }
-}
-
-async function loadTagLog(logFile: string): Promise<TagTimeMap> {
-  const map: TagTimeMap = new Map()
-  let data: Buffer
-  try {
-    data = await readFile(logFile)
-  } catch (error) {
-    if (isCode(error, 'ENOENT')) return map
-    throw error
-  }
-  // A crash mid-append leaves a last line without its newline: ignore it.
-  const end = data.lastIndexOf(0x0a) + 1
-  let lineCount = 0
-  for (const line of data.toString('utf8', 0, end).split('\n')) {
-    if (line === '') continue
-    lineCount++
-    try {
-      const { tag, at, mode } = JSON.parse(line)
-      if (typeof tag === 'string' && Number.isFinite(at) && (mode === 'expire' || mode === 'stale')) {
-        recordInvalidation(map, [tag], { at, mode })
-      }
-    } catch {
-      // A damaged line only loses its own invalidation.
-    }
-  }
-  let records = 0
-  for (const times of map.values()) records += Number(times.expired > 0) + Number(times.stale > 0)
-  // Rewriting also drops a torn tail, which the next append would otherwise extend into garbage.
-  if (end < data.length || lineCount > 2 * records + 100) {
-    let text = ''
-    for (const [tag, { expired, stale }] of map) {
-      if (expired > 0) text += JSON.stringify({ tag, at: expired, mode: 'expire' }) + '\n'
-      if (stale > 0) text += JSON.stringify({ tag, at: stale, mode: 'stale' }) + '\n'
-    }
-    await writeAtomic(logFile, [Buffer.from(text, 'utf8')], true)
-  }
-  return map
 }
 
 // Temp names: unique within this process by the counter, across processes (and across
@@ -228,7 +276,7 @@ async function writeAtomic(file: string, chunks: Buffer[], flush = false): Promi
     }
     await call((done) => fs.rename(temp, file, done))
   } catch (error) {
-    await removeFile(temp)
+    await removeFile(temp).catch(() => {})
     throw error
   }
 }
@@ -268,30 +316,17 @@ function call<T = void>(start: (done: (error: NodeJS.ErrnoException | null, valu
   return new Promise((resolve, reject) => start((error, value) => (error ? reject(error) : resolve(value as T))))
 }
 
-/**
- * One walk at start: remove temp files left by writes that crashed (old enough not to be
- * in flight elsewhere), and list the entry files, oldest first, for the disk LRU.
- */
-async function sweepEntries(dir: string, entriesDir: string): Promise<{ hash: string; size: number }[]> {
-  const cutoff = Date.now() - STALE_TEMP_MS
-  const found: { hash: string; size: number; mtime: number }[] = []
-  const sweep = async (folder: string) => {
-    const names = await readdir(folder).catch(() => [] as string[])
-    await Promise.all(
-      names.map(async (name) => {
-        const isTemp = name.endsWith('.tmp')
-        if (!isTemp && !(folder !== dir && name.endsWith('.entry'))) return
-        const file = path.join(folder, name)
-        const info = await stat(file).catch(() => undefined)
-        if (!info?.isFile()) return
-        if (!isTemp) found.push({ hash: name.slice(0, -'.entry'.length), size: info.size, mtime: info.mtimeMs })
-        else if (info.mtimeMs < cutoff) await removeFile(file)
-      }),
-    )
+/** `mkdir -p`, failing with the real reason (EROFS, EACCES…) where `recursive` says only ENOENT. */
+async function makeFolder(folder: string): Promise<void> {
+  try {
+    await mkdir(folder, { recursive: true })
+  } catch (error) {
+    if (!isCode(error, 'ENOENT')) throw error
+    let missing = folder
+    while (path.dirname(missing) !== missing && !(await stat(path.dirname(missing)).then(() => true, () => false))) missing = path.dirname(missing)
+    await mkdir(missing)
+    throw error
   }
-  const shards = await readdir(entriesDir, { withFileTypes: true })
-  await Promise.all([sweep(dir), ...shards.filter((d) => d.isDirectory()).map((d) => sweep(path.join(entriesDir, d.name)))])
-  return found.sort((a, b) => a.mtime - b.mtime)
 }
 
 async function removeFile(file: string): Promise<void> {

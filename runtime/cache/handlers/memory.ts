@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import { NO_TAG_TIMES } from './types.js'
+import { checkTagTimesOptions, createTagTimes, DEFAULT_TAG_RETENTION } from './tag-times.js'
 import type { CacheEntry, CacheHandler, SetOptions, TagInvalidation, TagTimes } from './types.js'
 import { DEFAULT_MEMORY_MAX_SIZE_BYTES } from '../defaults.js'
 
@@ -12,12 +12,28 @@ export interface MemoryCacheHandlerOptions {
    * @default 52_428_800 (50 MB)
    */
   maxSize?: number
+  /**
+   * Seconds an invalidation time is kept; an entry older than this counts as expired
+   * whatever its tags say (see `CacheHandler.tagRetention`).
+   * @default 31622400 (a year and a day)
+   */
+  tagRetention?: number
+  /**
+   * Tag records kept in memory. Past it, the records raised longest ago are folded into one
+   * time that applies to every tagged entry: entries older than it render once more, none is
+   * served past an invalidation.
+   * @default 100000
+   */
+  maxTags?: number
 }
 
 export interface MemoryCacheHandler extends CacheHandler {
   readonly name: 'memory'
   /** Number of entries held. */
   readonly size: number
+  readonly tagRetention: number
+  /** Tag records held (bounded by `maxTags`). */
+  readonly tagCount: number
   /** Estimated bytes held, as counted against `maxSize`. */
   readonly calculatedSize: number
   get(key: string): CacheEntry | undefined
@@ -76,6 +92,8 @@ export function createMemoryCacheHandler(options: MemoryCacheHandlerOptions = {}
     throw new TypeError(`[vite-isr] maxSize must be a non-negative integer (got ${describeValue(maxSize)})`)
   }
 
+  checkTagTimesOptions('createMemoryCacheHandler', options.tagRetention, options.maxTags)
+
   const tagCounts = new Map<string, number>()
   const count = (entry: CacheEntry, by: 1 | -1) => {
     for (const tag of entry.tags) {
@@ -94,10 +112,14 @@ export function createMemoryCacheHandler(options: MemoryCacheHandlerOptions = {}
           onInsert: (entry, _key, reason) => reason !== 'update' && count(entry, 1),
           dispose: (entry) => count(entry, -1),
         })
-  const tagTimes: TagTimeMap = new Map()
+  const tagTimes = createTagTimes({ retention: options.tagRetention, maxTags: options.maxTags })
 
   return {
     name: 'memory',
+    tagRetention: options.tagRetention ?? DEFAULT_TAG_RETENTION,
+    get tagCount() {
+      return tagTimes.size
+    },
     get size() {
       return lru?.size ?? 0
     },
@@ -120,10 +142,10 @@ export function createMemoryCacheHandler(options: MemoryCacheHandlerOptions = {}
       lru?.delete(key)
     },
     invalidateTags(tags, invalidation) {
-      recordInvalidation(tagTimes, tags, invalidation)
+      tagTimes.record(tags, invalidation)
     },
     getTagTimes(tags) {
-      return maxTagTimes(tagTimes, tags)
+      return tagTimes.max(tags)
     },
     countTagged(tag) {
       return tagCounts.get(tag) ?? 0
@@ -140,35 +162,6 @@ export function createMemoryCacheHandler(options: MemoryCacheHandlerOptions = {}
       tagTimes.clear()
     },
   }
-}
-
-/** Latest invalidation time per tag and mode. Shared with the file-system handler. */
-export type TagTimeMap = Map<string, { expired: number; stale: number }>
-
-/** Raise each tag's time for the invalidation's mode; an earlier `at` never lowers it. */
-export function recordInvalidation(map: TagTimeMap, tags: readonly string[], { at, mode }: TagInvalidation): void {
-  const field = mode === 'expire' ? 'expired' : 'stale'
-  for (const tag of tags) {
-    const times = map.get(tag)
-    if (times === undefined) {
-      map.set(tag, field === 'expired' ? { expired: at, stale: 0 } : { expired: 0, stale: at })
-    } else if (at > times[field]) {
-      times[field] = at
-    }
-  }
-}
-
-/** The max time per mode over `tags`; the frozen `NO_TAG_TIMES` when none was invalidated. */
-export function maxTagTimes(map: TagTimeMap, tags: readonly string[]): TagTimes {
-  let expired = 0
-  let stale = 0
-  for (const tag of tags) {
-    const times = map.get(tag)
-    if (times === undefined) continue
-    if (times.expired > expired) expired = times.expired
-    if (times.stale > stale) stale = times.stale
-  }
-  return expired === 0 && stale === 0 ? NO_TAG_TIMES : { expired, stale }
 }
 
 /** Render a bad option value for an error message. */

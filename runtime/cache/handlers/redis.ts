@@ -3,9 +3,11 @@
  *
  * - Entries are stored under their key (which carries the build id) with a TTL, so Redis
  *   does not grow without bound.
- * - A tag invalidation is one hash field per tag, raised atomically, and announced on a
- *   pub/sub channel; every instance keeps the tag times in memory, so reading them never
- *   waits on the network. Nothing is ever scanned.
+ * - A tag invalidation is one sorted-set member per tag and mode, scored by its time, raised
+ *   atomically and announced on a pub/sub channel; every instance keeps the tag times in
+ *   memory, so reading them never waits on the network. The same script drops the times past
+ *   `tagRetention` and folds the oldest records into a floor past `maxTags`, as each instance
+ *   does in memory (runtime/cache-handlers/tag-times.ts): the set does not grow for ever.
  * - `lock()` is `SET NX PX` with a random token, released only by its owner, so a stale
  *   page regenerates once across all instances.
  * - When Redis is unreachable, reads miss and writes are skipped (the memory tier in front
@@ -13,10 +15,13 @@
  *   `commandTimeout`, and the client reconnects and reloads tag times by itself.
  *   Invalidations are the exception: they reject, since other instances would not see them.
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Redis as RedisClient, RedisOptions } from 'ioredis'
 import { decodeEntry, encodeEntry } from './entry-codec.js'
-import { describeValue, maxTagTimes, recordInvalidation, type TagTimeMap } from './memory.js'
+import { describeValue } from './memory.js'
+import { checkTagTimesOptions, createTagTimes, DEFAULT_MAX_TAGS, DEFAULT_TAG_RETENTION } from './tag-times.js'
 import type { CacheEntry, CacheHandler, Lock, SetOptions, TagInvalidation, TagTimes } from './types.js'
 
 export interface RedisCacheHandlerOptions {
@@ -26,10 +31,27 @@ export interface RedisCacheHandlerOptions {
    */
   url: string
   /**
-   * Prefix of every key and channel, so several sites can share one Redis.
-   * @default 'vite-isr:'
+   * Prefix of every key and channel, so several sites can share one Redis without reading or
+   * purging each other's pages. The default names the app by the `name` in the
+   * `package.json` of the working folder (else a hash of the folder's path): the same for
+   * every deploy and instance of one site, so invalidations outlive a deploy. Set it when two
+   * sites share that name, or run from one folder.
+   * @default `vite-isr:${name}:`
    */
   keyPrefix?: string
+  /**
+   * Seconds an invalidation time is kept (in Redis and in each instance's memory); an entry
+   * older than this counts as expired whatever its tags say (see `CacheHandler.tagRetention`).
+   * @default 31622400 (a year and a day)
+   */
+  tagRetention?: number
+  /**
+   * Tag records kept. Past it, the records raised longest ago are folded into one time that
+   * applies to every tagged entry (entries older than it render once more; none is served
+   * past an invalidation).
+   * @default 100000
+   */
+  maxTags?: number
   /**
    * Milliseconds a Redis command may take before it counts as failed: no request waits
    * longer on Redis.
@@ -53,21 +75,48 @@ export interface RedisCacheHandler extends CacheHandler {
   readonly name: 'redis'
   /** Whether the last command reached Redis. */
   readonly connected: boolean
+  /** Messages on the channel that were not vite-isr's (malformed, or of an unknown shape): ignored. */
+  readonly ignoredMessages: number
+  readonly keyPrefix: string
+  readonly tagRetention: number
+  /** Tag records held in this instance's memory (bounded by `maxTags`). */
+  readonly tagCount: number
   getTagTimes(tags: readonly string[]): TagTimes
   watch(onChange: (key: string | null) => void): () => void
   dispose(): Promise<void>
 }
 
-/** Raise each tag's time (never lower it) and announce it, in one atomic step. */
+/**
+ * Raise each tag's time (never lower it), drop the times before the horizon, fold the oldest
+ * records into the floor past the bound, and announce it: one atomic step.
+ * KEYS: times (sorted set), channel, floor (hash). ARGV: at, field prefix, message, horizon, maxTags, tags…
+ */
 const INVALIDATE = `
 local at = tonumber(ARGV[1])
-for i = 4, #ARGV do
+for i = 6, #ARGV do
   local field = ARGV[2] .. ARGV[i]
-  local current = tonumber(redis.call('HGET', KEYS[1], field) or '0')
-  if at > current then redis.call('HSET', KEYS[1], field, ARGV[1]) end
+  local current = tonumber(redis.call('ZSCORE', KEYS[1], field) or '0')
+  if at > current then redis.call('ZADD', KEYS[1], ARGV[1], field) end
+end
+local horizon = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4])
+local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[5])
+if excess > 0 then
+  local popped = redis.call('ZPOPMIN', KEYS[1], excess + math.floor(tonumber(ARGV[5]) / 10))
+  for j = 1, #popped, 2 do
+    local mode = string.sub(popped[j], 1, 1)
+    if tonumber(popped[j + 1]) > tonumber(redis.call('HGET', KEYS[3], mode) or '0') then redis.call('HSET', KEYS[3], mode, popped[j + 1]) end
+  end
+end
+for _, mode in ipairs({'e', 's'}) do
+  local floor = redis.call('HGET', KEYS[3], mode)
+  if floor and tonumber(floor) < horizon then redis.call('HDEL', KEYS[3], mode) end
 end
 redis.call('PUBLISH', KEYS[2], ARGV[3])
 return 1`
+
+/** Members read per ZSCAN round when loading the tag times. */
+const SCAN_COUNT = 1_000
 
 const GRACE_MS = 24 * 60 * 60 * 1000
 
@@ -76,9 +125,46 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
 
 type Message = { from: string } & ({ type: 'tags'; tags: string[]; at: number; mode: TagInvalidation['mode'] } | { type: 'changed'; key: string })
 
+const IGNORED_LOG_INTERVAL_MS = 60_000
+
+/** `raw` as a message of ours, or `undefined` when it is not one (not JSON, a field missing or of the wrong type). */
+export function parseMessage(raw: string): Message | undefined {
+  let m: unknown
+  try {
+    m = JSON.parse(raw)
+  } catch {
+    return undefined
+  }
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return undefined
+  const x = m as Record<string, unknown>
+  if (typeof x.from !== 'string') return undefined
+  if (x.type === 'changed') return typeof x.key === 'string' ? { from: x.from, type: 'changed', key: x.key } : undefined
+  if (x.type !== 'tags') return undefined
+  const { tags, at, mode } = x
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) return undefined
+  if (typeof at !== 'number' || !Number.isFinite(at) || (mode !== 'expire' && mode !== 'stale')) return undefined
+  return { from: x.from, type: 'tags', tags, at, mode }
+}
+
+/**
+ * `vite-isr:<app>:`, the app being the `name` in `<cwd>/package.json`, else a hash of `cwd`:
+ * stable across deploys of one site (its invalidations must outlive a deploy, so no build id),
+ * different between sites.
+ */
+export function defaultKeyPrefix(cwd: string = process.cwd()): string {
+  let name: unknown
+  try {
+    name = (JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as { name?: unknown }).name
+  } catch {
+    // no package.json, or not JSON: the folder names the app
+  }
+  const app = typeof name === 'string' && name !== '' ? name : createHash('sha256').update(cwd).digest('hex').slice(0, 12)
+  return `vite-isr:${app}:`
+}
+
 function checkOptions(options: RedisCacheHandlerOptions): Required<Omit<RedisCacheHandlerOptions, 'log'>> {
   if (options === null || typeof options !== 'object') throw new TypeError(`[vite-isr] createRedisCacheHandler(options): options must be an object (got ${describeValue(options)})`)
-  const { url, keyPrefix = 'vite-isr:', commandTimeout = 500, connectTimeout = 2_000 } = options
+  const { url, keyPrefix = defaultKeyPrefix(), commandTimeout = 500, connectTimeout = 2_000, tagRetention = DEFAULT_TAG_RETENTION, maxTags = DEFAULT_MAX_TAGS } = options
   if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
     throw new TypeError(`[vite-isr] createRedisCacheHandler: url must be a redis:// or rediss:// URL (got ${describeValue(url)})`)
   }
@@ -86,7 +172,8 @@ function checkOptions(options: RedisCacheHandlerOptions): Required<Omit<RedisCac
   for (const [name, value] of [['commandTimeout', commandTimeout], ['connectTimeout', connectTimeout]] as const) {
     if (!Number.isInteger(value) || value <= 0) throw new TypeError(`[vite-isr] createRedisCacheHandler: ${name} must be a positive integer of milliseconds (got ${describeValue(value)})`)
   }
-  return { url, keyPrefix, commandTimeout, connectTimeout }
+  checkTagTimesOptions('createRedisCacheHandler', tagRetention, maxTags)
+  return { url, keyPrefix, commandTimeout, connectTimeout, tagRetention, maxTags }
 }
 
 async function loadIoredis(): Promise<typeof import('ioredis').Redis> {
@@ -99,7 +186,7 @@ async function loadIoredis(): Promise<typeof import('ioredis').Redis> {
 
 /** Connects (waiting at most `connectTimeout`), loads the tag times, and subscribes to changes. */
 export async function createRedisCacheHandler(options: RedisCacheHandlerOptions): Promise<RedisCacheHandler> {
-  const { url, keyPrefix, commandTimeout, connectTimeout } = checkOptions(options)
+  const { url, keyPrefix, commandTimeout, connectTimeout, tagRetention, maxTags } = checkOptions(options)
   const write = options.log ?? ((line: string) => process.stderr.write(line + '\n'))
   const where = url.replace(/\/\/[^@/]*@/, '//***@')
   const Redis = await loadIoredis()
@@ -114,8 +201,8 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
   const client: RedisClient = new Redis(url, clientOptions)
   const subscriber: RedisClient = new Redis(url, { ...clientOptions, commandTimeout: undefined })
   const id = randomBytes(8).toString('hex')
-  const keys = { tags: `${keyPrefix}tags`, channel: `${keyPrefix}events`, entry: (k: string) => `${keyPrefix}entry:${k}`, lock: (k: string) => `${keyPrefix}lock:${k}` }
-  const tagTimes: TagTimeMap = new Map()
+  const keys = { tags: `${keyPrefix}tag-times`, floor: `${keyPrefix}tag-floor`, channel: `${keyPrefix}events`, entry: (k: string) => `${keyPrefix}entry:${k}`, lock: (k: string) => `${keyPrefix}lock:${k}` }
+  const tagTimes = createTagTimes({ retention: tagRetention, maxTags })
   const watchers = new Set<(key: string | null) => void>()
   let up = false
   let disposed = false
@@ -140,12 +227,22 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
     subscribed = false
   })
 
+  /** Read in rounds of `SCAN_COUNT` members, never the whole set in one reply. */
   async function loadTagTimes(): Promise<void> {
-    const all = await client.hgetall(keys.tags)
-    for (const [field, value] of Object.entries(all)) {
-      const mode = field.startsWith('e:') ? 'expire' : 'stale'
-      recordInvalidation(tagTimes, [field.slice(2)], { at: Number(value), mode })
-    }
+    const floor = await client.hgetall(keys.floor)
+    const time = (value: string | undefined) => (value !== undefined && Number.isFinite(Number(value)) ? Number(value) : 0)
+    tagTimes.raiseFloor({ expired: time(floor.e), stale: time(floor.s) })
+    let cursor = '0'
+    do {
+      const [next, flat] = await client.zscan(keys.tags, cursor, 'COUNT', SCAN_COUNT)
+      cursor = next
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const field = flat[i]
+        const at = Number(flat[i + 1])
+        if (!Number.isFinite(at) || (!field.startsWith('e:') && !field.startsWith('s:'))) continue
+        tagTimes.record([field.slice(2)], { at, mode: field.startsWith('e:') ? 'expire' : 'stale' })
+      }
+    } while (cursor !== '0')
   }
 
   /**
@@ -180,15 +277,23 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
       void recover()
     }, () => {})
   })
+  // Anyone who can PUBLISH on the channel can send anything: a message is checked against
+  // its schema before it is used, and one that fails is counted and ignored.
+  let ignoredMessages = 0
+  let lastIgnoredLog = -Infinity
   subscriber.on('message', (_channel: string, raw: string) => {
-    let message: Message
-    try {
-      message = JSON.parse(raw) as Message
-    } catch {
+    const message = parseMessage(raw)
+    if (message === undefined) {
+      ignoredMessages++
+      const t = Date.now()
+      if (t - lastIgnoredLog >= IGNORED_LOG_INTERVAL_MS) {
+        lastIgnoredLog = t
+        write(`[vite-isr] warning: ignored a malformed message on the Redis channel ${keys.channel} (${ignoredMessages} so far); is another program publishing there? Give each site its own keyPrefix.`)
+      }
       return
     }
     if (message.from === id) return
-    if (message.type === 'tags') recordInvalidation(tagTimes, message.tags, { at: message.at, mode: message.mode })
+    if (message.type === 'tags') tagTimes.record(message.tags, { at: message.at, mode: message.mode })
     else for (const watcher of watchers) watcher(message.key)
   })
 
@@ -208,8 +313,16 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
 
   return {
     name: 'redis',
+    keyPrefix,
+    tagRetention,
+    get tagCount() {
+      return tagTimes.size
+    },
     get connected() {
       return up
+    },
+    get ignoredMessages() {
+      return ignoredMessages
     },
     async get(key) {
       try {
@@ -244,18 +357,18 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
       }
     },
     async invalidateTags(tags, invalidation) {
-      recordInvalidation(tagTimes, tags, invalidation)
+      tagTimes.record(tags, invalidation)
       if (tags.length === 0) return
       const message = JSON.stringify({ from: id, type: 'tags', tags: [...tags], at: invalidation.at, mode: invalidation.mode } satisfies Message)
       try {
-        await client.eval(INVALIDATE, 2, keys.tags, keys.channel, String(invalidation.at), invalidation.mode === 'expire' ? 'e:' : 's:', message, ...tags)
+        await client.eval(INVALIDATE, 3, keys.tags, keys.channel, keys.floor, String(invalidation.at), invalidation.mode === 'expire' ? 'e:' : 's:', message, String(tagTimes.horizon), String(maxTags), ...tags)
       } catch (error) {
         down(error)
         throw new Error(`[vite-isr] the invalidation of ${tags.join(', ')} could not be stored in Redis at ${where}; other instances do not see it. Try again.`, { cause: error })
       }
     },
     getTagTimes(tags) {
-      return maxTagTimes(tagTimes, tags)
+      return tagTimes.max(tags)
     },
     async lock(key, ttlMs): Promise<Lock | null> {
       const token = randomBytes(12).toString('hex')

@@ -75,6 +75,8 @@ export function createTieredCacheHandler(options: TieredCacheHandlerOptions): Ti
 
   const handler: TieredCacheHandler = {
     name: `${memory.name}+${store.name}`,
+    // Tag times are read from the store (getTagTimes below): its retention is the one that counts.
+    tagRetention: store.tagRetention,
     memory,
     store,
     get(key) {

@@ -85,6 +85,14 @@ export interface Lock {
 export interface CacheHandler {
   /** Short name shown in logs, e.g. `file-system`. */
   readonly name: string
+  /**
+   * Optional: seconds the handler keeps an invalidation time before forgetting it. The core
+   * then counts every entry older than this as expired whatever its tags say (rendered anew
+   * on the next request; served only as the last good copy if that fails), so a forgotten
+   * invalidation can never let an entry it covered be served fresh. Without it, times are
+   * taken to be kept for ever.
+   */
+  readonly tagRetention?: number
   /** The entry stored under `key`, or `undefined`. A damaged entry reads as `undefined`. */
   get(key: string): MaybePromise<CacheEntry | undefined>
   /**
