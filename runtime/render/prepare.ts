@@ -1,8 +1,9 @@
 /**
  * Preparing a page for serving, once, when it is stored: its ETag and its gzip and brotli
- * bodies. A HIT then only picks bytes (DESIGN.md, "a HIT computes nothing"). Compression
- * runs on libuv's thread pool, so a 1 MB page regenerated in the background does not hold
- * up the requests answered meanwhile.
+ * bodies. A HIT then only picks bytes (DESIGN.md, "a HIT computes nothing"). A big body is
+ * compressed on libuv's thread pool, so a 1 MB page regenerated in the background does not
+ * hold up the requests answered meanwhile; a small one right away (a hop to the pool would
+ * cost more than the work, and the pool also does the file system's reads and writes).
  */
 import { createHash } from 'node:crypto'
 import { promisify } from 'node:util'
@@ -11,6 +12,8 @@ import type { CacheEntry, EntryEncodings } from '../cache/handlers/types.js'
 
 /** Bodies shorter than this are sent as they are: compression would not pay for its headers. */
 export const MIN_COMPRESS_BYTES = 860
+/** Bodies from this size on are compressed off the event loop. */
+export const OFF_THREAD_COMPRESS_BYTES = 128 * 1024
 
 const brotliAsync = promisify<Buffer, BrotliOptions, Buffer>(brotliCompress)
 const gzipAsync = promisify<Buffer, ZlibOptions, Buffer>(gzip)
@@ -45,6 +48,7 @@ export function isPrepared(entry: CacheEntry): boolean {
 /** `entry` with its ETag (200s only) and compressed bodies (compressible bodies only). */
 export async function prepareEntry(entry: CacheEntry): Promise<CacheEntry> {
   if (entry.kind !== 'page' || isPrepared(entry)) return entry
+  if (entry.value.length < OFF_THREAD_COMPRESS_BYTES) return prepareEntrySync(entry)
   let encodings: EntryEncodings = {}
   if (isCompressible(entry)) {
     const [br, gz] = await Promise.all([brotliAsync(entry.value, brotliOptions(entry.value.length)), gzipAsync(entry.value, GZIP_OPTIONS)])
@@ -54,8 +58,9 @@ export async function prepareEntry(entry: CacheEntry): Promise<CacheEntry> {
 }
 
 /**
- * The same, synchronously: for an entry a custom store handed back without what `prepareEntry`
- * added (a store that keeps only the documented fields). The serving path keeps the result.
+ * The same, synchronously: for small bodies, and for an entry a custom store handed back
+ * without what `prepareEntry` added (a store that keeps only the documented fields; the
+ * serving path keeps the result).
  */
 export function prepareEntrySync(entry: CacheEntry): CacheEntry {
   if (isPrepared(entry)) return entry
