@@ -82,13 +82,14 @@ describe('crash-class inputs, in a server process of its own', () => {
     for (const [cdnTagHeader, name, separator] of [[true, 'cache-tag', ','], ['Surrogate-Key', 'surrogate-key', ' ']] as const) {
       const child = await start({ cdnTagHeader })
       for (const base of [child.middleware, child.fastPath]) {
-        for (const [path, status] of [[`/go/${NIHON}`, 307], [`/blog/${NIHON}`, 404], [`/docs/${NIHON}/a%2Cb%20c`, 200]] as const) {
+        for (const [path, status] of [[`/go/${NIHON}`, 307], [`/blog/${NIHON}`, 404], [`/docs/${NIHON}/a,b%20c`, 200]] as const) {
           for (let i = 0; i < 2; i++) {
             const res = await fetch(base + path, { redirect: 'manual' })
             await res.arrayBuffer()
             expect([path, res.status]).toEqual([path, status])
             const tags = res.headers.get(name)!.split(separator)
-            expect(tags[0]).toBe(`_isr_path:${path.replace('%2C', separator === ',' ? '%2C' : ',')}`)
+            // the path's own comma is encoded where a comma separates tags
+            expect(tags[0]).toBe(`_isr_path:${separator === ',' ? path.replace(',', '%2C') : path}`)
           }
         }
       }
