@@ -51,6 +51,17 @@ function fail(status: 400 | 404, reason: string): PathCheck {
  * control characters, malformed percent-encoding or invalid UTF-8 (overlong forms, lone
  * surrogates) as 400; `..` segments and over-long paths or segments as 404.
  */
+/**
+ * RFC 9112 §3.2.2: a server must accept the absolute form (`GET http://host/blog/1`); it is
+ * routed like its path and query. Any other target comes back unchanged.
+ */
+export function originForm(url: string): string {
+  const authority = /^https?:\/\/[^/?#]*/i.exec(url)
+  if (authority === null) return url
+  const rest = url.slice(authority[0].length)
+  return rest.startsWith('/') ? rest : '/' + rest
+}
+
 export function normalizePathname(url: string): PathCheck {
   const q = url.indexOf('?')
   const raw = q === -1 ? url : url.slice(0, q)

@@ -9,6 +9,7 @@ import type { Router } from '../routes/router.js'
 import type { ServerEntry } from '../routes/route-table.js'
 import { INSPECTOR_PATH } from './inspector.js'
 import type { PageServer } from './pages.js'
+import { originForm } from '../routes/path.js'
 import { createResolver } from './resolve.js'
 import { NO_EXTRAS, POWERED_BY_EXPRESS } from './response.js'
 import { serveRouteHandler } from './route-handlers.js'
@@ -57,6 +58,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   })
 
   function handle(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    if (req.url !== undefined && req.url.charCodeAt(0) !== 47 /* / */) req.url = originForm(req.url)
     const url = req.url ?? '/'
     const resolved = resolver.resolve(url, req.method)
     switch (resolved.kind) {

@@ -52,14 +52,16 @@ export interface ResponseDecision {
   body: Buffer | undefined
 }
 
-export function decideResponse(method: string | undefined, acceptEncoding: string | undefined, ifNoneMatch: string | undefined, entry: CacheEntry): ResponseDecision {
+export function decideResponse(method: string | undefined, acceptEncoding: string | undefined, ifNoneMatch: string | undefined, entry: CacheEntry, ifModifiedSince?: string): ResponseDecision {
   const encodings = entry.encodings
   let encoding: Encoding = 'identity'
   if (encodings && (encodings.br || encodings.gzip)) {
     encoding = negotiateEncoding(acceptEncoding)
     if (encoding !== 'identity' && !encodings[encoding]) encoding = 'identity'
   }
-  if (entry.etag && ifNoneMatch && matchesIfNoneMatch(ifNoneMatch, entry.etag)) {
+  // RFC 9110 §13.1.3: If-Modified-Since only counts without If-None-Match.
+  const ims = ifNoneMatch === undefined ? ifModifiedSince : undefined
+  if (entry.etag && ((ifNoneMatch && matchesIfNoneMatch(ifNoneMatch, entry.etag)) || (ims && notModifiedSince(ims, entry.lastModified)))) {
     return { status: 304, encoding, notModified: true, body: undefined }
   }
   const body = encoding === 'identity' ? entry.value : encodings![encoding]!
@@ -86,6 +88,7 @@ export function buildHeaders(entry: CacheEntry, state: ResponseState, encoding: 
   if (!notModified) for (const name in entry.headers) list.push(name, entry.headers[name])
   list.push('cache-control', privately ? NO_STORE : cacheControlFor(entry))
   if (entry.etag) list.push('etag', encoding === 'identity' ? `"${entry.etag}"` : `"${entry.etag}-${encoding === 'gzip' ? 'gz' : 'br'}"`)
+  if (entry.etag && Number.isFinite(entry.lastModified) && entry.lastModified > 0) list.push('last-modified', new Date(entry.lastModified).toUTCString())
   if (entry.encodings?.gzip || entry.encodings?.br) list.push('vary', 'Accept-Encoding')
   list.push('x-isr-cache', state)
   if (tagHeader && entry.tags.length > 0 && state !== 'BYPASS') {
@@ -148,7 +151,7 @@ export function createResponder(options: { tagHeader?: string }): Responder {
         late.set(stored, entry)
       }
       const state = responseState(entry, readState)
-      const decision = decideResponse(req.method, req.headers['accept-encoding'] as string | undefined, req.headers['if-none-match'], entry)
+      const decision = decideResponse(req.method, req.headers['accept-encoding'] as string | undefined, req.headers['if-none-match'], entry, req.headers['if-modified-since'])
       const headers = privately ? buildHeaders(entry, state, decision.encoding, decision.notModified, extras, tagHeader, true) : headersFor(entry, state, decision, extras)
       res.writeHead(decision.status, headers)
       res.end(decision.body)
@@ -185,10 +188,16 @@ export function matchesIfNoneMatch(header: string, tag: string): boolean {
     if (candidate.startsWith('W/')) candidate = candidate.slice(2)
     if (candidate.length < 2 || candidate[0] !== '"' || candidate[candidate.length - 1] !== '"') continue
     candidate = candidate.slice(1, -1)
-    const dash = candidate.lastIndexOf('-')
-    if (candidate === tag || (dash !== -1 && candidate.slice(0, dash) === tag)) return true
+    // Exactly one of the tags sent for this entry (identity, gzip, brotli), nothing else.
+    if (candidate === tag || candidate === `${tag}-gz` || candidate === `${tag}-br`) return true
   }
   return false
+}
+
+/** The entry's time, to the second as `Last-Modified` shows it, is not after the date in `header`. */
+function notModifiedSince(header: string, lastModified: number): boolean {
+  const since = Date.parse(header)
+  return Number.isFinite(since) && Math.floor(lastModified / 1000) * 1000 <= since
 }
 
 /**

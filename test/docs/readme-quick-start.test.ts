@@ -18,7 +18,8 @@ describe('README: Quick start in your own Vite app', () => {
     expect(app.server, 'the quick start starts server.js').toBeDefined()
     expect(app.packageJson().type, 'server.js needs "type": "module"').toBe('module')
     expect(app.buildOutput).toMatch(/\/blog\/\[id\]\s+ISR 60s\s+10 \(/)
-    expect(app.buildOutput).toContain('10 pages prerendered')
+    expect(app.buildOutput).toMatch(/^\/\s+ISR 60s\s+1\s/m)
+    expect(app.buildOutput).toContain('11 pages prerendered')
   })
 
   it('type-checks every TypeScript file of the quick start with the template tsconfig (tsc -b)', async () => {

@@ -11,6 +11,7 @@
  *   FIXTURE_DB     JSON of the fixture db's initial content ({ posts, ... })
  *   SERVE_MODE     `fast-path` (http.createServer(isr.wrap(app)), default) or `middleware`
  *   RENDER_TIMEOUT ms (default 5000)
+ *   CHECK_INTERVAL ms between the Redis handler's checks of its invalidation counter (default its own)
  *   LOG_TIMESTAMPS prefix each log line with Date.now()
  *   HOLD_SUBSCRIBER_RECONNECT_MS  delay each reconnection attempt of Redis subscriber
  *                  connections (not command connections) by this many ms, to open the
@@ -54,6 +55,8 @@ const cacheHandler = await createRedisCacheHandler({
   url: env.REDIS_URL,
   keyPrefix: env.KEY_PREFIX || undefined,
   commandTimeout: 300,
+  checkInterval: env.CHECK_INTERVAL ? Number(env.CHECK_INTERVAL) : undefined,
+  now: () => clock,
   log,
 })
 const isr = await createISRHandler({

@@ -27,7 +27,7 @@ export interface SpawnRedisOptions {
 
 /** A redis-server on `port` (127.0.0.1, nothing persisted), resolved once it accepts connections. */
 export async function spawnRedis(port: number, options: SpawnRedisOptions = {}): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--enable-debug-command', 'local']
   const child = spawn('redis-server', args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
   options.adopt?.(child)
   await new Promise<void>((resolve, reject) => {

@@ -33,6 +33,7 @@ describe('the Redis tag store', () => {
     const open = () => createRedisCacheHandler({ url: redis.url, keyPrefix, maxTags: 1_000, tagRetention: 3_600, log: () => {} })
     const a = await open()
     try {
+      const before = Date.now()
       await a.invalidateTags(['victim'], { at: T0, mode: 'expire' })
       for (let i = 0; i < 20_000; i += 500) {
         await a.invalidateTags(Array.from({ length: 500 }, (_, j) => `attacker-${i + j}`), { at: T0 + 1 + i, mode: 'expire' })
@@ -43,15 +44,30 @@ describe('the Redis tag store', () => {
       expect(a.tagCount).toBeLessThanOrEqual(1_000)
 
       // A new instance loads the bounded set and the floor: the first invalidation still holds.
+      // (Times in Redis are Redis's clock, read back on the new instance's: about now.)
       const b = await open()
-      expect(b.getTagTimes(['victim']).expired).toBeGreaterThanOrEqual(T0)
+      expect(b.getTagTimes(['victim']).expired).toBeGreaterThanOrEqual(before - 1_000)
       await b.dispose()
 
-      // Past the retention (and a day of clock slack) everything older goes, floor included.
+      // Past the retention everything older goes: in memory by the instance's clock...
       await a.invalidateTags(['late'], { at: T0 + 3_600_000 + DAY + 20_000, mode: 'stale' })
-      expect(await raw.zcard(`${keyPrefix}tag-times`)).toBe(1)
-      expect(await raw.hgetall(`${keyPrefix}tag-floor`)).toEqual({})
       expect(a.tagCount).toBe(1)
+    } finally {
+      await a.dispose()
+    }
+  })
+
+  it('drops in Redis, by Redis’s clock, the tag times and the floor past tagRetention', async () => {
+    const keyPrefix = `tags-${randomBytes(4).toString('hex')}:`
+    const a = await createRedisCacheHandler({ url: redis.url, keyPrefix, tagRetention: 3_600, log: () => {} })
+    try {
+      const [seconds] = await raw.time()
+      const twoHoursAgo = String(Number(seconds) * 1000 - 2 * 3_600_000)
+      await raw.zadd(`${keyPrefix}tag-times`, twoHoursAgo, 'e:ancient')
+      await raw.hset(`${keyPrefix}tag-floor`, 'e', twoHoursAgo)
+      await a.invalidateTags(['late'], { at: Date.now(), mode: 'stale' })
+      expect(await raw.zrange(`${keyPrefix}tag-times`, 0, -1)).toEqual(['s:late'])
+      expect(await raw.hgetall(`${keyPrefix}tag-floor`)).toEqual({})
     } finally {
       await a.dispose()
     }

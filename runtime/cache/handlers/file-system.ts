@@ -188,10 +188,16 @@ export async function createFileSystemCacheHandler(
       const file = fileOf(hash)
       let data: Buffer
       try {
-        data = await readFile(file)
+        data = await readRegularFile(file)
       } catch (error) {
         if (isCode(error, 'ENOENT')) {
           files.delete(hash)
+          return undefined
+        }
+        if (isCode(error, 'ELOOP') || isCode(error, 'EFTYPE')) {
+          // A symlink, FIFO, socket or device planted in the cache folder: never followed or read; a miss, and removed.
+          files.delete(hash)
+          await removeFile(file).catch(() => {})
           return undefined
         }
         if (!isDiskTrouble(error)) throw error
@@ -252,6 +258,21 @@ export async function createFileSystemCacheHandler(
 const tempPrefix = `${process.pid}.${randomBytes(4).toString('hex')}`
 let tempCount = 0
 
+/** Open flags for reading an entry: never through a symlink, never blocking on a FIFO (constants absent on Windows are 0). */
+const READ_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0)
+
+/** The bytes of `file` if it is a regular file; else rejects with code ELOOP (a symlink) or EFTYPE (anything else). */
+async function readRegularFile(file: string): Promise<Buffer> {
+  const fd = await call<number>((done) => fs.open(file, READ_FLAGS, done))
+  try {
+    const stats = await call<fs.Stats>((done) => fs.fstat(fd, done))
+    if (!stats.isFile()) throw Object.assign(new Error(`[vite-isr] ${path.basename(file)} in the cache folder is not a regular file`), { code: 'EFTYPE' })
+    return await call<Buffer>((done) => fs.readFile(fd, done))
+  } finally {
+    await call((done) => fs.close(fd, done)).catch(() => {})
+  }
+}
+
 /**
  * Entries are not fsynced: a file torn by a power loss fails its checksum and reads as a
  * miss. The compacted tag log is (`flush`), since losing it would resurrect stale pages.
@@ -262,11 +283,11 @@ async function writeAtomic(file: string, chunks: Buffer[], flush = false): Promi
   try {
     let fd: number
     try {
-      fd = await call<number>((done) => fs.open(temp, 'wx', done))
+      fd = await call<number>((done) => fs.open(temp, 'wx', 0o600, done))
     } catch (error) {
       if (!isCode(error, 'ENOENT')) throw error
-      await mkdir(path.dirname(file), { recursive: true })
-      fd = await call<number>((done) => fs.open(temp, 'wx', done))
+      await mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
+      fd = await call<number>((done) => fs.open(temp, 'wx', 0o600, done))
     }
     try {
       await writeAll(fd, chunks)
@@ -298,11 +319,11 @@ function afterWrite(chunks: Buffer[], written: number): Buffer[] {
 function writeDirect(file: string, chunks: Buffer[]): void {
   let fd: number
   try {
-    fd = fs.openSync(file, 'w')
+    fd = fs.openSync(file, 'w', 0o600)
   } catch (error) {
     if (!isCode(error, 'ENOENT')) throw error
-    fs.mkdirSync(path.dirname(file), { recursive: true })
-    fd = fs.openSync(file, 'w')
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
+    fd = fs.openSync(file, 'w', 0o600)
   }
   try {
     let rest = chunks
@@ -319,12 +340,12 @@ function call<T = void>(start: (done: (error: NodeJS.ErrnoException | null, valu
 /** `mkdir -p`, failing with the real reason (EROFS, EACCES…) where `recursive` says only ENOENT. */
 async function makeFolder(folder: string): Promise<void> {
   try {
-    await mkdir(folder, { recursive: true })
+    await mkdir(folder, { recursive: true, mode: 0o700 })
   } catch (error) {
     if (!isCode(error, 'ENOENT')) throw error
     let missing = folder
     while (path.dirname(missing) !== missing && !(await stat(path.dirname(missing)).then(() => true, () => false))) missing = path.dirname(missing)
-    await mkdir(missing)
+    await mkdir(missing, { mode: 0o700 })
     throw error
   }
 }

@@ -65,6 +65,22 @@ export interface RedisCacheHandlerOptions {
    */
   connectTimeout?: number
   /**
+   * Milliseconds between two checks of the invalidation counter in Redis (one `GET`). A
+   * pub/sub message lost without the connection dropping is caught by the next check: no
+   * instance misses an invalidation for longer than this. The same check notices a Redis
+   * emptied by `FLUSHALL` and writes back the invalidation times this instance holds.
+   * @default 5000
+   */
+  checkInterval?: number
+  /**
+   * The clock of the ISR handler this store serves (pass the same `now` as to
+   * `createISRHandler`). Invalidation times stored in Redis come from Redis's own clock
+   * (`TIME`); each instance converts them to this one, so a skewed instance neither misses
+   * nor repeats invalidations made elsewhere.
+   * @default Date.now
+   */
+  now?: () => number
+  /**
    * Where warnings go (an outage, a recovery).
    * @default a line to process.stderr
    */
@@ -87,19 +103,24 @@ export interface RedisCacheHandler extends CacheHandler {
 }
 
 /**
- * Raise each tag's time (never lower it), drop the times before the horizon, fold the oldest
- * records into the floor past the bound, and announce it: one atomic step.
- * KEYS: times (sorted set), channel, floor (hash). ARGV: at, field prefix, message, horizon, maxTags, tags…
+ * Raise each tag's time (never lower it) to Redis's clock, bump the invalidation counter,
+ * drop the times past retention, fold the oldest records into the floor past the bound, and
+ * announce it: one atomic step. The time is Redis's, never the caller's.
+ * KEYS: times (sorted set), channel, floor (hash), version.
+ * ARGV: sender id, field prefix, mode, retention ms, maxTags, tags…  Returns { at, version }.
  */
 const INVALIDATE = `
-local at = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local tags = {}
 for i = 6, #ARGV do
+  tags[#tags + 1] = ARGV[i]
   local field = ARGV[2] .. ARGV[i]
   local current = tonumber(redis.call('ZSCORE', KEYS[1], field) or '0')
-  if at > current then redis.call('ZADD', KEYS[1], ARGV[1], field) end
+  if at > current then redis.call('ZADD', KEYS[1], at, field) end
 end
-local horizon = tonumber(ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4])
+local horizon = at - tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. horizon)
 local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[5])
 if excess > 0 then
   local popped = redis.call('ZPOPMIN', KEYS[1], excess + math.floor(tonumber(ARGV[5]) / 10))
@@ -112,8 +133,34 @@ for _, mode in ipairs({'e', 's'}) do
   local floor = redis.call('HGET', KEYS[3], mode)
   if floor and tonumber(floor) < horizon then redis.call('HDEL', KEYS[3], mode) end
 end
-redis.call('PUBLISH', KEYS[2], ARGV[3])
+local version = redis.call('INCR', KEYS[4])
+redis.call('PUBLISH', KEYS[2], cjson.encode({ from = ARGV[1], type = 'tags', tags = tags, at = at, mode = ARGV[3], version = version }))
+return { at, version }`
+
+/**
+ * Write back invalidation times (Redis's clock) after Redis lost them: raise only, so times
+ * stored meanwhile win. KEYS: times, version. ARGV: version, then field, time pairs.
+ */
+const RESTORE = `
+for i = 2, #ARGV, 2 do
+  local current = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[i]) or '0')
+  if tonumber(ARGV[i + 1]) > current then redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i]) end
+end
+local version = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[1]) > version then redis.call('SET', KEYS[2], ARGV[1]) end
 return 1`
+
+/** Extend the lock only if it still holds our token. */
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`
+
+/** A lock lives this long unless its owner renews it (every third of it) while the render runs. */
+const LOCK_LEASE_MS = 5_000
+
+/** While a connection is open but commands time out, Redis is asked this often whether it answers again. */
+const PROBE_INTERVAL_MS = 250
+
+/** Invalidation times more than this ahead of Redis's clock are taken as Redis's now. */
+const MAX_AHEAD_MS = 2_000
 
 /** Members read per ZSCAN round when loading the tag times. */
 const SCAN_COUNT = 1_000
@@ -123,7 +170,7 @@ const GRACE_MS = 24 * 60 * 60 * 1000
 /** Delete the lock only if it still holds our token. */
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`
 
-type Message = { from: string } & ({ type: 'tags'; tags: string[]; at: number; mode: TagInvalidation['mode'] } | { type: 'changed'; key: string })
+type Message = { from: string } & ({ type: 'tags'; tags: string[]; at: number; mode: TagInvalidation['mode']; version: number } | { type: 'changed'; key: string })
 
 const IGNORED_LOG_INTERVAL_MS = 60_000
 
@@ -138,12 +185,14 @@ export function parseMessage(raw: string): Message | undefined {
   if (typeof m !== 'object' || m === null || Array.isArray(m)) return undefined
   const x = m as Record<string, unknown>
   if (typeof x.from !== 'string') return undefined
-  if (x.type === 'changed') return typeof x.key === 'string' ? { from: x.from, type: 'changed', key: x.key } : undefined
+  if (x.type === 'changed') return typeof x.key === 'string' && x.key !== '' ? { from: x.from, type: 'changed', key: x.key } : undefined
   if (x.type !== 'tags') return undefined
-  const { tags, at, mode } = x
-  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) return undefined
+  const { tags, at, mode, version } = x
+  // Redis's Lua encodes an empty table as {}: a message without tags is not ours.
+  if (!Array.isArray(tags) || tags.length === 0 || !tags.every((tag) => typeof tag === 'string')) return undefined
   if (typeof at !== 'number' || !Number.isFinite(at) || (mode !== 'expire' && mode !== 'stale')) return undefined
-  return { from: x.from, type: 'tags', tags, at, mode }
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) return undefined
+  return { from: x.from, type: 'tags', tags, at, mode, version }
 }
 
 /**
@@ -164,16 +213,17 @@ export function defaultKeyPrefix(cwd: string = process.cwd()): string {
 
 function checkOptions(options: RedisCacheHandlerOptions): Required<Omit<RedisCacheHandlerOptions, 'log'>> {
   if (options === null || typeof options !== 'object') throw new TypeError(`[vite-isr] createRedisCacheHandler(options): options must be an object (got ${describeValue(options)})`)
-  const { url, keyPrefix = defaultKeyPrefix(), commandTimeout = 500, connectTimeout = 2_000, tagRetention = DEFAULT_TAG_RETENTION, maxTags = DEFAULT_MAX_TAGS } = options
+  const { url, keyPrefix = defaultKeyPrefix(), commandTimeout = 500, connectTimeout = 2_000, checkInterval = 5_000, now = Date.now, tagRetention = DEFAULT_TAG_RETENTION, maxTags = DEFAULT_MAX_TAGS } = options
+  if (typeof now !== 'function') throw new TypeError(`[vite-isr] createRedisCacheHandler: now must be a function returning ms since the epoch (got ${describeValue(now)})`)
   if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
     throw new TypeError(`[vite-isr] createRedisCacheHandler: url must be a redis:// or rediss:// URL (got ${describeValue(url)})`)
   }
   if (typeof keyPrefix !== 'string') throw new TypeError(`[vite-isr] createRedisCacheHandler: keyPrefix must be a string (got ${describeValue(keyPrefix)})`)
-  for (const [name, value] of [['commandTimeout', commandTimeout], ['connectTimeout', connectTimeout]] as const) {
+  for (const [name, value] of [['commandTimeout', commandTimeout], ['connectTimeout', connectTimeout], ['checkInterval', checkInterval]] as const) {
     if (!Number.isInteger(value) || value <= 0) throw new TypeError(`[vite-isr] createRedisCacheHandler: ${name} must be a positive integer of milliseconds (got ${describeValue(value)})`)
   }
   checkTagTimesOptions('createRedisCacheHandler', tagRetention, maxTags)
-  return { url, keyPrefix, commandTimeout, connectTimeout, tagRetention, maxTags }
+  return { url, keyPrefix, commandTimeout, connectTimeout, checkInterval, now, tagRetention, maxTags }
 }
 
 async function loadIoredis(): Promise<typeof import('ioredis').Redis> {
@@ -186,7 +236,7 @@ async function loadIoredis(): Promise<typeof import('ioredis').Redis> {
 
 /** Connects (waiting at most `connectTimeout`), loads the tag times, and subscribes to changes. */
 export async function createRedisCacheHandler(options: RedisCacheHandlerOptions): Promise<RedisCacheHandler> {
-  const { url, keyPrefix, commandTimeout, connectTimeout, tagRetention, maxTags } = checkOptions(options)
+  const { url, keyPrefix, commandTimeout, connectTimeout, checkInterval, now, tagRetention, maxTags } = checkOptions(options)
   const write = options.log ?? ((line: string) => process.stderr.write(line + '\n'))
   const where = url.replace(/\/\/[^@/]*@/, '//***@')
   const Redis = await loadIoredis()
@@ -201,7 +251,7 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
   const client: RedisClient = new Redis(url, clientOptions)
   const subscriber: RedisClient = new Redis(url, { ...clientOptions, commandTimeout: undefined })
   const id = randomBytes(8).toString('hex')
-  const keys = { tags: `${keyPrefix}tag-times`, floor: `${keyPrefix}tag-floor`, channel: `${keyPrefix}events`, entry: (k: string) => `${keyPrefix}entry:${k}`, lock: (k: string) => `${keyPrefix}lock:${k}` }
+  const keys = { tags: `${keyPrefix}tag-times`, floor: `${keyPrefix}tag-floor`, version: `${keyPrefix}tag-version`, channel: `${keyPrefix}events`, entry: (k: string) => `${keyPrefix}entry:${k}`, lock: (k: string) => `${keyPrefix}lock:${k}` }
   const tagTimes = createTagTimes({ retention: tagRetention, maxTags })
   const watchers = new Set<(key: string | null) => void>()
   let up = false
@@ -212,9 +262,32 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
   let becameUp = () => {}
 
   const down = (error: unknown) => {
-    if (!up || disposed) return
+    if (disposed) return
+    // A timed-out command leaves the connection open: no event will say Redis answers again, so ask.
+    if (clientReady && !probing) {
+      probing = true
+      const probe = () => {
+        if (disposed) return
+        client.ping().then(
+          () => {
+            probing = false
+            reached()
+          },
+          () => setTimeout(probe, PROBE_INTERVAL_MS).unref(),
+        )
+      }
+      setTimeout(probe, PROBE_INTERVAL_MS).unref()
+    }
+    if (!up) return
     up = false
     write(`[vite-isr] warning: Redis at ${where} is unreachable (${(error as Error)?.message ?? error}); serving from memory and retrying in the background`)
+  }
+  let probing = false
+  /** A command reached Redis: up again (after a timeout no connection event tells us so), and stranded locks can go. */
+  const reached = () => {
+    if (disposed) return
+    if (stranded.size > 0) releaseStranded()
+    if (!up) void recover()
   }
   // Swallow connection errors here: ioredis reconnects by itself, and `down` reports the outage once.
   client.on('error', down)
@@ -225,24 +298,60 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
   })
   subscriber.on('close', () => {
     subscribed = false
+    // Messages sent while it is away are lost: not up until it is back and the times reloaded.
+    down(new Error('subscriber connection closed'))
   })
 
-  /** Read in rounds of `SCAN_COUNT` members, never the whole set in one reply. */
+  /** Invalidations counted by Redis that this instance has taken in (the `version` of the last one). */
+  let seenVersion = 0
+
+  /**
+   * Read in rounds of `SCAN_COUNT` members, never the whole set in one reply. Times are
+   * Redis's: each becomes this instance's clock by the offset measured now, and one ahead of
+   * Redis's own clock (written by hand, or by an older version) counts as Redis's now.
+   */
   async function loadTagTimes(): Promise<void> {
+    const [seconds, micros] = await client.time()
+    const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+    const offset = now() - redisNow
+    const local = (value: unknown) => {
+      const at = Number(value)
+      if (!Number.isFinite(at) || at <= 0) return 0
+      return (at > redisNow + MAX_AHEAD_MS ? redisNow : at) + offset
+    }
+    const version = await client.get(keys.version)
+    if (version === null && (seenVersion > 0 || tagTimes.size > 0)) await restore(offset)
     const floor = await client.hgetall(keys.floor)
-    const time = (value: string | undefined) => (value !== undefined && Number.isFinite(Number(value)) ? Number(value) : 0)
-    tagTimes.raiseFloor({ expired: time(floor.e), stale: time(floor.s) })
+    tagTimes.raiseFloor({ expired: local(floor.e), stale: local(floor.s) })
     let cursor = '0'
     do {
       const [next, flat] = await client.zscan(keys.tags, cursor, 'COUNT', SCAN_COUNT)
       cursor = next
       for (let i = 0; i + 1 < flat.length; i += 2) {
         const field = flat[i]
-        const at = Number(flat[i + 1])
-        if (!Number.isFinite(at) || (!field.startsWith('e:') && !field.startsWith('s:'))) continue
+        const at = local(flat[i + 1])
+        if (at === 0 || (!field.startsWith('e:') && !field.startsWith('s:'))) continue
         tagTimes.record([field.slice(2)], { at, mode: field.startsWith('e:') ? 'expire' : 'stale' })
       }
     } while (cursor !== '0')
+    if (version !== null && Number(version) > seenVersion) seenVersion = Number(version)
+  }
+
+  /**
+   * Redis lost its data (FLUSHALL, a restart without persistence) while this instance
+   * remembers invalidations: write them back before anything else reads the store, so an
+   * instance started now does not serve build-time pages over them.
+   */
+  async function restore(offset: number): Promise<void> {
+    const pairs: string[] = []
+    for (const [tag, times] of tagTimes.records()) {
+      if (times.expired > 0) pairs.push(`e:${tag}`, String(Math.round(times.expired - offset)))
+      if (times.stale > 0) pairs.push(`s:${tag}`, String(Math.round(times.stale - offset)))
+    }
+    for (let i = 0; i < pairs.length || i === 0; i += 2 * SCAN_COUNT) {
+      await client.eval(RESTORE, 2, keys.tags, keys.version, String(Math.max(seenVersion, 1)), ...pairs.slice(i, i + 2 * SCAN_COUNT))
+    }
+    write(`[vite-isr] warning: Redis at ${where} had lost its invalidation times (FLUSHALL, or a restart without persistence); wrote back the ${tagTimes.size} this instance holds`)
   }
 
   /**
@@ -255,7 +364,7 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
     if (!clientReady || !subscribed || disposed || up) return Promise.resolve()
     recovering ??= loadTagTimes()
       .then(() => {
-        if (!clientReady || !subscribed || disposed) return
+        if (!clientReady || !subscribed || disposed || up) return
         if (started) {
           for (const watcher of watchers) watcher(null)
           write(`[vite-isr] Redis at ${where} is reachable again`)
@@ -293,9 +402,38 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
       return
     }
     if (message.from === id) return
-    if (message.type === 'tags') tagTimes.record(message.tags, { at: message.at, mode: message.mode })
-    else for (const watcher of watchers) watcher(message.key)
+    if (message.type === 'tags') {
+      // The message's time is another clock's: what it tells is "invalidated just now", which
+      // on this instance's clock is now (its entries rendered before now are older).
+      tagTimes.record(message.tags, { at: now(), mode: message.mode })
+      if (message.version > seenVersion) seenVersion = message.version
+    } else for (const watcher of watchers) watcher(message.key)
   })
+
+  // A message can be lost without either connection dropping: the counter in Redis tells.
+  const check = setInterval(() => {
+    if (disposed || !clientReady) return
+    client.get(keys.version).then((version) => {
+      reached()
+      const emptied = version === null && (seenVersion > 0 || tagTimes.size > 0)
+      if ((emptied || Number(version) > seenVersion) && up) loadTagTimes().catch(down)
+    }, down)
+  }, checkInterval)
+  check.unref()
+
+  /** Locks whose `SET NX` timed out: it may have run on the server, so they are released by token once Redis answers. */
+  const stranded = new Map<string, string>()
+  function releaseStranded(): void {
+    for (const [lockKey, token] of stranded) {
+      client.eval(RELEASE, 1, lockKey, token).then(
+        () => {
+          if (stranded.get(lockKey) === token) stranded.delete(lockKey)
+          reached()
+        },
+        () => {},
+      )
+    }
+  }
 
   let timer: NodeJS.Timeout | undefined
   const firstUp = new Promise<void>((resolve) => {
@@ -327,6 +465,7 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
     async get(key) {
       try {
         const value = await client.getBuffer(keys.entry(key))
+        reached()
         return value ? decodeEntry(value, key) : undefined
       } catch (error) {
         down(error)
@@ -344,6 +483,7 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
           await (ttl === undefined ? client.set(keys.entry(key), value) : client.set(keys.entry(key), value, 'PX', Math.ceil(ttl)))
         }
         await announceChange(key)
+        reached()
       } catch (error) {
         down(error)
       }
@@ -359,9 +499,10 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
     async invalidateTags(tags, invalidation) {
       tagTimes.record(tags, invalidation)
       if (tags.length === 0) return
-      const message = JSON.stringify({ from: id, type: 'tags', tags: [...tags], at: invalidation.at, mode: invalidation.mode } satisfies Message)
       try {
-        await client.eval(INVALIDATE, 3, keys.tags, keys.channel, keys.floor, String(invalidation.at), invalidation.mode === 'expire' ? 'e:' : 's:', message, String(tagTimes.horizon), String(maxTags), ...tags)
+        const [, version] = (await client.eval(INVALIDATE, 4, keys.tags, keys.channel, keys.floor, keys.version, id, invalidation.mode === 'expire' ? 'e:' : 's:', invalidation.mode, String(tagRetention * 1000), String(maxTags), ...tags)) as [number, number]
+        if (version === seenVersion + 1) seenVersion = version
+        reached()
       } catch (error) {
         down(error)
         throw new Error(`[vite-isr] the invalidation of ${tags.join(', ')} could not be stored in Redis at ${where}; other instances do not see it. Try again.`, { cause: error })
@@ -371,19 +512,37 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
       return tagTimes.max(tags)
     },
     async lock(key, ttlMs): Promise<Lock | null> {
+      const lockKey = keys.lock(key)
       const token = randomBytes(12).toString('hex')
+      // Short unless renewed: a lock whose owner died goes within LOCK_LEASE_MS, not ttlMs.
+      const lease = Math.min(ttlMs, LOCK_LEASE_MS)
       let ok: string | null
       try {
-        ok = await client.set(keys.lock(key), token, 'PX', ttlMs, 'NX')
+        ok = await client.set(lockKey, token, 'PX', lease, 'NX')
+        reached()
       } catch (error) {
-        // Redis is down (reported once by `down`): each instance renders on its own meanwhile.
+        // Unknown outcome: the SET may have run. Released by token as soon as Redis answers
+        // (sent now, it runs after the SET on the same connection); meanwhile this instance
+        // renders on its own.
         down(error)
+        stranded.set(lockKey, token)
+        releaseStranded()
         return { release: async () => {} }
       }
       if (ok !== 'OK') return null
+      const until = Date.now() + ttlMs
+      const renew = setInterval(() => {
+        if (Date.now() >= until) return clearInterval(renew)
+        client.eval(RENEW, 1, lockKey, token, String(lease)).then(reached, down)
+      }, Math.max(1, Math.floor(lease / 3)))
+      renew.unref()
       return {
         async release() {
-          await client.eval(RELEASE, 1, keys.lock(key), token).catch(down)
+          clearInterval(renew)
+          await client.eval(RELEASE, 1, lockKey, token).then(reached, (error) => {
+            down(error)
+            stranded.set(lockKey, token)
+          })
         },
       }
     },
@@ -393,6 +552,7 @@ export async function createRedisCacheHandler(options: RedisCacheHandlerOptions)
     },
     async dispose() {
       disposed = true
+      clearInterval(check)
       watchers.clear()
       await Promise.allSettled([client.quit(), subscriber.quit()])
       client.disconnect()
