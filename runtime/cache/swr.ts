@@ -150,8 +150,18 @@ export function createSWR(options: SWROptions): SWR {
   const { handler, buildId, now, log } = options
   const maxAge = handler.tagRetention ?? Infinity
   const pending = new Map<string, Promise<Generated>>()
+  /** When each render in `pending` started. */
+  const pendingSince = new Map<string, number>()
   const failures = new Map<string, { count: number; retryAt: number }>()
   const enclosing = new AsyncLocalStorage<Nested>()
+  /**
+   * Reads of the store in flight per key, and the last render of each such key that ended
+   * meanwhile: a read that started before that render's write landed may come back empty
+   * after the render has left `pending`, and would render the key a second time.
+   */
+  const reading = new Map<string, number>()
+  const endedDuringRead = new Map<string, { generated: Generated; seq: number }>()
+  let renderSeq = 0
 
   /** A durable write of a nested render, once the render around it has settled as `nested.outcome`. */
   function settleWrite(nested: Nested, write: Nested['writes'][number]): void {
@@ -202,6 +212,7 @@ export function createSWR(options: SWROptions): SWR {
       .run(nested, () => runWithTimeout(generate, startedAt, options.timeout, label))
       .then(async (generated) => {
         await store(key, generated, label, nested.parent)
+        if (generated.store !== 'none' && reading.has(key)) endedDuringRead.set(key, { generated, seq: ++renderSeq })
         settle(nested, generated)
         failures.delete(key)
         log.debug('regenerate:done', label, { status: generated.entry.status, in: `${Math.max(0, now() - startedAt)}ms` })
@@ -218,8 +229,12 @@ export function createSWR(options: SWROptions): SWR {
         log.error(`regenerating ${label} failed (attempt ${count}; next try in ${Math.round(wait / 1000)}s or later)`, error)
         throw error
       })
-      .finally(() => pending.delete(key))
+      .finally(() => {
+        pending.delete(key)
+        pendingSince.delete(key)
+      })
     pending.set(key, promise)
+    pendingSince.set(key, startedAt)
     return promise
   }
 
@@ -234,16 +249,34 @@ export function createSWR(options: SWROptions): SWR {
   const locking = new Map<string, Promise<Generated | undefined>>()
 
   /** Render under the store's lock when it has one, so that one instance of many renders. */
-  function renderLocked(key: string, generate: Generate, label: string): Promise<Generated | undefined> {
+  function renderLocked(key: string, generate: Generate, label: string, seen: CacheEntry): Promise<Generated | undefined> {
     const inFlight = pending.get(key) ?? locking.get(key)
     if (inFlight) return inFlight
     if (!handler.lock) return render(key, generate, label)
-    const attempt = lockAndRender(key, generate, label).finally(() => locking.delete(key))
+    const attempt = lockAndRender(key, generate, label, seen).finally(() => locking.delete(key))
     locking.set(key, attempt)
     return attempt
   }
 
-  async function lockAndRender(key: string, generate: Generate, label: string): Promise<Generated | undefined> {
+  /**
+   * The entry another instance rendered after `seen` and stored, if it is fresh: read from
+   * the shared store itself (not a memory tier in front of it) once the lock is held, so an
+   * instance that read the old entry just before another released the lock does not render
+   * the key a second time.
+   */
+  async function renderedElsewhere(key: string, seen: CacheEntry): Promise<Generated | undefined> {
+    const shared = (handler as { store?: CacheHandler }).store ?? handler
+    try {
+      const current = await shared.get(key)
+      if (!current || current.buildId !== buildId || current.lastModified <= seen.lastModified) return undefined
+      if (classify(current, await handler.getTagTimes(current.tags), now(), maxAge) !== 'fresh') return undefined
+      return { entry: current, store: 'durable' }
+    } catch {
+      return undefined
+    }
+  }
+
+  async function lockAndRender(key: string, generate: Generate, label: string, seen: CacheEntry): Promise<Generated | undefined> {
     let lock
     try {
       lock = await handler.lock!(key, options.timeout + 5_000)
@@ -257,15 +290,20 @@ export function createSWR(options: SWROptions): SWR {
       return undefined
     }
     try {
+      const done = await renderedElsewhere(key, seen)
+      if (done) {
+        log.debug('regenerate:done-elsewhere', label)
+        return done
+      }
       return await render(key, generate, label)
     } finally {
       await lock.release()
     }
   }
 
-  function regenerateInBackground(key: string, generate: Generate, label: string): void {
+  function regenerateInBackground(key: string, entry: CacheEntry, generate: Generate, label: string): void {
     if (pending.has(key) || backingOff(key, label)) return
-    renderLocked(key, generate, label).catch(() => {
+    renderLocked(key, generate, label, entry).catch(() => {
       // logged in render(); the stale entry keeps being served
     })
   }
@@ -276,7 +314,7 @@ export function createSWR(options: SWROptions): SWR {
   async function renderExpired(key: string, entry: CacheEntry, generate: Generate, label: string): Promise<Resolved> {
     if (!backingOff(key, label)) {
       try {
-        const generated = await renderLocked(key, generate, label)
+        const generated = await renderLocked(key, generate, label, entry)
         if (generated) return { entry: generated.entry, state: 'MISS' }
       } catch (error) {
         // logged in render(): fall through to the last good copy (stale-if-error), if young enough
@@ -306,13 +344,42 @@ export function createSWR(options: SWROptions): SWR {
       if (log.debugEnabled) log.debug('hit', label, { age: `${Math.round((t - entry.lastModified) / 1000)}s`, revalidate: String(entry.revalidate) })
       return { entry, state: 'HIT' }
     }
+    // A render of the key may have ended while the tag times were being read: its entry, when
+    // these times cover its tags and it is fresh by them, is the answer, not a second render.
+    const newer = handler.peek?.(key)
+    if (newer && newer !== entry && newer.buildId === buildId && newer.lastModified > entry.lastModified && newer.tags.every((tag) => entry.tags.includes(tag)) && classify(newer, times, t, maxAge) === 'fresh') {
+      return { entry: newer, state: 'HIT' }
+    }
     if (freshness === 'stale' && !read?.refreshStale) {
       if (log.debugEnabled) log.debug('stale', label, { age: `${Math.round((t - entry.lastModified) / 1000)}s`, revalidate: String(entry.revalidate) })
-      regenerateInBackground(key, generate, label)
+      regenerateInBackground(key, entry, generate, label)
       return { entry, state: 'STALE' }
     }
     log.debug(freshness, label, freshness === 'stale' ? { refresh: 'inline' } : undefined)
     return renderExpired(key, entry, generate, label)
+  }
+
+  /**
+   * The entry a store read gives, or the result of a render of the key that ended while the
+   * read was in flight, whichever is newer. Rejects with `{ error, entry }` when the read fails.
+   */
+  function readNewest(key: string, reading$: Promise<CacheEntry | undefined>): Promise<CacheEntry | undefined> {
+    const since = renderSeq
+    reading.set(key, (reading.get(key) ?? 0) + 1)
+    const newest = (entry: CacheEntry | undefined): CacheEntry | undefined => {
+      const ended = endedDuringRead.get(key)
+      const left = reading.get(key)! - 1
+      if (left === 0) {
+        reading.delete(key)
+        endedDuringRead.delete(key)
+      } else reading.set(key, left)
+      if (!ended || ended.seq <= since) return entry
+      const usable = entry && entry.buildId === buildId
+      return usable && entry.lastModified >= ended.generated.entry.lastModified ? entry : ended.generated.entry
+    }
+    return reading$.then(newest, (error: unknown) => {
+      throw { error, entry: newest(undefined) }
+    })
   }
 
   function get(key: string, generate: Generate, label: string, read?: ReadOptions): Resolved | Promise<Resolved>
@@ -325,13 +392,14 @@ export function createSWR(options: SWROptions): SWR {
       if (isPromise(times) || classify(entry, times, now(), maxAge) === 'expired') return undefined
       return serve(key, entry, times, generate, label)
     }
+    const asyncRead = read as ReadOptions | undefined
     const cached = handler.get(key)
-    if (!isPromise(cached)) return decide(key, cached, generate, label, read as ReadOptions | undefined)
-    return cached.then(
-      (entry) => decide(key, entry, generate, label, read as ReadOptions | undefined),
-      (error: unknown) => {
-        log.error(`reading ${label} from the ${handler.name} cache failed; rendering it`, error)
-        return decide(key, undefined, generate, label)
+    if (!isPromise(cached)) return decide(key, cached, generate, label, asyncRead)
+    return readNewest(key, cached).then(
+      (entry) => decide(key, entry, generate, label, asyncRead),
+      ({ error, entry }: { error: unknown; entry: CacheEntry | undefined }) => {
+        if (!entry) log.error(`reading ${label} from the ${handler.name} cache failed; rendering it`, error)
+        return decide(key, entry, generate, label, entry ? asyncRead : undefined)
       },
     )
   }
@@ -341,7 +409,16 @@ export function createSWR(options: SWROptions): SWR {
     failing: (key) => failures.has(key),
     get,
     async refresh(key, generate, label, after) {
+      // A render that started after the invalidation already answers it: join it, or take
+      // what it stored, rather than render the key a second time.
+      const startedAfter = () => after !== undefined && (pendingSince.get(key) ?? -Infinity) > after
+      if (startedAfter()) return pending.get(key)!
       await pending.get(key)?.catch(() => {})
+      if (after !== undefined) {
+        const stored = await readNewest(key, Promise.resolve(handler.get(key))).catch(() => undefined)
+        if (startedAfter()) return pending.get(key)!
+        if (stored && stored.buildId === buildId && stored.lastModified > after) return { entry: stored, store: 'durable' }
+      }
       return render(key, generate, label, after)
     },
   }

@@ -75,7 +75,7 @@ async function serve(mode: 'middleware' | 'fast-path'): Promise<Served> {
   const app: RenderApp = { entry, assets: () => ({ head: '', body: '' }) }
   const router = createRouter(routes)
   const pages = createPageServer({ app, router, swr, handler: store, buildId: BUILD, expireTime: 31_536_000, prerendered: new Set(), now: clock.now, log })
-  const pipeline = createPipeline({ router, pages, staticFiles: new Set(), serveStatic: (_req, _res, next) => next(), base: '/', modules: entry.modules, log })
+  const pipeline = createPipeline({ router, pages, staticFiles: new Set(), serveStatic: (_req, _res, next) => next(), base: '/', modules: entry.modules, maxBodySize: 1024 * 1024, log })
   const served = { swr, appCalls: 0 } as Served
   const express_ = express()
   express_.use((_req, _res, next) => {

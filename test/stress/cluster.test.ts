@@ -1,0 +1,134 @@
+/**
+ * Two real server processes (one on the fast path, one as middleware) on one real Redis:
+ * a stale storm split across both regenerates the page once in the whole cluster, run
+ * after run, with the render time and the split of requests randomised.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BASIC_DIST } from '../helpers/fixture-db.js'
+import { startInstances, stopInstances, type Instance } from '../helpers/instances.js'
+import { startRedis, type RedisServer } from '../helpers/redis.js'
+import { randomInt, RUNS, tally } from './runs.js'
+
+const WINDOW = 60_000 // /blog/[id] has revalidate = 60
+const RENDER_TIMEOUT = 200
+/** Past the instances' longest back-off after a failed render (instance-server.mjs: 200 ms). */
+const PAST_BACKOFF = 1_000
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+let redis: RedisServer
+// helpers/redis.ts's stop() must not be called twice: the last test stops it already.
+let redisUp = false
+let instances: Instance[] = []
+let A: Instance
+let B: Instance
+
+const both = <T>(fn: (instance: Instance) => Promise<T>) => Promise.all([fn(A), fn(B)])
+const total = async (path: string) => (await both((i) => i.renders())).reduce((sum, r) => sum + (r[path] ?? 0), 0)
+const state = async (instance: Instance, path: string) => {
+  const res = await instance.get(path)
+  await res.arrayBuffer()
+  return res.headers.get('x-isr-cache')
+}
+/** Both instances answer HIT: the regeneration ended and each sees its result. */
+const settled = (path: string) => expect.poll(async () => (await both((i) => state(i, path))).join(), { timeout: 15_000, interval: 20 }).toBe('HIT,HIT')
+
+describe('two instances on one Redis', () => {
+  beforeAll(async () => {
+    redis = await startRedis()
+    redisUp = true
+    instances = await startInstances(2, { redisUrl: redis.url, distDir: BASIC_DIST, modes: ['fast-path', 'middleware'], env: { RENDER_TIMEOUT: String(RENDER_TIMEOUT) } })
+    ;[A, B] = instances
+    const posts = { storm: { title: 'Storm', body: 'Shared by both.' }, failing: { title: 'Failing', body: 'Fails at times.' }, down: { title: 'Down', body: 'Redis goes away.' } }
+    await both((i) => i.setDb({ posts }))
+  })
+  afterAll(async () => {
+    await stopInstances(instances)
+    if (redisUp) await redis.stop()
+  })
+
+  it('a stale storm split across both instances regenerates the page once in the cluster, every run', async () => {
+    const path = '/blog/storm'
+    await state(A, path)
+    await settled(path)
+    const counts = tally('cluster: stale storm split across 2 instances')
+    for (let run = 0; run < RUNS; run++) {
+      const before = await total(path)
+      const delayMs = randomInt(0, 30)
+      await both((i) => i.setDb({ delayMs }))
+      await both((i) => i.advanceClock(WINDOW + randomInt(0, 3)))
+      const size = randomInt(10, 30)
+      const sent: Promise<string | null>[] = []
+      for (let i = 0; i < size; i++) {
+        sent.push(state(Math.random() < 0.5 ? A : B, path))
+        if (i % 5 === 4) await pause(randomInt(0, 3))
+      }
+      await Promise.all(sent)
+      await settled(path)
+      counts.add((await total(path)) - before, 1, `(render ${delayMs}ms, ${size} requests)`)
+    }
+    expect(counts.report()).toEqual([])
+  }, 60_000 + RUNS * 2_000)
+
+  /** `size` requests split at random between the two instances, a random pause every few. */
+  async function splitStorm(path: string, size: number): Promise<void> {
+    const sent: Promise<string | null>[] = []
+    for (let i = 0; i < size; i++) {
+      sent.push(state(Math.random() < 0.5 ? A : B, path))
+      if (i % 5 === 4) await pause(randomInt(0, 3))
+    }
+    await Promise.all(sent)
+  }
+
+  it('a regeneration that throws or times out releases the lock: the next stale storm after the back-off regenerates once in the cluster, every run', async () => {
+    const path = '/blog/failing'
+    await state(A, path)
+    await settled(path)
+    const failed = tally('cluster: renders while the regeneration fails (at most one per instance)')
+    const after = tally('cluster: regenerations in the storm after a failed one')
+    for (let run = 0; run < RUNS; run++) {
+      const fail = Math.random() < 0.5 ? 'throw' : 'hang'
+      await both((i) => i.setDb({ fail, delayMs: randomInt(0, 20) }))
+      await both((i) => i.advanceClock(WINDOW + randomInt(0, 3)))
+      let before = await total(path)
+      await splitStorm(path, randomInt(6, 16))
+      // The storm's regeneration starts once the lock and the shared store answered (slow on a
+      // loaded machine); then it throws at once, or times out after RENDER_TIMEOUT.
+      await expect.poll(async () => (await total(path)) - before, { timeout: 5_000, interval: 10 }).toBeGreaterThanOrEqual(1)
+      await pause(fail === 'hang' ? RENDER_TIMEOUT + 50 : 30)
+      const tries = (await total(path)) - before
+      failed.within(tries, 1, 2, `(${fail})`)
+      await both((i) => i.setDb({ fail: false, delayMs: randomInt(0, 20) }))
+      await both((i) => i.advanceClock(PAST_BACKOFF))
+      before = await total(path)
+      await splitStorm(path, randomInt(6, 16))
+      await settled(path)
+      after.add((await total(path)) - before, 1, `(after ${fail})`)
+    }
+    expect([...failed.report(), ...after.report()]).toEqual([])
+  }, 60_000 + RUNS * 3_000)
+
+  // Last: it stops Redis for good.
+  it('with Redis gone, from the middle of a render on, a stale page renders at most once per instance per window, every run', async () => {
+    const path = '/blog/down'
+    await state(A, path)
+    await settled(path)
+    const counts = tally('cluster without Redis: regenerations per stale window (at most one per instance)')
+    for (let run = 0; run < RUNS; run++) {
+      const before = await total(path)
+      const delayMs = randomInt(20, 60)
+      await both((i) => i.setDb({ delayMs }))
+      await both((i) => i.advanceClock(WINDOW + randomInt(0, 3)))
+      if (run === 0) {
+        // A takes the lock and renders; Redis dies under it (the lock is lost with it).
+        await state(A, path)
+        await pause(randomInt(0, delayMs / 2))
+        await redis.stop()
+        redisUp = false
+      }
+      await splitStorm(path, randomInt(6, 16))
+      await settled(path)
+      counts.within((await total(path)) - before, 1, instances.length, `(render ${delayMs}ms)`)
+    }
+    expect(counts.report()).toEqual([])
+  }, 60_000 + RUNS * 3_000)
+})
