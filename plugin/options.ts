@@ -1,4 +1,5 @@
 import { EXPIRE_TIME_RULE, normalizeExpireTime } from '../runtime/options.js'
+import { ONE_YEAR_SECONDS } from '../runtime/cache/defaults.js'
 
 export interface IsrPluginOptions {
   /**
@@ -59,7 +60,7 @@ export interface ResolvedPluginOptions {
 
 export function resolvePluginOptions(options: IsrPluginOptions = {}): ResolvedPluginOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('[vite-isr] isr(options): options must be an object')
-  const { appDir = 'app', prerenderConcurrency = 8, expireTime = 31_536_000, cacheHandler, cacheDir, cacheMaxMemorySize, quiet = false } = options
+  const { appDir = 'app', prerenderConcurrency = 8, expireTime = ONE_YEAR_SECONDS, cacheHandler, cacheDir, cacheMaxMemorySize, quiet = false } = options
   if (typeof appDir !== 'string' || appDir === '' || appDir.startsWith('/') || appDir.includes('..')) {
     throw new TypeError(`[vite-isr] isr({ appDir }) must be a folder inside the Vite root such as 'app' or 'src/app' (got ${JSON.stringify(appDir)})`)
   }

@@ -7,19 +7,20 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { createAssetResolver, type ClientManifest } from '../runtime/assets.js'
-import { CLIENT_DIR, DEFAULT_CACHE_DIR, SERVER_ENTRY_FILE } from '../runtime/build-output.js'
-import { createFileSystemCacheHandler } from '../runtime/cache-handlers/file-system.js'
-import type { CacheHandler } from '../runtime/cache-handlers/types.js'
-import { PRERENDER_MANIFEST, PRERENDER_MANIFEST_VERSION, type PrerenderManifest } from '../runtime/manifest.js'
-import { pageKey, toGenerated } from '../runtime/page-entry.js'
-import { registerDataCache, type DataCache } from '../runtime/data-cache.js'
-import { createLogger } from '../runtime/debug.js'
-import { normalizePathname } from '../runtime/path.js'
-import { renderPage, type RenderApp } from '../runtime/render.js'
-import { isImplicitTag } from '../runtime/revalidate.js'
-import { createSWR } from '../runtime/swr.js'
-import { fillPattern, routeRegex, type Params, type RouteDefinition, type ServerEntry } from '../runtime/route-table.js'
+import { createAssetResolver, type ClientManifest } from '../runtime/render/assets.js'
+import { CLIENT_DIR, DEFAULT_CACHE_DIR, SERVER_ENTRY_FILE } from '../runtime/render/build-output.js'
+import { createFileSystemCacheHandler } from '../runtime/cache/handlers/file-system.js'
+import type { CacheHandler } from '../runtime/cache/handlers/types.js'
+import { PRERENDER_MANIFEST, PRERENDER_MANIFEST_VERSION, type PrerenderManifest } from '../runtime/render/manifest.js'
+import { pageKey, toGenerated } from '../runtime/render/page-entry.js'
+import { prepareEntry } from '../runtime/render/prepare.js'
+import { registerDataCache, type DataCache } from '../runtime/cache/data-cache.js'
+import { createLogger } from '../runtime/inspect/debug.js'
+import { normalizePathname } from '../runtime/routes/path.js'
+import { renderPage, type RenderApp } from '../runtime/render/render.js'
+import { isImplicitTag } from '../runtime/cache/revalidate.js'
+import { createSWR } from '../runtime/cache/swr.js'
+import { fillPattern, routeRegex, type Params, type RouteDefinition, type ServerEntry } from '../runtime/routes/route-table.js'
 import type { Plugin } from 'vite'
 import { progressReporter, routeTable, stylerFor } from './report.js'
 import { RouteError } from './routes.js'
@@ -141,7 +142,8 @@ async function prerenderPage(app: RenderApp, { route, pathname, params }: Job, m
     if (!manifest.dynamicPages.includes(route.pattern)) manifest.dynamicPages.push(route.pattern)
     return
   }
-  await seed.set(pageKey(manifest.buildId, pathname), page)
+  // Prepared as a regeneration prepares it: the server reads the ETag and compressed bodies from the seed.
+  await seed.set(pageKey(manifest.buildId, pathname), await prepareEntry(page))
   manifest.routes[pathname] = {
     initialRevalidateSeconds: page.revalidate,
     srcRoute: route.pattern,

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
-import type { RouteDefinition, RouteSegment } from '../runtime/route-table.js'
+import type { RouteDefinition, RouteSegment } from '../runtime/routes/route-table.js'
 import { effectiveConfig, readSegmentConfig, type ModuleExports, type SegmentConfig } from './segment-config.js'
 
 const EXTENSIONS = ['.tsx', '.ts', '.jsx', '.js']

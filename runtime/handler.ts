@@ -3,47 +3,40 @@
  * build output. A thin adapter: path checks, then static files, route handlers or
  * pages, each in its own module.
  */
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
-import { createAssetResolver } from './assets.js'
-import { loadBuildOutput } from './build-output.js'
-import { createMemoryCacheHandler } from './cache-handlers/memory.js'
-import { createTieredCacheHandler } from './cache-handlers/tiered.js'
-import type { CacheHandler } from './cache-handlers/types.js'
-import { createLogger, type Logger } from './debug.js'
+import { createAssetResolver } from './render/assets.js'
+import { loadBuildOutput } from './render/build-output.js'
+import { createMemoryCacheHandler } from './cache/handlers/memory.js'
+import { createTieredCacheHandler } from './cache/handlers/tiered.js'
+import type { CacheHandler } from './cache/handlers/types.js'
+import { createLogger, type Logger } from './inspect/debug.js'
 import { handlerFromBuild, isThenable, resolveDistDir, resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
-import { createPageServer, type PageTarget } from './pages.js'
-import { normalizePathname, originForm } from './path.js'
-import { registerRevalidationTarget } from './revalidate.js'
-import { serveRouteHandler } from './route-handlers.js'
-import { createRouter, type RouteMatch } from './router.js'
+import { createPageServer } from './serve/pages.js'
+import { createPipeline, type NextFunction, type Pipeline } from './serve/pipeline.js'
+import { applyPathRevalidation, pathRevalidation, registerRevalidationTarget, tagRevalidation, type RevalidatePathOptions, type RevalidatePathType, type RevalidateTagProfile } from './cache/revalidate.js'
+import { createRouter } from './routes/router.js'
 import { importSeed, openDefaultStore } from './seed.js'
-import { DEFAULT_TAG_RETENTION } from './cache-handlers/tag-times.js'
-import { createStaticHandler } from './static-files.js'
-import { createSWR } from './swr.js'
-import { createCacheStats } from './stats.js'
-import { createInspector } from './inspector.js'
-import { registerDataCache, type DataCache } from './data-cache.js'
+import { DEFAULT_TAG_RETENTION } from './cache/handlers/tag-times.js'
+import { createStaticHandler } from './serve/static-files.js'
+import { createSWR } from './cache/swr.js'
+import { createCacheStats } from './inspect/stats.js'
+import { createInspector } from './serve/inspector.js'
+import { registerDataCache, type DataCache } from './cache/data-cache.js'
 
-export type NextFunction = (error?: unknown) => void
+export type { NextFunction }
 
-export interface ISRHandler {
-  (req: IncomingMessage, res: ServerResponse, next?: NextFunction): void
+export interface ISRHandler extends Pipeline {
   /**
-   * The fast path: a request listener for `http.createServer(isr.wrap(app))` that answers
-   * cached pages (HIT, STALE, 304) from memory before `app` runs, and hands every other
-   * request to `app` unchanged.
+   * `revalidatePath` in this handler only (the module-level `revalidatePath` reaches every
+   * live handler of the process). Same arguments and checks.
    */
-  wrap(app: RequestListener): RequestListener
+  revalidatePath(path: string, typeOrOptions?: RevalidatePathType | RevalidatePathOptions): Promise<void>
+  /** `revalidateTag` in this handler only. Same arguments and checks. */
+  revalidateTag(tag: string, profile?: RevalidateTagProfile): Promise<void>
   /** The cache store in use (memory tier in front of the configured handler). */
   readonly cache: CacheHandler
   readonly buildId: string
   /** Stop answering revalidations and release the cache handler. */
   close(): Promise<void>
-}
-
-function sendPlain(res: ServerResponse, status: number, text: string, headers?: Record<string, string>): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), ...headers })
-  res.end(text)
 }
 
 let warnedNodeEnv = false
@@ -110,99 +103,37 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     : undefined
   const unregister = registerRevalidationTarget(pages)
   const serveStatic = createStaticHandler(build.clientDir, manifest.assetsDir)
-  const base = manifest.base
 
-  /**
-   * Request URLs already found to be page paths (checked, not static, not the inspector,
-   * matched), with what serving them needs: a repeat request skips the path checks, the
-   * route match and the cache key. Bounded; query strings make new URLs, so it is simply
-   * emptied when full.
-   */
-  const pageUrls = new Map<string, PageTarget>()
-  const pageTarget = (url: string, pathname: string, match: RouteMatch): PageTarget => {
-    const target = pages.target(pathname, match)
-    // A query string makes no cache entry, so it must make no memo entry either: a flood of
-    // distinct queries (or long URLs) would otherwise pin memory.
-    if (url.length <= 256 && !url.includes('?')) {
-      if (pageUrls.size >= 10_000) pageUrls.clear()
-      pageUrls.set(url, target)
-    }
-    return target
-  }
-
-  function handle(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
-    if (req.url !== undefined && req.url.charCodeAt(0) !== 47 /* / */) req.url = originForm(req.url)
-    const url = req.url ?? '/'
-    const method = req.method
-    const isRead = method === 'GET' || method === 'HEAD'
-    const known = isRead ? pageUrls.get(url) : undefined
-    if (known !== undefined) {
-      void pages.serve(req, res, known)
-      return
-    }
-    const checked = normalizePathname(url)
-    if (!checked.ok) {
-      log.debug('reject', JSON.stringify(url.slice(0, 80)), { status: checked.status, reason: checked.reason })
-      return sendPlain(res, checked.status, checked.status === 400 ? 'Bad Request' : 'Not Found')
-    }
-    // Another spelling of a path goes back through the app's middleware under its one canonical spelling.
-    if (checked.redirect !== undefined) {
-      log.debug('redirect', JSON.stringify(url.slice(0, 80)), { location: checked.redirect.slice(0, 80) })
-      return isRead ? sendPlain(res, 308, 'Permanent Redirect', { location: checked.redirect }) : sendPlain(res, 404, 'Not Found')
-    }
-    const { pathname } = checked
-    if (inspect?.(req, res, pathname)) return
-
-    if (isRead && build.staticFiles.has(pathname)) {
-      if (base !== '/') req.url = '/' + url.slice(base.length)
-      return serveStatic(req, res, () => {
-        req.url = url
-        next()
-      })
-    }
-    const match = router.match(pathname)
-    if (match?.route.kind === 'route') {
-      void serveRouteHandler(entry.modules[match.route.file], req, res, match.params, match.route.file, { maxBodySize: options.maxBodySize, log })
-      return
-    }
-    if (!isRead) return next()
-    void pages.serve(req, res, match && pageTarget(url, pathname, match))
-  }
-
-  const middleware = function isrHandler(req: IncomingMessage, res: ServerResponse, next?: NextFunction) {
-    const fallthrough: NextFunction =
-      next ??
-      ((error?: unknown) => {
-        if (error) log.error(`${req.method} ${req.url} failed`, error)
-        if (!res.headersSent) sendPlain(res, error ? 500 : 404, error ? 'Internal Server Error' : 'Not Found')
-      })
-    try {
-      handle(req, res, fallthrough)
-    } catch (error) {
-      fallthrough(error)
-    }
-  } as ISRHandler
-
-  middleware.wrap = (listener: RequestListener): RequestListener => {
-    // An Express app's answers carry X-Powered-By unless it was disabled; so do the fast
-    // path's, read per request as Express does (the setting may change after wrap()).
-    const app = listener as RequestListener & { enabled?: (setting: string) => boolean }
-    const express = typeof app.enabled === 'function'
-    return function isrFastPath(req, res) {
-      // Only URLs the middleware already classified as pages: anything new goes through
-      // Express first (path checks, static files, the inspector, route handlers).
-      if (req.method === 'GET' || req.method === 'HEAD') {
-        const known = pageUrls.get(req.url ?? '/')
-        if (known !== undefined && pages.serveFromMemory(req, res, known, express && app.enabled!('x-powered-by'))) return
-      }
-      listener(req, res)
-    }
-  }
+  const middleware = createPipeline({
+    router,
+    pages,
+    staticFiles: build.staticFiles,
+    serveStatic,
+    base: manifest.base,
+    modules: entry.modules,
+    inspect,
+    maxBodySize: options.maxBodySize,
+    log,
+  }) as ISRHandler
 
   Object.defineProperties(middleware, {
     cache: { value: cache, enumerable: true },
     buildId: { value: buildId, enumerable: true },
   })
+  middleware.revalidatePath = (path, typeOrOptions) => {
+    try {
+      return applyPathRevalidation(pathRevalidation(path, typeOrOptions), [pages])
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+  middleware.revalidateTag = (tag, profile) => {
+    try {
+      return pages.invalidate(tagRevalidation(tag, profile))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
   middleware.close = async () => {
     unregister()
     unregisterData()

@@ -1,14 +1,11 @@
 import { join, resolve } from 'node:path'
-import { DEFAULT_CACHE_DIR } from './build-output.js'
-import type { CacheHandler } from './cache-handlers/types.js'
-import type { InspectorOptions, ResolvedInspectorOptions } from './inspector.js'
+import { DEFAULT_CACHE_DIR } from './render/build-output.js'
+import type { CacheHandler } from './cache/handlers/types.js'
+import type { RevalidateEvent } from './cache/revalidate.js'
+import type { InspectorOptions, ResolvedInspectorOptions } from './serve/inspector.js'
+import { DEFAULT_DISK_MAX_ENTRIES, DEFAULT_DISK_MAX_SIZE_BYTES, DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_MEMORY_MAX_SIZE_BYTES, DEFAULT_RENDER_TIMEOUT_MS, DEFAULT_RETRY_BACKOFF_MS, INFINITE_EXPIRE_TIME_SECONDS, ONE_YEAR_SECONDS } from './cache/defaults.js'
 
-export interface RevalidateEvent {
-  paths: string[]
-  tags: string[]
-  /** `expire`: the next request renders fresh; `stale`: served stale while regenerating. */
-  mode: 'expire' | 'stale'
-}
+export type { RevalidateEvent }
 
 export interface ISRHandlerOptions {
   /**
@@ -147,7 +144,7 @@ export interface ResolvedHandlerOptions {
 }
 
 /** What `expireTime: Infinity` stands for: Next.js's INFINITE_CACHE, finite so that JSON and headers can carry it. */
-export const INFINITE_EXPIRE_TIME = 0xfffffffe
+export const INFINITE_EXPIRE_TIME = INFINITE_EXPIRE_TIME_SECONDS
 
 /**
  * The one rule for `expireTime`, in `isr()` and `createISRHandler()`: seconds > 0, or
@@ -179,7 +176,7 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
   const o = { ...options, cacheDir: options.cacheDir ?? defaults.cacheDir, cacheMaxMemorySize: options.cacheMaxMemorySize ?? defaults.cacheMaxMemorySize }
   check(o.cacheDir === undefined || (typeof o.cacheDir === 'string' && o.cacheDir !== ''), `cacheDir must be a non-empty string (got ${JSON.stringify(o.cacheDir)})`)
   check(o.cacheMaxMemorySize === undefined || isNonNegativeInteger(o.cacheMaxMemorySize), `cacheMaxMemorySize must be a non-negative integer of bytes (got ${o.cacheMaxMemorySize})`)
-  const expireTime = o.expireTime === undefined ? 31_536_000 : normalizeExpireTime(o.expireTime)
+  const expireTime = o.expireTime === undefined ? ONE_YEAR_SECONDS : normalizeExpireTime(o.expireTime)
   check(expireTime !== undefined, `${EXPIRE_TIME_RULE} (got ${o.expireTime})`)
   check(o.cacheMaxDiskSize === undefined || o.cacheMaxDiskSize === Infinity || (isNonNegativeInteger(o.cacheMaxDiskSize) && o.cacheMaxDiskSize > 0), `cacheMaxDiskSize must be a positive integer of bytes or Infinity (got ${o.cacheMaxDiskSize})`)
   check(o.cacheMaxDiskEntries === undefined || o.cacheMaxDiskEntries === Infinity || (isNonNegativeInteger(o.cacheMaxDiskEntries) && o.cacheMaxDiskEntries > 0), `cacheMaxDiskEntries must be a positive integer number of files or Infinity (got ${o.cacheMaxDiskEntries})`)
@@ -204,17 +201,17 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
     distDir,
     cacheDir: resolve(o.cacheDir ?? join(distDir, DEFAULT_CACHE_DIR)),
     cacheHandler: handler as CacheHandler | undefined,
-    cacheMaxMemorySize: o.cacheMaxMemorySize ?? 50 * 1024 * 1024,
-    cacheMaxDiskSize: o.cacheMaxDiskSize ?? 1024 * 1024 * 1024,
-    cacheMaxDiskEntries: o.cacheMaxDiskEntries ?? 1_000_000,
-    staleIfError: o.staleIfError ?? 31_536_000,
+    cacheMaxMemorySize: o.cacheMaxMemorySize ?? DEFAULT_MEMORY_MAX_SIZE_BYTES,
+    cacheMaxDiskSize: o.cacheMaxDiskSize ?? DEFAULT_DISK_MAX_SIZE_BYTES,
+    cacheMaxDiskEntries: o.cacheMaxDiskEntries ?? DEFAULT_DISK_MAX_ENTRIES,
+    staleIfError: o.staleIfError ?? ONE_YEAR_SECONDS,
     expireTime: expireTime!,
-    renderTimeout: o.renderTimeout ?? 30_000,
-    retryBackoff: { ...(o.retryBackoff ?? { min: 2_000, max: 60_000 }) },
+    renderTimeout: o.renderTimeout ?? DEFAULT_RENDER_TIMEOUT_MS,
+    retryBackoff: { ...(o.retryBackoff ?? DEFAULT_RETRY_BACKOFF_MS) },
     now: o.now ?? Date.now,
     onRevalidate: o.onRevalidate,
     inspector: resolveInspector(o.inspector, warnings),
-    maxBodySize: o.maxBodySize ?? 1024 * 1024,
+    maxBodySize: o.maxBodySize ?? DEFAULT_MAX_BODY_SIZE_BYTES,
     cdnTagHeader: o.cdnTagHeader === true ? 'cache-tag' : o.cdnTagHeader ? o.cdnTagHeader.toLowerCase() : undefined,
     debug: o.debug,
     log: o.log,

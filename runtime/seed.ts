@@ -4,12 +4,13 @@
  * (another `cacheDir`, Redis) is filled from it once per build.
  */
 import { join, resolve } from 'node:path'
-import type { BuildOutput } from './build-output.js'
-import { DEFAULT_CACHE_DIR } from './build-output.js'
-import { createFileSystemCacheHandler } from './cache-handlers/file-system.js'
-import type { CacheHandler } from './cache-handlers/types.js'
-import type { Logger } from './debug.js'
-import { pageKey } from './page-entry.js'
+import type { BuildOutput } from './render/build-output.js'
+import { DEFAULT_CACHE_DIR } from './render/build-output.js'
+import { createFileSystemCacheHandler } from './cache/handlers/file-system.js'
+import type { CacheHandler } from './cache/handlers/types.js'
+import type { Logger } from './inspect/debug.js'
+import { pageKey } from './render/page-entry.js'
+import { ONE_YEAR_SECONDS } from './cache/defaults.js'
 
 export function seedDir(distDir: string): string {
   return join(distDir, DEFAULT_CACHE_DIR)
@@ -53,7 +54,7 @@ async function copySeed(build: BuildOutput, target: CacheHandler, log: Logger): 
     value: Buffer.from(String(count)),
     lastModified: Date.now(),
     revalidate: false,
-    expire: 31_536_000,
+    expire: ONE_YEAR_SECONDS,
     tags: [],
     buildId: build.manifest.buildId,
     status: 200,

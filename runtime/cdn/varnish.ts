@@ -13,8 +13,8 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import type { RevalidateEvent } from '../options.js'
-import { PATH_TAG } from '../revalidate.js'
+import type { RevalidateEvent } from '../cache/revalidate.js'
+import { PATH_TAG } from '../cache/revalidate.js'
 
 export interface VarnishPurgerOptions {
   /**

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { CacheEntry, CacheHandler } from '../../runtime/cache-handlers/types.js'
+import type { CacheEntry, CacheHandler } from '../../runtime/cache/handlers/types.js'
 
 export interface ContractOptions {
   /** The handler keeps entries and tag times across instances on the same storage. */

@@ -4,8 +4,8 @@ import os from 'node:os'
 import path from 'node:path'
 import zlib from 'node:zlib'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createFileSystemCacheHandler } from '../../runtime/cache-handlers/file-system.js'
-import type { FileSystemCacheHandler } from '../../runtime/cache-handlers/file-system.js'
+import { createFileSystemCacheHandler } from '../../runtime/cache/handlers/file-system.js'
+import type { FileSystemCacheHandler } from '../../runtime/cache/handlers/file-system.js'
 import { makeEntry, testCacheHandler } from './contract.js'
 
 let root: string

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createMemoryCacheHandler, DEFAULT_MEMORY_MAX_SIZE } from '../../runtime/cache-handlers/memory.js'
+import { createMemoryCacheHandler } from '../../runtime/cache/handlers/memory.js'
+import { resolveHandlerOptions } from '../../runtime/options.js'
 import { makeEntry, testCacheHandler } from './contract.js'
 
 testCacheHandler('memory', () => createMemoryCacheHandler())
@@ -18,20 +19,19 @@ describe('memory cache handler', () => {
     expect(handler.get('/a')).toBeUndefined()
   })
 
-  it('defaults to a 50 MB budget', () => {
-    expect(DEFAULT_MEMORY_MAX_SIZE).toBe(50 * 1024 * 1024)
+  it('keeps up to 50 MB by default, the same budget the server gives its memory tier', () => {
+    const mb = 1024 * 1024
+    expect(resolveHandlerOptions({}).cacheMaxMemorySize).toBe(50 * mb)
     const handler = createMemoryCacheHandler()
-    // data entries are charged their body and metadata (pages also room for compressed copies)
-    handler.set('/big', makeEntry({ kind: 'data', value: body(40 * 1024 * 1024) }))
+    handler.set('/big', makeEntry({ kind: 'data', value: body(50 * mb - 4096) }))
     expect(handler.peek('/big')).toBeDefined()
-    handler.set('/bigger', makeEntry({ kind: 'data', value: body(51 * 1024 * 1024) }))
+    handler.set('/bigger', makeEntry({ kind: 'data', value: body(50 * mb + 1) }))
     expect(handler.peek('/bigger')).toBeUndefined()
   })
 
   it('evicts the least recently used entries when over maxSize', () => {
-    // Room for three 10 kB pages (each charged ~16 kB: body, room for its gzip and br
-    // copies, metadata), not four.
-    const handler = createMemoryCacheHandler({ maxSize: 52_000 })
+    // Room for three 10 kB pages (each charged ~11 kB: body and metadata), not four.
+    const handler = createMemoryCacheHandler({ maxSize: 40_000 })
     for (const key of ['/a', '/b', '/c']) handler.set(key, makeEntry({ value: body(10_000) }))
     expect(handler.size).toBe(3)
     handler.get('/a')
@@ -40,11 +40,11 @@ describe('memory cache handler', () => {
     expect(handler.peek('/a')).toBeDefined()
     expect(handler.peek('/c')).toBeDefined()
     expect(handler.peek('/d')).toBeDefined()
-    expect(handler.calculatedSize).toBeLessThanOrEqual(52_000)
+    expect(handler.calculatedSize).toBeLessThanOrEqual(40_000)
   })
 
   it('counts a peek as a use, since pages served from memory go through it', () => {
-    const handler = createMemoryCacheHandler({ maxSize: 52_000 })
+    const handler = createMemoryCacheHandler({ maxSize: 40_000 })
     for (const key of ['/a', '/b', '/c']) handler.set(key, makeEntry({ value: body(10_000) }))
     expect(handler.peek('/a')).toBeDefined()
     handler.set('/d', makeEntry({ value: body(10_000) }))
@@ -119,7 +119,7 @@ describe('memory cache handler', () => {
 
 describe('memory cache handler: counting tagged entries', () => {
   it('counts entries per tag as they are set, replaced, deleted and evicted, without scanning', () => {
-    const cache = createMemoryCacheHandler({ maxSize: 8_000 })
+    const cache = createMemoryCacheHandler({ maxSize: 6_000 })
     cache.set('a', makeEntry({ tags: ['posts', 'p:a'], value: body(500) }))
     cache.set('b', makeEntry({ tags: ['posts'], value: body(500) }))
     expect(cache.countTagged('posts')).toBe(2)
@@ -138,13 +138,15 @@ describe('memory cache handler: counting tagged entries', () => {
 })
 
 describe('memory cache handler: what an entry is charged', () => {
-  it('charges a page its body, room for its compressed copies and its metadata; data only body and metadata', () => {
+  it('charges a page its body, its compressed bodies at their real size and its metadata', () => {
     const cache = createMemoryCacheHandler({ maxSize: 1_000_000 })
-    cache.set('/page', makeEntry({ kind: 'page', value: body(10_000) }))
+    // Highly compressible: the copies are far smaller than a guess such as half the body.
+    cache.set('/page', makeEntry({ kind: 'page', value: body(10_000), etag: 'e'.repeat(22), encodings: { gzip: body(1_000), br: body(800) } }))
     const page = cache.calculatedSize
-    expect(page).toBeGreaterThanOrEqual(15_000)
+    expect(page).toBeGreaterThanOrEqual(11_800)
+    expect(page).toBeLessThan(13_500)
     cache.set('/data', makeEntry({ kind: 'data', value: body(10_000) }))
     expect(cache.calculatedSize - page).toBeGreaterThanOrEqual(10_000)
-    expect(cache.calculatedSize - page).toBeLessThan(15_000)
+    expect(cache.calculatedSize - page).toBeLessThan(11_500)
   })
 })

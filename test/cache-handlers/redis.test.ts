@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createRedisCacheHandler } from '../../runtime/cache-handlers/redis.js'
-import { createMemoryCacheHandler } from '../../runtime/cache-handlers/memory.js'
-import { createTieredCacheHandler } from '../../runtime/cache-handlers/tiered.js'
+import { createRedisCacheHandler } from '../../runtime/cache/handlers/redis.js'
+import { createMemoryCacheHandler } from '../../runtime/cache/handlers/memory.js'
+import { createTieredCacheHandler } from '../../runtime/cache/handlers/tiered.js'
 import { startRedis, type RedisServer } from '../helpers/redis.js'
 import { makeEntry, testCacheHandler } from './contract.js'
 

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { scanApp } from '../../plugin/routes.js'
-import { createRouter } from '../../runtime/router.js'
+import { createRouter } from '../../runtime/routes/router.js'
 import { REPO, run, viteBuild } from '../helpers/build.js'
 import {
   APPS,

@@ -167,15 +167,17 @@ export function checkEntryFile(file: string): EntryFileCheck {
   const headerEnd = 13 + data.readUInt32BE(5)
   if (headerEnd > data.length) return { ok: false, reason: 'header cut' }
   if (zlib.crc32(data.subarray(13)) !== data.readUInt32BE(9)) return { ok: false, reason: 'checksum' }
-  let header: { key?: unknown; bodyLength?: unknown; status?: unknown }
+  let header: { key?: unknown; bodyLength?: unknown; status?: unknown; encodings?: { gzip?: number; br?: number } }
   try {
     header = JSON.parse(data.toString('utf8', 13, headerEnd))
   } catch {
     return { ok: false, reason: 'header not JSON' }
   }
   if (typeof header.key !== 'string' || typeof header.bodyLength !== 'number') return { ok: false, reason: 'header fields' }
-  if (headerEnd + header.bodyLength !== data.length) return { ok: false, reason: `length ${data.length - headerEnd} != ${header.bodyLength}` }
-  return { ok: true, key: header.key, body: data.subarray(headerEnd), status: Number(header.status) }
+  // The body is followed by its gzip and brotli copies when the page was prepared with them.
+  const stored = header.bodyLength + (header.encodings?.gzip ?? 0) + (header.encodings?.br ?? 0)
+  if (headerEnd + stored !== data.length) return { ok: false, reason: `length ${data.length - headerEnd} != ${stored}` }
+  return { ok: true, key: header.key, body: data.subarray(headerEnd, headerEnd + header.bodyLength), status: Number(header.status) }
 }
 
 /** Every `.entry` file under `<cacheDir>/entries`. */

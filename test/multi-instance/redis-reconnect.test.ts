@@ -7,7 +7,7 @@
  * still see it once its subscriber is back.
  *
  * The handler counts as up again only once it has resubscribed and then reloaded the tag
- * times (runtime/cache-handlers/redis.ts), so nothing announced in between is lost.
+ * times (runtime/cache/handlers/redis.ts), so nothing announced in between is lost.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { BASIC_DIST } from '../helpers/fixture-db.js'

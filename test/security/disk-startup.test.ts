@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createFileSystemCacheHandler } from '../../runtime/cache-handlers/file-system.js'
+import { createFileSystemCacheHandler } from '../../runtime/cache/handlers/file-system.js'
 import { startDiskServer, type DiskServer } from './disk-helpers.js'
 
 const BIG = Number(process.env.SECURITY_STARTUP_ENTRIES ?? 200_000)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DiskIndex } from '../../runtime/cache-handlers/disk-index.js'
+import { DiskIndex } from '../../runtime/cache/handlers/disk-index.js'
 
 /** A 16-hex name whose low half (the table's home slot) is `lo`. */
 const name = (hi: number, lo: number) => hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0')

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { sendableLocation, unsendable } from '../../runtime/header-values.js'
-import { toGenerated } from '../../runtime/page-entry.js'
+import { sendableLocation, unsendable } from '../../runtime/render/header-values.js'
+import { toGenerated } from '../../runtime/render/page-entry.js'
 
 describe('sendableLocation', () => {
   it.each([

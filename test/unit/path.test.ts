@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_PATH_LENGTH, MAX_SEGMENT_LENGTH, normalizePathname } from '../../runtime/path.js'
+import { MAX_PATH_LENGTH, MAX_SEGMENT_LENGTH, normalizePathname } from '../../runtime/routes/path.js'
 
 const ok = (pathname: string) => ({ ok: true, pathname })
 const moved = (pathname: string, redirect: string) => ({ ok: true, pathname, redirect })

@@ -1,7 +1,7 @@
 import { createElement, Suspense, use } from 'react'
 import { describe, expect, it } from 'vitest'
-import { renderPage, type RenderApp } from '../../runtime/render.js'
-import type { RouteDefinition, ServerEntry } from '../../runtime/route-table.js'
+import { renderPage, type RenderApp } from '../../runtime/render/render.js'
+import type { RouteDefinition, ServerEntry } from '../../runtime/routes/route-table.js'
 
 const route: RouteDefinition = {
   kind: 'page',

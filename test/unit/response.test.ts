@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { NO_STORE, cacheControlFor, matchesIfNoneMatch, negotiateEncoding } from '../../runtime/response.js'
+import { NO_STORE, cacheControlFor, matchesIfNoneMatch, negotiateEncoding } from '../../runtime/serve/response.js'
 
 describe('cacheControlFor', () => {
   it('sends s-maxage and stale-while-revalidate up to expire for a revalidated page, as Next.js does', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { fillPattern, type RouteDefinition, type RouteSegment } from '../../runtime/route-table.js'
-import { createRouter } from '../../runtime/router.js'
+import { fillPattern, type RouteDefinition, type RouteSegment } from '../../runtime/routes/route-table.js'
+import { createRouter } from '../../runtime/routes/router.js'
 
 /** A route as the plugin would hand it over, from its folder pattern (`/blog/[id]`). */
 function route(pattern: string): RouteDefinition {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { createMemoryCacheHandler, type MemoryCacheHandler } from '../../runtime/cache-handlers/memory.js'
-import type { CacheEntry, CacheHandler, Lock, SetOptions, TagTimes } from '../../runtime/cache-handlers/types.js'
-import { createLogger } from '../../runtime/debug.js'
-import { classify, createSWR, type Generate, type Generated, type Resolved, type SWR } from '../../runtime/swr.js'
+import { createMemoryCacheHandler, type MemoryCacheHandler } from '../../runtime/cache/handlers/memory.js'
+import type { CacheEntry, CacheHandler, Lock, SetOptions, TagTimes } from '../../runtime/cache/handlers/types.js'
+import { createLogger } from '../../runtime/inspect/debug.js'
+import { classify, createSWR, type Generate, type Generated, type Resolved, type SWR } from '../../runtime/cache/swr.js'
 
 const BUILD = 'build-1'
 const KEY = 'page:build-1:/blog/1'
@@ -404,11 +404,11 @@ describe('createSWR', () => {
     })
   })
 
-  describe('peek', () => {
+  describe('get, synchronous-only', () => {
     it('returns undefined for a missing key without starting a render', () => {
       const { swr } = setup()
       const gen = counting()
-      expect(swr.peek(KEY, gen.generate, LABEL)).toBeUndefined()
+      expect(swr.get(KEY, gen.generate, LABEL, { sync: true })).toBeUndefined()
       expect(swr.pending.size).toBe(0)
       expect(gen.calls).toBe(0)
     })
@@ -418,12 +418,12 @@ describe('createSWR', () => {
       const gen = counting()
       handler.set(KEY, makeEntry({ expire: 100, tags: ['posts'] }))
       clock.advance(100_000)
-      expect(swr.peek(KEY, gen.generate, LABEL)).toBeUndefined()
+      expect(swr.get(KEY, gen.generate, LABEL, { sync: true })).toBeUndefined()
 
       handler.set(KEY, makeEntry({ lastModified: clock.now(), tags: ['posts'] }))
       clock.advance(1)
       handler.invalidateTags(['posts'], { at: clock.now(), mode: 'expire' })
-      expect(swr.peek(KEY, gen.generate, LABEL)).toBeUndefined()
+      expect(swr.get(KEY, gen.generate, LABEL, { sync: true })).toBeUndefined()
 
       expect(swr.pending.size).toBe(0)
       expect(gen.calls).toBe(0)
@@ -433,7 +433,7 @@ describe('createSWR', () => {
       const { swr, handler } = setup()
       const gen = counting()
       handler.set(KEY, makeEntry({ buildId: 'older-build' }))
-      expect(swr.peek(KEY, gen.generate, LABEL)).toBeUndefined()
+      expect(swr.get(KEY, gen.generate, LABEL, { sync: true })).toBeUndefined()
       expect(gen.calls).toBe(0)
     })
 
@@ -442,7 +442,7 @@ describe('createSWR', () => {
       const gen = counting()
       const entry = makeEntry()
       handler.set(KEY, entry)
-      expect(swr.peek(KEY, gen.generate, LABEL)).toEqual({ entry, state: 'HIT' })
+      expect(swr.get(KEY, gen.generate, LABEL, { sync: true })).toEqual({ entry, state: 'HIT' })
       expect(swr.pending.size).toBe(0)
       expect(gen.calls).toBe(0)
     })
@@ -453,11 +453,11 @@ describe('createSWR', () => {
       const entry = makeEntry()
       handler.set(KEY, entry)
       clock.advance(10_000)
-      for (let i = 0; i < 20; i++) expect(swr.peek(KEY, gen.generate, LABEL)).toEqual({ entry, state: 'STALE' })
+      for (let i = 0; i < 20; i++) expect(swr.get(KEY, gen.generate, LABEL, { sync: true })).toEqual({ entry, state: 'STALE' })
       expect(swr.pending.size).toBe(1)
       await settle(swr)
       expect(gen.calls).toBe(1)
-      expect(swr.peek(KEY, gen.generate, LABEL)?.state).toBe('HIT')
+      expect(swr.get(KEY, gen.generate, LABEL, { sync: true })?.state).toBe('HIT')
     })
   })
 

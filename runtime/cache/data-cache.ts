@@ -5,11 +5,11 @@
  * lowest revalidate; data with `revalidate: 0` makes the page dynamic.
  */
 import { createHash } from 'node:crypto'
-import type { CacheEntry } from './cache-handlers/types.js'
-import type { Logger } from './debug.js'
+import type { CacheEntry } from './handlers/types.js'
+import type { Logger } from '../inspect/debug.js'
 import { lowerRevalidate, renderContext, type RenderContext } from './render-context.js'
 import { MAX_TAG_LENGTH } from './revalidate.js'
-import type { Revalidate } from './route-table.js'
+import type { Revalidate } from '../routes/route-table.js'
 import type { Generated, Resolved, SWR } from './swr.js'
 
 /** What one server (or one build) gives `cache()` and `fetch()` to store data in. */

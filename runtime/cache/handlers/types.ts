@@ -4,7 +4,7 @@
  * A cache handler stores two things and nothing else: entries (rendered pages and
  * data-cache results) and tag invalidation times. It knows nothing of HTTP, React
  * or revalidation windows: deciding whether an entry is fresh, stale or expired is
- * the stale-while-revalidate core's job (`runtime/swr.ts`), which reads the times
+ * the stale-while-revalidate core's job (`runtime/cache/swr.ts`), which reads the times
  * stored here. This keeps `revalidateTag` O(1): it writes one timestamp per tag and
  * the next `get` of an entry carrying that tag compares times, without a scan.
  *
@@ -37,6 +37,19 @@ export interface CacheEntry {
   status: number
   /** Response headers owned by the entry (content-type, location). Lower-case names. */
   headers: Record<string, string>
+  /**
+   * Set when a page is prepared for serving, before it is stored: the opaque part of its
+   * ETag (a hash of `value`). Stores that keep bytes keep it with the entry.
+   */
+  etag?: string
+  /** Compressed copies of `value`, made when a page is stored (never while serving it). */
+  encodings?: EntryEncodings
+}
+
+/** A page's compressed bodies, by `Content-Encoding`. */
+export interface EntryEncodings {
+  gzip?: Buffer
+  br?: Buffer
 }
 
 /** Latest invalidation times (ms since the epoch, 0 = never) over a set of tags. */

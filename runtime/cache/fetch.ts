@@ -7,10 +7,10 @@
  * context ones, and the body, as Next.js's `fetchCacheKey`.
  */
 import { createHash } from 'node:crypto'
-import type { CacheEntry } from './cache-handlers/types.js'
+import type { CacheEntry } from './handlers/types.js'
 import { checkDataOptions, currentDataCache, dataEntry, dataKey, readData, recordUse } from './data-cache.js'
 import { renderContext } from './render-context.js'
-import type { Revalidate } from './route-table.js'
+import type { Revalidate } from '../routes/route-table.js'
 
 export interface NextFetchRequestConfig {
   /** Seconds the response stays fresh; `false` until a tag is revalidated; `0` never cached. */

@@ -1,11 +1,12 @@
 import { LRUCache } from 'lru-cache'
 import { checkTagTimesOptions, createTagTimes, DEFAULT_TAG_RETENTION } from './tag-times.js'
 import type { CacheEntry, CacheHandler, SetOptions, TagInvalidation, TagTimes } from './types.js'
+import { DEFAULT_MEMORY_MAX_SIZE_BYTES } from '../defaults.js'
 
 export interface MemoryCacheHandlerOptions {
   /**
-   * Upper bound, in bytes, of the entries kept (body length plus a rough estimate of
-   * the metadata). Least recently used entries are evicted to stay under it; an entry
+   * Upper bound, in bytes, of the entries kept (body, compressed bodies, and a rough
+   * estimate of the metadata). Least recently used entries are evicted to stay under it; an entry
    * larger than the whole budget is not stored. `0` disables entry storage: every `get`
    * misses, while tag invalidations are still recorded.
    * @default 52_428_800 (50 MB)
@@ -51,24 +52,24 @@ export interface MemoryCacheHandler extends CacheHandler {
   dispose(): void
 }
 
-export const DEFAULT_MEMORY_MAX_SIZE = 50 * 1024 * 1024
+export const DEFAULT_MEMORY_MAX_SIZE = DEFAULT_MEMORY_MAX_SIZE_BYTES
 
 /**
- * Fixed overhead charged per entry: the object, its fields, the LRU bookkeeping, and the
- * response prepared for it when served (ETag, header lists).
+ * Fixed overhead charged per entry, in bytes: the object, its fields, the LRU bookkeeping,
+ * and the header lists the serving path keeps for it.
  */
 const ENTRY_OVERHEAD = 1_000
 
 /**
- * Bytes an entry is charged against `maxSize`: its body, room for the gzip and brotli
- * copies a served page keeps beside it (together well under half of an HTML body), and
- * a rough metadata estimate.
+ * Bytes an entry is charged against `maxSize`: its body and the compressed bodies it was
+ * prepared with (their real sizes), and a rough metadata estimate.
  */
 export function estimateEntrySize(key: string, entry: CacheEntry): number {
-  const body = entry.value.length
   return (
-    body +
-    (entry.kind === 'page' ? Math.ceil(body / 2) : 0) +
+    entry.value.length +
+    (entry.encodings?.gzip?.length ?? 0) +
+    (entry.encodings?.br?.length ?? 0) +
+    (entry.etag?.length ?? 0) +
     key.length +
     entry.buildId.length +
     JSON.stringify(entry.tags).length +

@@ -4,11 +4,12 @@ import { join, relative, resolve, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { ClientManifest } from './assets.js'
 import { PRERENDER_MANIFEST, PRERENDER_MANIFEST_VERSION, type PrerenderManifest } from './manifest.js'
-import type { ServerEntry } from './route-table.js'
+import type { ServerEntry } from '../routes/route-table.js'
+import { SEED_DIR_NAME } from '../cache/defaults.js'
 
 export const SERVER_ENTRY_FILE = 'server/entry.js'
 export const CLIENT_DIR = 'client'
-export const DEFAULT_CACHE_DIR = 'isr-cache'
+export const DEFAULT_CACHE_DIR = SEED_DIR_NAME
 
 export interface BuildOutput {
   distDir: string

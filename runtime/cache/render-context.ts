@@ -6,7 +6,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { DataCache } from './data-cache.js'
-import type { Revalidate } from './route-table.js'
+import type { Revalidate } from '../routes/route-table.js'
 
 export interface RenderContext {
   pathname: string

@@ -4,8 +4,8 @@
  * writing one invalidation time per tag: the cost does not grow with the number of
  * cached pages. The next read of an entry carrying the tag compares times.
  */
-import { normalizePathname } from './path.js'
-import type { RouteDefinition } from './route-table.js'
+import { normalizePathname } from '../routes/path.js'
+import type { RouteDefinition } from '../routes/route-table.js'
 
 export const PATH_TAG = '_isr_path:'
 const ROUTE_TAG = '_isr_route:'
@@ -48,6 +48,14 @@ export interface RevalidatePathOptions {
 }
 export type RevalidateTagProfile = 'max' | { expire?: number }
 
+/** What `onRevalidate` is told after each invalidation. */
+export interface RevalidateEvent {
+  paths: string[]
+  tags: string[]
+  /** `expire`: the next request renders fresh; `stale`: served stale while regenerating. */
+  mode: 'expire' | 'stale'
+}
+
 export interface Invalidation {
   tags: string[]
   mode: 'expire' | 'stale'
@@ -88,17 +96,14 @@ function checkPath(path: unknown, fn: string): string {
   return checked.pathname
 }
 
-async function dispatch(invalidation: Invalidation): Promise<void> {
-  await Promise.all([...targets].map((target) => target.invalidate(invalidation)))
+/** A checked `revalidatePath` call: the invalidation to write and the path to render anew, if asked. */
+export interface PathRevalidation {
+  invalidation: Invalidation
+  regenerate: string | undefined
 }
 
-/**
- * Invalidate a concrete path (`/blog/1`), or with `type` every page of a route
- * (`('/blog/[id]', 'page')`) or everything under a layout (`('/', 'layout')`).
- * The next request renders the page anew; with `{ regenerate: true }` it is rendered
- * before the promise resolves.
- */
-export async function revalidatePath(path: string, typeOrOptions?: RevalidatePathType | RevalidatePathOptions): Promise<void> {
+/** Check `revalidatePath`'s arguments (throws a TypeError) and turn them into tags. */
+export function pathRevalidation(path: string, typeOrOptions?: RevalidatePathType | RevalidatePathOptions): PathRevalidation {
   const pathname = checkPath(path, 'revalidatePath')
   const options: RevalidatePathOptions = typeof typeOrOptions === 'string' ? { type: typeOrOptions } : (typeOrOptions ?? {})
   if (typeof options !== 'object' || (options.type !== undefined && options.type !== 'page' && options.type !== 'layout')) {
@@ -111,16 +116,11 @@ export async function revalidatePath(path: string, typeOrOptions?: RevalidatePat
   const tags = options.type
     ? [`${ROUTE_TAG}${pathname === '/' ? '' : pathname}/${options.type}`]
     : [PATH_TAG + pathname]
-  await dispatch({ tags, mode: 'expire', paths: [pathname] })
-  if (options.regenerate) await Promise.all([...targets].map((target) => target.regenerate(pathname)))
+  return { invalidation: { tags, mode: 'expire', paths: [pathname] }, regenerate: options.regenerate ? pathname : undefined }
 }
 
-/**
- * Invalidate every page and data entry carrying `tag`. Without a profile the entries
- * expire now (the next request renders fresh); with `'max'` (or `{ expire }` > 0) they are
- * marked stale and regenerate in the background, as Next.js 16.
- */
-export async function revalidateTag(tag: string, profile?: RevalidateTagProfile): Promise<void> {
+/** Check `revalidateTag`'s arguments (throws a TypeError) and turn them into an invalidation. */
+export function tagRevalidation(tag: string, profile?: RevalidateTagProfile): Invalidation {
   if (typeof tag !== 'string') throw new TypeError(`[vite-isr] revalidateTag: tag must be a string (got ${typeof tag})`)
   if (tag.length === 0 || tag.length > MAX_TAG_LENGTH) {
     throw new TypeError(`[vite-isr] revalidateTag: tag must be 1 to ${MAX_TAG_LENGTH} characters (got ${tag.length})`)
@@ -134,5 +134,34 @@ export async function revalidateTag(tag: string, profile?: RevalidateTagProfile)
     }
     mode = expire === 0 ? 'expire' : 'stale'
   }
-  await dispatch({ tags: [tag], mode, paths: [] })
+  return { tags: [tag], mode, paths: [] }
+}
+
+/** Apply a `revalidatePath` to the given targets (every live one, or one handler's own). */
+export async function applyPathRevalidation(request: PathRevalidation, to: Iterable<RevalidationTarget>): Promise<void> {
+  const list = [...to]
+  await Promise.all(list.map((target) => target.invalidate(request.invalidation)))
+  const { regenerate } = request
+  if (regenerate !== undefined) await Promise.all(list.map((target) => target.regenerate(regenerate)))
+}
+
+/**
+ * In every live handler of the process (each `createISRHandler`, the dev server):
+ * invalidate a concrete path (`/blog/1`), or with `type` every page of a route
+ * (`('/blog/[id]', 'page')`) or everything under a layout (`('/', 'layout')`).
+ * The next request renders the page anew; with `{ regenerate: true }` it is rendered
+ * before the promise resolves.
+ */
+export async function revalidatePath(path: string, typeOrOptions?: RevalidatePathType | RevalidatePathOptions): Promise<void> {
+  await applyPathRevalidation(pathRevalidation(path, typeOrOptions), targets)
+}
+
+/**
+ * In every live handler of the process: invalidate every page and data entry carrying `tag`. Without a profile the entries
+ * expire now (the next request renders fresh); with `'max'` (or `{ expire }` > 0) they are
+ * marked stale and regenerate in the background, as Next.js 16.
+ */
+export async function revalidateTag(tag: string, profile?: RevalidateTagProfile): Promise<void> {
+  const invalidation = tagRevalidation(tag, profile)
+  await Promise.all([...targets].map((target) => target.invalidate(invalidation)))
 }

@@ -11,12 +11,12 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { CacheEntry, CacheHandler } from './cache-handlers/types.js'
-import { escapeHtml } from './document.js'
-import { formatBytes } from './debug.js'
-import { isImplicitTag, revalidatePath, revalidateTag } from './revalidate.js'
-import type { CacheStats } from './stats.js'
-import { classify, type SWR } from './swr.js'
+import type { CacheEntry, CacheHandler } from '../cache/handlers/types.js'
+import { escapeHtml } from '../render/document.js'
+import { formatBytes } from '../inspect/debug.js'
+import { isImplicitTag, revalidatePath, revalidateTag } from '../cache/revalidate.js'
+import type { CacheStats } from '../inspect/stats.js'
+import { classify, type SWR } from '../cache/swr.js'
 
 export const INSPECTOR_PATH = '/__isr'
 const COOKIE = 'isr_inspector'

@@ -6,7 +6,7 @@
  * test/e2e/__screenshots__/ (gitignored artefacts).
  *
  * The app is built from a scratch copy under test/.tmp, so this file never races
- * test/example/example-app.test.ts over example-app/dist or its cache.
+ * test/example/example-app-server.test.ts over example-app/dist or its cache.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
@@ -191,7 +191,12 @@ describe('example-app in Chromium (node server.js)', () => {
     expect(cells[6]).toMatch(/\d/)
 
     // this process served HITs (the visits above) and MISSes (after the edit)
-    const counter = async (id: string) => Number(await page.textContent(`#${id}`))
+    // A counter that is missing or not a number fails here, so every bound below means something.
+    const counter = async (id: string) => {
+      const text = await page.textContent(`#${id}`)
+      expect(text, `#${id}`).toMatch(/^\d+$/)
+      return Number(text)
+    }
     expect(await counter('hit')).toBeGreaterThanOrEqual(4)
     expect(await counter('miss')).toBeGreaterThanOrEqual(2)
     expect(await counter('stale')).toBeGreaterThanOrEqual(0)

@@ -1,19 +1,20 @@
 /**
  * Serving pages: a matched route goes through the stale-while-revalidate core (ISR and
  * on-demand pages), or is rendered per request (revalidate = 0). Framework-free: it
- * speaks node:http, so the Express middleware and the `wrap()` fast path share it.
+ * speaks node:http. One function serves; the `wrap()` fast path is its synchronous
+ * first step (answer from memory, or say it cannot), the middleware runs it to the end.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { CacheEntry, CacheHandler } from './cache-handlers/types.js'
-import type { Logger } from './debug.js'
-import type { RevalidateEvent } from './options.js'
-import { pageKey, toGenerated } from './page-entry.js'
-import { renderError, renderNotFound, renderPage, type RenderApp, type RenderResult } from './render.js'
-import type { Invalidation, RevalidationTarget } from './revalidate.js'
-import type { Router, RouteMatch } from './router.js'
-import { abortResponse, NO_STORE, sendEntry as send, whyUnsendable, type ResponseState, type SendOptions } from './response.js'
-import type { CacheStats } from './stats.js'
-import type { Generate, Resolved, SWR } from './swr.js'
+import type { CacheEntry, CacheHandler } from '../cache/handlers/types.js'
+import type { Invalidation, RevalidateEvent, RevalidationTarget } from '../cache/revalidate.js'
+import type { Generate, Resolved, SWR, SyncReadOptions } from '../cache/swr.js'
+import type { Logger } from '../inspect/debug.js'
+import type { CacheStats } from '../inspect/stats.js'
+import { pageKey, toGenerated } from '../render/page-entry.js'
+import { prepareEntry } from '../render/prepare.js'
+import { renderError, renderNotFound, renderPage, type RenderApp, type RenderResult } from '../render/render.js'
+import type { Router, RouteMatch } from '../routes/router.js'
+import { abortResponse, createResponder, NO_EXTRAS, NO_STORE, responseState, type HeaderExtras, type ResponseState } from './response.js'
 import { toWebRequest } from './web-request.js'
 
 export interface PageServerOptions {
@@ -49,15 +50,17 @@ export interface PageTarget {
 export interface PageServer extends RevalidationTarget {
   /** The target for `match` at `pathname` (a new object: the caller decides whether to keep it). */
   target(pathname: string, match: RouteMatch): PageTarget
-  /** Serve a page, or the 404 page for `null`; synchronous for a HIT held in memory. Never rejects: failures answer the error page. */
-  serve(req: IncomingMessage, res: ServerResponse, target: PageTarget | null): Promise<void> | void
   /**
-   * Answer from memory without awaiting, or return false (fresh or stale entries only).
-   * Always false once middleware in front of the handler was seen setting a cookie: the fast
-   * path runs before that middleware, so only the app can answer those requests.
+   * Serve a page, or the 404 page for `null`. Answered synchronously (returns `true`) when the
+   * page is held in memory, fresh or stale. With `sync`, that is all it does: it returns `false`
+   * having written nothing when the answer needs a wait, or once middleware in front of the
+   * handler was seen setting a cookie (the fast path runs before that middleware, so only the
+   * app can answer those requests). Otherwise it never rejects: failures answer the error page.
    */
-  serveFromMemory(req: IncomingMessage, res: ServerResponse, target: PageTarget, poweredBy: boolean): boolean
+  serve(req: IncomingMessage, res: ServerResponse, target: PageTarget | null, extras?: HeaderExtras, sync?: boolean): boolean | Promise<void>
 }
+
+const SYNC_READ: SyncReadOptions = { sync: true }
 
 function resultEntry(result: RenderResult, buildId: string): CacheEntry {
   return {
@@ -75,9 +78,8 @@ function resultEntry(result: RenderResult, buildId: string): CacheEntry {
 
 export function createPageServer(options: PageServerOptions): PageServer {
   const { app, router, swr, handler, buildId, log } = options
-  const sendOptions: SendOptions = { tagHeader: options.tagHeader }
-  const poweredOptions: SendOptions = { tagHeader: options.tagHeader, poweredBy: true }
-  const privateOptions: SendOptions = { tagHeader: options.tagHeader, private: true }
+  const responder = createResponder({ tagHeader: options.tagHeader })
+  const whyUnsendable = responder.whyUnsendable
   const stats = options.stats
   /**
    * Set once a page goes out with a `Set-Cookie` from middleware in front. Which requests such
@@ -92,11 +94,11 @@ export function createPageServer(options: PageServerOptions): PageServer {
    * entry under `key` is dropped, so the next request renders anew, and 500 or a closed
    * connection goes out. Never throws.
    */
-  const sendEntry = (req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState, key?: string, poweredBy = false): boolean => {
+  const sendEntry = (req: IncomingMessage, res: ServerResponse, entry: CacheEntry, state: ResponseState, key?: string, extras: HeaderExtras = NO_EXTRAS): boolean => {
     const cookie = res.getHeader('set-cookie') !== undefined
     if (cookie) cookiesInFront = true
     try {
-      if (!send(req, res, entry, state, cookie ? privateOptions : poweredBy ? poweredOptions : sendOptions)) return false
+      if (!responder.send(req, res, entry, state, extras, cookie)) return false
     } catch (error) {
       log.error(`sending ${req.url?.slice(0, 200)} failed${key ? '; its cache entry is dropped' : ''}`, error)
       // The 500 waits for the drop: the client's next request must not find the entry again.
@@ -107,7 +109,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
       }
       return true
     }
-    stats?.count(state)
+    stats?.count(responseState(entry, state))
     return true
   }
 
@@ -123,13 +125,14 @@ export function createPageServer(options: PageServerOptions): PageServer {
   function generatorFor(match: RouteMatch, pathname: string): Generate {
     return async ({ startedAt, signal }) => {
       const result = await renderPage(app, { route: match.route, params: match.params, pathname, signal })
-      return toGenerated(result, { pathname, route: match.route, startedAt, buildId, expireTime: options.expireTime })
+      const generated = toGenerated(result, { pathname, route: match.route, startedAt, buildId, expireTime: options.expireTime })
+      return { ...generated, entry: await prepareEntry(generated.entry) }
     }
   }
 
   /** Unknown routes all get the same 404 page: rendered once per process. */
   function sendNotFound(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    notFoundPage ??= renderNotFound(app).then((result) => ({ ...resultEntry(result, buildId), revalidate: 0 }))
+    notFoundPage ??= renderNotFound(app).then((result) => prepareEntry({ ...resultEntry(result, buildId), revalidate: 0 }))
     notFoundPage.catch(() => (notFoundPage = undefined))
     return notFoundPage
       .then(
@@ -147,7 +150,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
   async function sendError(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> {
     log.error(`rendering ${pathname} failed`, error)
     const result = await renderError(app, error)
-    sendOwn(req, res, resultEntry(result, buildId))
+    sendOwn(req, res, await prepareEntry(resultEntry(result, buildId)))
   }
 
   async function serveDynamic(req: IncomingMessage, res: ServerResponse, pathname: string, match: RouteMatch): Promise<void> {
@@ -155,7 +158,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
     const result = await renderPage(app, { route: match.route, params: match.params, pathname, request: toWebRequest(req) })
     const entry = resultEntry(result, buildId)
     if (result.status === 404) entry.headers = { ...entry.headers, 'cache-control': NO_STORE }
-    if (!sendEntry(req, res, entry, 'BYPASS')) throw new Error(`[vite-isr] rendering ${pathname} produced a response Node cannot send (${whyUnsendable(entry)})`)
+    if (!sendEntry(req, res, await prepareEntry(entry), 'BYPASS')) throw new Error(`[vite-isr] rendering ${pathname} produced a response Node cannot send (${whyUnsendable(entry)})`)
   }
 
   /** A cached entry that cannot be sent (damaged, or written by something else) is dropped: the request renders it anew. */
@@ -168,16 +171,13 @@ export function createPageServer(options: PageServerOptions): PageServer {
     return dropUnsendable(target, entry)
       .then(() => swr.refresh(target.key, target.generate, target.pathname))
       .then((generated) => {
-        if (!sendEntry(req, res, generated.entry, stateOf(generated.entry, 'MISS'), target.key)) {
+        if (!sendEntry(req, res, generated.entry, 'MISS', target.key)) {
           throw new Error(`[vite-isr] rendering ${target.pathname} produced a response Node cannot send (${whyUnsendable(generated.entry)})`)
         }
       })
       .catch((error: unknown) => fail(req, res, error, target.pathname))
   }
 
-  function stateOf(entry: CacheEntry, state: ResponseState): ResponseState {
-    return entry.revalidate === 0 ? 'BYPASS' : state
-  }
 
   function fail(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> | void {
     if (!res.headersSent) return sendError(req, res, error, pathname).catch((last: unknown) => lastResort(res, last, pathname))
@@ -196,44 +196,34 @@ export function createPageServer(options: PageServerOptions): PageServer {
       return { pathname, match, key: pageKey(buildId, pathname), generate: generatorFor(match, pathname) }
     },
 
-    serve(req, res, target) {
-      if (target === null || !admits(target.match, target.pathname)) return sendNotFound(req, res)
+    serve(req, res, target, extras = NO_EXTRAS, sync = false) {
+      if (sync && cookiesInFront) return false
+      if (target === null || !admits(target.match, target.pathname)) return sync ? false : sendNotFound(req, res)
       const { pathname, match } = target
-      if (match.route.revalidate === 0) return serveDynamic(req, res, pathname, match).catch((error) => fail(req, res, error, pathname))
-      let resolved: Resolved | Promise<Resolved>
+      if (match.route.revalidate === 0) return sync ? false : serveDynamic(req, res, pathname, match).catch((error) => fail(req, res, error, pathname))
+      let resolved: Resolved | Promise<Resolved> | undefined
       try {
-        resolved = swr.get(target.key, target.generate, pathname)
+        resolved = sync ? swr.get(target.key, target.generate, pathname, SYNC_READ) : swr.get(target.key, target.generate, pathname)
       } catch (error) {
-        return Promise.resolve(fail(req, res, error, pathname))
-      }
-      // A HIT from memory is answered right here, without a promise.
-      if (!(resolved instanceof Promise)) {
-        if (sendEntry(req, res, resolved.entry, stateOf(resolved.entry, resolved.state), target.key)) return
-        return renderAnew(req, res, target, resolved.entry)
-      }
-      return resolved
-        .then(
-          (r) => (sendEntry(req, res, r.entry, stateOf(r.entry, r.state), target.key) ? undefined : renderAnew(req, res, target, r.entry)),
-          (error: unknown) => fail(req, res, error, pathname),
-        )
-        .catch((error: unknown) => lastResort(res, error, pathname))
-    },
-
-    serveFromMemory(req, res, target, poweredBy) {
-      const { pathname, match } = target
-      if (cookiesInFront || match.route.revalidate === 0 || !admits(match, pathname)) return false
-      let resolved: Resolved | undefined
-      try {
-        resolved = swr.peek(target.key, target.generate, pathname)
-      } catch (error) {
+        if (!sync) return Promise.resolve(fail(req, res, error, pathname))
         log.error(`reading ${pathname} from memory failed; handing the request to the app`, error)
         return false
       }
-      if (!resolved) return false
-      if (sendEntry(req, res, resolved.entry, resolved.state, target.key, poweredBy)) return true
-      // The app's path renders it anew once it is gone.
-      void dropUnsendable(target, resolved.entry)
-      return false
+      if (resolved === undefined) return false
+      // A page held in memory is answered right here, without a promise.
+      if (!(resolved instanceof Promise)) {
+        if (sendEntry(req, res, resolved.entry, resolved.state, target.key, extras)) return true
+        if (!sync) return renderAnew(req, res, target, resolved.entry)
+        // The app's path renders it anew once it is gone.
+        void dropUnsendable(target, resolved.entry)
+        return false
+      }
+      return resolved
+        .then(
+          (r) => (sendEntry(req, res, r.entry, r.state, target.key, extras) ? undefined : renderAnew(req, res, target, r.entry)),
+          (error: unknown) => fail(req, res, error, pathname),
+        )
+        .catch((error: unknown) => lastResort(res, error, pathname))
     },
 
     async invalidate(invalidation: Invalidation) {

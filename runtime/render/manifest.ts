@@ -2,7 +2,7 @@
  * `dist/prerender-manifest.json`: what the build prerendered. Written by the plugin,
  * read by the runtime; the shape follows Next.js's prerender manifest.
  */
-import type { Revalidate } from './route-table.js'
+import type { Revalidate } from '../routes/route-table.js'
 
 export const PRERENDER_MANIFEST = 'prerender-manifest.json'
 export const PRERENDER_MANIFEST_VERSION = 1

@@ -9,7 +9,8 @@ import zlib from 'node:zlib'
 import type { CacheEntry } from './types.js'
 
 // Frame: MAGIC (4) | VERSION (1) | header length, uint32 BE (4) | crc32 of header and body,
-// uint32 BE (4) | JSON header | body. Version 1 checksummed the body only: its files read as
+// uint32 BE (4) | JSON header | body | gzip body | br body (the last two when the page was
+// prepared with them; `encodings` in the header gives their lengths). Version 1 checksummed the body only: its files read as
 // a miss and are rendered anew.
 const MAGIC = Buffer.from('VISR', 'latin1')
 const VERSION = 2
@@ -17,12 +18,14 @@ const LENGTH_AT = MAGIC.length + 1
 const CHECKSUM_AT = LENGTH_AT + 4
 const PREFIX_LENGTH = CHECKSUM_AT + 4
 
-interface EntryHeader extends Omit<CacheEntry, 'value' | 'revalidate' | 'expire'> {
+interface EntryHeader extends Omit<CacheEntry, 'value' | 'revalidate' | 'expire' | 'encodings'> {
   key: string
   // Infinity does not survive JSON, so it is written as the string 'Infinity'.
   revalidate: number | false | 'Infinity'
   expire: number | 'Infinity'
   bodyLength: number
+  /** Set when the page was prepared: lengths of the gzip and brotli bodies after the body (none when sent as is). */
+  encodings?: { gzip?: number; br?: number }
 }
 
 // In Node since 20.15 (package.json asks for 20.19).
@@ -30,6 +33,10 @@ const crc32 = (zlib as unknown as { crc32: (data: Uint8Array, value?: number) =>
 
 /** The entry as buffers to write one after another (no copy of the body). */
 export function encodeEntry(key: string, entry: CacheEntry): Buffer[] {
+  const { gzip, br } = entry.encodings ?? {}
+  const bodies = [entry.value]
+  if (gzip) bodies.push(gzip)
+  if (br) bodies.push(br)
   const header: EntryHeader = {
     key,
     kind: entry.kind,
@@ -42,13 +49,17 @@ export function encodeEntry(key: string, entry: CacheEntry): Buffer[] {
     headers: entry.headers,
     bodyLength: entry.value.length,
   }
+  if (entry.etag !== undefined) header.etag = entry.etag
+  if (entry.encodings) header.encodings = { gzip: gzip?.length, br: br?.length }
   const json = Buffer.from(JSON.stringify(header), 'utf8')
   const prefix = Buffer.alloc(PREFIX_LENGTH)
   MAGIC.copy(prefix, 0)
   prefix.writeUInt8(VERSION, MAGIC.length)
   prefix.writeUInt32BE(json.length, LENGTH_AT)
-  prefix.writeUInt32BE(crc32(entry.value, crc32(json)), CHECKSUM_AT)
-  return [prefix, json, entry.value]
+  let checksum = crc32(json)
+  for (const body of bodies) checksum = crc32(body, checksum)
+  prefix.writeUInt32BE(checksum, CHECKSUM_AT)
+  return [prefix, json, ...bodies]
 }
 
 /** The entry stored under `key` in `file`, or `undefined` when anything about it is inconsistent. */
@@ -59,18 +70,20 @@ export function decodeEntry(file: Buffer, key: string): CacheEntry | undefined {
   if (headerEnd > file.length) return undefined
   // Checked before the JSON is parsed: nothing of an entry that fails it is looked at.
   const json = file.subarray(PREFIX_LENGTH, headerEnd)
-  const value = file.subarray(headerEnd)
-  if (crc32(value, crc32(json)) !== file.readUInt32BE(CHECKSUM_AT)) return undefined
+  if (crc32(file.subarray(headerEnd), crc32(json)) !== file.readUInt32BE(CHECKSUM_AT)) return undefined
   let h: EntryHeader
   try {
     h = JSON.parse(json.toString('utf8'))
   } catch {
     return undefined
   }
-  if (!isHeader(h) || h.key !== key || headerEnd + h.bodyLength !== file.length) return undefined
-  return {
+  if (!isHeader(h) || h.key !== key) return undefined
+  const valueEnd = headerEnd + h.bodyLength
+  const gzipEnd = valueEnd + (h.encodings?.gzip ?? 0)
+  if (gzipEnd + (h.encodings?.br ?? 0) !== file.length) return undefined
+  const entry: CacheEntry = {
     kind: h.kind,
-    value,
+    value: file.subarray(headerEnd, valueEnd),
     lastModified: h.lastModified,
     revalidate: h.revalidate === 'Infinity' ? Infinity : h.revalidate,
     expire: h.expire === 'Infinity' ? Infinity : h.expire,
@@ -79,6 +92,13 @@ export function decodeEntry(file: Buffer, key: string): CacheEntry | undefined {
     status: h.status,
     headers: h.headers,
   }
+  if (h.etag !== undefined) entry.etag = h.etag
+  if (h.encodings) {
+    entry.encodings = {}
+    if (h.encodings.gzip) entry.encodings.gzip = file.subarray(valueEnd, gzipEnd)
+    if (h.encodings.br) entry.encodings.br = file.subarray(gzipEnd)
+  }
+  return entry
 }
 
 function isHeader(h: unknown): h is EntryHeader {
@@ -100,7 +120,16 @@ function isHeader(h: unknown): h is EntryHeader {
     !Array.isArray(x.headers) &&
     Object.values(x.headers).every((v) => typeof v === 'string') &&
     Number.isSafeInteger(x.bodyLength) &&
-    (x.bodyLength as number) >= 0
+    (x.bodyLength as number) >= 0 &&
+    (x.etag === undefined || typeof x.etag === 'string') &&
+    (x.encodings === undefined || isLengths(x.encodings))
   )
+}
+
+function isLengths(value: unknown): value is { gzip?: number; br?: number } {
+  if (typeof value !== 'object' || value === null) return false
+  const length = (n: unknown) => n === undefined || (Number.isSafeInteger(n) && (n as number) > 0)
+  const { gzip, br } = value as Record<string, unknown>
+  return length(gzip) && length(br)
 }
 

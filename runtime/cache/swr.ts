@@ -9,8 +9,8 @@
  * a recent failure is still backing off, or another instance holds the store's lock.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { CacheEntry, CacheHandler, TagTimes } from './cache-handlers/types.js'
-import { formatBytes, type Logger } from './debug.js'
+import type { CacheEntry, CacheHandler, TagTimes } from './handlers/types.js'
+import { formatBytes, type Logger } from '../inspect/debug.js'
 
 export type CacheState = 'HIT' | 'STALE' | 'MISS'
 export type Freshness = 'fresh' | 'stale' | 'expired'
@@ -50,6 +50,15 @@ export interface ReadOptions {
   refreshStale?: boolean
 }
 
+/**
+ * A read that must answer without waiting: from the entry the handler holds in memory
+ * (`CacheHandler.peek`), fresh or stale (a stale one starts its background regeneration),
+ * else `undefined` with no side effect. The fast path's first step.
+ */
+export interface SyncReadOptions {
+  sync: true
+}
+
 export interface SWROptions {
   handler: CacheHandler
   /** Entries of any other build are treated as missing. */
@@ -75,11 +84,7 @@ export interface SWR {
    * Rejects only when there is nothing to serve and the render failed.
    */
   get(key: string, generate: Generate, label: string, read?: ReadOptions): Resolved | Promise<Resolved>
-  /**
-   * The synchronous half of `get`: a fresh or stale entry the handler holds in memory
-   * (a stale one starts its background regeneration), else `undefined` without side effects.
-   */
-  peek(key: string, generate: Generate, label: string): Resolved | undefined
+  get(key: string, generate: Generate, label: string, read: SyncReadOptions): Resolved | undefined
   /**
    * Render `key` anew and store it; rejects if that fails. `after` is the time of the
    * invalidation this answers: a render in flight since before it is awaited, not reused,
@@ -377,27 +382,32 @@ export function createSWR(options: SWROptions): SWR {
     })
   }
 
-  return {
-    pending,
-    failing: (key) => failures.has(key),
-    get(key, generate, label, read) {
-      const cached = handler.get(key)
-      if (!isPromise(cached)) return decide(key, cached, generate, label, read)
-      return readNewest(key, cached).then(
-        (entry) => decide(key, entry, generate, label, read),
-        ({ error, entry }: { error: unknown; entry: CacheEntry | undefined }) => {
-          if (!entry) log.error(`reading ${label} from the ${handler.name} cache failed; rendering it`, error)
-          return decide(key, entry, generate, label, entry ? read : undefined)
-        },
-      )
-    },
-    peek(key, generate, label) {
+  function get(key: string, generate: Generate, label: string, read?: ReadOptions): Resolved | Promise<Resolved>
+  function get(key: string, generate: Generate, label: string, read: SyncReadOptions): Resolved | undefined
+  function get(key: string, generate: Generate, label: string, read?: ReadOptions | SyncReadOptions): Resolved | Promise<Resolved> | undefined {
+    if (read && 'sync' in read) {
       const entry = handler.peek?.(key)
       if (!entry || entry.buildId !== buildId) return undefined
       const times = handler.getTagTimes(entry.tags)
       if (isPromise(times) || classify(entry, times, now(), maxAge) === 'expired') return undefined
-      return serve(key, entry, times, generate, label) as Resolved
-    },
+      return serve(key, entry, times, generate, label)
+    }
+    const asyncRead = read as ReadOptions | undefined
+    const cached = handler.get(key)
+    if (!isPromise(cached)) return decide(key, cached, generate, label, asyncRead)
+    return readNewest(key, cached).then(
+      (entry) => decide(key, entry, generate, label, asyncRead),
+      ({ error, entry }: { error: unknown; entry: CacheEntry | undefined }) => {
+        if (!entry) log.error(`reading ${label} from the ${handler.name} cache failed; rendering it`, error)
+        return decide(key, entry, generate, label, entry ? asyncRead : undefined)
+      },
+    )
+  }
+
+  return {
+    pending,
+    failing: (key) => failures.has(key),
+    get,
     async refresh(key, generate, label, after) {
       // A render that started after the invalidation already answers it: join it, or take
       // what it stored, rather than render the key a second time.

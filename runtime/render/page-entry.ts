@@ -2,15 +2,16 @@
  * The one place a render result becomes a cache entry, used by the prerender at build
  * and by regeneration at run time, so both store the same shape.
  */
-import type { CacheEntry } from './cache-handlers/types.js'
+import type { CacheEntry } from '../cache/handlers/types.js'
 import { unsendable } from './header-values.js'
 import type { RenderResult } from './render.js'
-import { implicitTags } from './revalidate.js'
-import type { RouteDefinition } from './route-table.js'
-import type { Generated } from './swr.js'
+import { implicitTags } from '../cache/revalidate.js'
+import type { RouteDefinition } from '../routes/route-table.js'
+import type { Generated } from '../cache/swr.js'
+import { NOT_FOUND_REVALIDATE_SECONDS } from '../cache/defaults.js'
 
 /** A 404 from `notFound()` stays fresh this long (seconds) and only in memory. */
-export const NOT_FOUND_REVALIDATE = 10
+export const NOT_FOUND_REVALIDATE = NOT_FOUND_REVALIDATE_SECONDS
 
 export function pageKey(buildId: string, pathname: string): string {
   return `page:${buildId}:${pathname}`

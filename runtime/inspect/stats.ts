@@ -2,7 +2,8 @@
  * Hit / stale / miss / bypass counters, total and per second over the last minutes, for
  * the inspector. Counting is one array increment on the serving path.
  */
-import type { ResponseState } from './response.js'
+/** What a page response was, as the `x-isr-cache` header says. */
+export type ResponseState = 'HIT' | 'STALE' | 'MISS' | 'BYPASS'
 
 const STATES: readonly ResponseState[] = ['HIT', 'STALE', 'MISS', 'BYPASS']
 const WINDOW_SECONDS = 600

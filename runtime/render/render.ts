@@ -16,10 +16,10 @@ import {
 } from './document.js'
 import { sendableLocation } from './header-values.js'
 import { isNotFoundSignal, isRedirectSignal } from './navigation.js'
-import { lowerRevalidate, renderContext, type RenderContext } from './render-context.js'
-import type { DataCache } from './data-cache.js'
-import { implicitTags } from './revalidate.js'
-import type { Params, Revalidate, RouteDefinition, ServerEntry } from './route-table.js'
+import { lowerRevalidate, renderContext, type RenderContext } from '../cache/render-context.js'
+import type { DataCache } from '../cache/data-cache.js'
+import { implicitTags } from '../cache/revalidate.js'
+import type { Params, Revalidate, RouteDefinition, ServerEntry } from '../routes/route-table.js'
 
 /** Tags and scripts for one page, computed once per route (see `assets.ts`). */
 export interface PageAssets {

@@ -1,7 +1,7 @@
 /** `route.ts` modules: Web-standard handlers named after HTTP methods, never cached. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Logger } from './debug.js'
-import type { Params } from './route-table.js'
+import type { Logger } from '../inspect/debug.js'
+import type { Params } from '../routes/route-table.js'
 import { PayloadTooLargeError, sendWebResponse, toWebRequest, type BodyLimit } from './web-request.js'
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const

@@ -1,0 +1,34 @@
+/**
+ * Every default of vite-isr, with its unit in its name: the options' docs, the plugin, the
+ * handlers and the prerender read them here, so a default is written once.
+ */
+
+/** Seconds in a year: the default `expireTime` and `staleIfError`, and `revalidate: false`'s `s-maxage`. */
+export const ONE_YEAR_SECONDS = 31_536_000
+
+/** What `expireTime: Infinity` stands for (Next.js's INFINITE_CACHE), so entries and headers stay finite. */
+export const INFINITE_EXPIRE_TIME_SECONDS = 0xfffffffe
+
+/** The memory tier's budget (`cacheMaxMemorySize`). */
+export const DEFAULT_MEMORY_MAX_SIZE_BYTES = 50 * 1024 * 1024
+
+/** The filesystem cache's budget (`cacheMaxDiskSize`). */
+export const DEFAULT_DISK_MAX_SIZE_BYTES = 1024 * 1024 * 1024
+
+/** The filesystem cache's bound on files (`cacheMaxDiskEntries`). */
+export const DEFAULT_DISK_MAX_ENTRIES = 1_000_000
+
+/** A route handler's request body bound (`maxBodySize`). */
+export const DEFAULT_MAX_BODY_SIZE_BYTES = 1024 * 1024
+
+/** `renderTimeout`. */
+export const DEFAULT_RENDER_TIMEOUT_MS = 30_000
+
+/** `retryBackoff`. */
+export const DEFAULT_RETRY_BACKOFF_MS = Object.freeze({ min: 2_000, max: 60_000 })
+
+/** The folder under `distDir` the build seeds with prerendered pages; the default `cacheDir`. */
+export const SEED_DIR_NAME = 'isr-cache'
+
+/** A 404 from `notFound()` stays fresh this long, and only in memory. */
+export const NOT_FOUND_REVALIDATE_SECONDS = 10

@@ -1,0 +1,124 @@
+/**
+ * The one pipeline, for the Express middleware and the `wrap()` fast path alike: resolve
+ * the request once (serve/resolve.ts), then hand it to what owns it. The fast path is the
+ * page server's synchronous first step on an already-resolved URL, not a copy of it.
+ */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
+import type { Logger } from '../inspect/debug.js'
+import type { Router } from '../routes/router.js'
+import type { ServerEntry } from '../routes/route-table.js'
+import { INSPECTOR_PATH } from './inspector.js'
+import type { PageServer } from './pages.js'
+import { originForm } from '../routes/path.js'
+import { createResolver } from './resolve.js'
+import { NO_EXTRAS, POWERED_BY_EXPRESS } from './response.js'
+import { serveRouteHandler } from './route-handlers.js'
+
+export type NextFunction = (error?: unknown) => void
+type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void
+
+export interface PipelineOptions {
+  router: Router
+  pages: PageServer
+  /** URL paths of the client build's files, served by `serveStatic`. */
+  staticFiles: ReadonlySet<string>
+  serveStatic: Handler
+  /** Vite's `base`: stripped before `serveStatic` looks a file up. */
+  base: string
+  modules: ServerEntry['modules']
+  /** Bytes a route handler's request body may have (`maxBodySize`). */
+  maxBodySize: number
+  /** The inspector, when on: answers `/__isr` and below. */
+  inspect?: (req: IncomingMessage, res: ServerResponse, pathname: string) => boolean
+  log: Logger
+}
+
+export interface Pipeline {
+  (req: IncomingMessage, res: ServerResponse, next?: NextFunction): void
+  /**
+   * The fast path: a request listener for `http.createServer(isr.wrap(app))` that answers
+   * cached pages (HIT, STALE, 304) from memory before `app` runs, and hands every other
+   * request to `app` unchanged.
+   */
+  wrap(app: RequestListener): RequestListener
+}
+
+function sendPlain(res: ServerResponse, status: number, text: string, headers?: Record<string, string>): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), ...headers })
+  res.end(text)
+}
+
+export function createPipeline(options: PipelineOptions): Pipeline {
+  const { router, pages, serveStatic, base, modules, inspect, log } = options
+  const resolver = createResolver({
+    router,
+    staticFiles: options.staticFiles,
+    inspectorPath: inspect ? INSPECTOR_PATH : undefined,
+    target: (pathname, match) => pages.target(pathname, match),
+  })
+
+  function handle(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    if (req.url !== undefined && req.url.charCodeAt(0) !== 47 /* / */) req.url = originForm(req.url)
+    const url = req.url ?? '/'
+    const resolved = resolver.resolve(url, req.method)
+    switch (resolved.kind) {
+      case 'page':
+        void pages.serve(req, res, resolved.target)
+        return
+      case 'reject':
+        log.debug('reject', JSON.stringify(url.slice(0, 80)), { status: resolved.status, reason: resolved.reason })
+        return sendPlain(res, resolved.status, resolved.status === 400 ? 'Bad Request' : 'Not Found')
+      case 'redirect':
+        log.debug('redirect', JSON.stringify(url.slice(0, 80)), { location: resolved.location.slice(0, 80) })
+        return req.method === 'GET' || req.method === 'HEAD' ? sendPlain(res, 308, 'Permanent Redirect', { location: resolved.location }) : sendPlain(res, 404, 'Not Found')
+      case 'inspector':
+        inspect!(req, res, resolved.pathname)
+        return
+      case 'static':
+        if (base !== '/') req.url = '/' + url.slice(base.length)
+        return serveStatic(req, res, () => {
+          req.url = url
+          next()
+        })
+      case 'route': {
+        const { match } = resolved
+        void serveRouteHandler(modules[match.route.file], req, res, match.params, match.route.file, { maxBodySize: options.maxBodySize, log })
+        return
+      }
+      case 'next':
+        return next()
+    }
+  }
+
+  const middleware = function isrHandler(req: IncomingMessage, res: ServerResponse, next?: NextFunction) {
+    const fallthrough: NextFunction =
+      next ??
+      ((error?: unknown) => {
+        if (error) log.error(`${req.method} ${req.url} failed`, error)
+        if (!res.headersSent) sendPlain(res, error ? 500 : 404, error ? 'Internal Server Error' : 'Not Found')
+      })
+    try {
+      handle(req, res, fallthrough)
+    } catch (error) {
+      fallthrough(error)
+    }
+  } as Pipeline
+
+  middleware.wrap = (listener: RequestListener): RequestListener => {
+    // An Express app's answers carry X-Powered-By unless it was disabled; so do the fast
+    // path's, read per request as Express does (the setting may change after wrap()).
+    const app = listener as RequestListener & { enabled?: (setting: string) => boolean }
+    const express = typeof app.enabled === 'function'
+    return function isrFastPath(req, res) {
+      // The pipeline's synchronous first step, for URLs already resolved to pages: anything
+      // new goes through the app first (path checks, static files, the inspector, route handlers).
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        const known = resolver.known(req.url ?? '/')
+        if (known !== undefined && pages.serve(req, res, known, express && app.enabled!('x-powered-by') ? POWERED_BY_EXPRESS : NO_EXTRAS, true) === true) return
+      }
+      listener(req, res)
+    }
+  }
+
+  return middleware
+}

@@ -1,0 +1,74 @@
+/**
+ * Resolving a request, once: path checks -> canonical path -> what owns it (the inspector,
+ * a static file, a route handler, a page) -> the page's route and cache key. A page's
+ * resolution is kept by URL, so a repeat request (and the fast path) starts at the cache.
+ */
+import type { RouteMatch, Router } from '../routes/router.js'
+import { normalizePathname } from '../routes/path.js'
+import type { PageTarget } from './pages.js'
+
+export type Resolution =
+  /** A path refused before routing: 400 for a malformed one, 404 for one no page may have. */
+  | { kind: 'reject'; status: 400 | 404; reason: string }
+  /** Another spelling of a path: reads are sent to its one canonical spelling, through the app's middleware again. */
+  | { kind: 'redirect'; location: string }
+  | { kind: 'inspector'; pathname: string }
+  | { kind: 'static'; pathname: string }
+  | { kind: 'route'; pathname: string; match: RouteMatch }
+  /** Not a read of anything this handler serves: the app's next middleware answers. */
+  | { kind: 'next' }
+  /** A page, or the 404 page (`target: null`). */
+  | { kind: 'page'; target: PageTarget | null }
+
+export interface ResolverOptions {
+  router: Router
+  /** URL paths of the client build's files. */
+  staticFiles: ReadonlySet<string>
+  /** Whether the inspector is on (it owns `/__isr` and below). */
+  inspectorPath?: string
+  target(pathname: string, match: RouteMatch): PageTarget
+}
+
+export interface Resolver {
+  resolve(url: string, method: string | undefined): Resolution
+  /** The page a URL already resolved to, or `undefined`: the fast path's only lookup. */
+  known(url: string): PageTarget | undefined
+}
+
+/** URLs kept: query strings make new URLs, so the memo is emptied when full. */
+const MAX_KEPT_URLS = 10_000
+/** Longer URLs are resolved each time: a flood of long URLs must not pin memory. */
+const MAX_KEPT_URL_LENGTH = 256
+
+export function createResolver(options: ResolverOptions): Resolver {
+  const { router, staticFiles, inspectorPath } = options
+  const pages = new Map<string, PageTarget>()
+
+  return {
+    known: (url) => pages.get(url),
+    resolve(url, method) {
+      const isRead = method === 'GET' || method === 'HEAD'
+      if (isRead) {
+        const known = pages.get(url)
+        if (known !== undefined) return { kind: 'page', target: known }
+      }
+      const checked = normalizePathname(url)
+      if (!checked.ok) return { kind: 'reject', status: checked.status, reason: checked.reason }
+      if (checked.redirect !== undefined) return { kind: 'redirect', location: checked.redirect }
+      const { pathname } = checked
+      if (inspectorPath !== undefined && (pathname === inspectorPath || pathname.startsWith(inspectorPath + '/'))) return { kind: 'inspector', pathname }
+      if (isRead && staticFiles.has(pathname)) return { kind: 'static', pathname }
+      const match = router.match(pathname)
+      if (match?.route.kind === 'route') return { kind: 'route', pathname, match }
+      if (!isRead) return { kind: 'next' }
+      if (!match) return { kind: 'page', target: null }
+      const target = options.target(pathname, match)
+      // A query string makes no cache entry, so it must make no memo entry either.
+      if (url.length <= MAX_KEPT_URL_LENGTH && !url.includes('?')) {
+        if (pages.size >= MAX_KEPT_URLS) pages.clear()
+        pages.set(url, target)
+      }
+      return { kind: 'page', target }
+    },
+  }
+}
