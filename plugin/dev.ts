@@ -14,6 +14,9 @@ import { CLIENT_ENTRY_ID } from './entries.js'
 import type { AppTree } from './routes.js'
 import type { PluginState } from './state.js'
 
+/** The debug log's events that mean something in dev (ISR_DEBUG_CACHE=1). */
+const DEV_DEBUG_EVENTS = new Set(['dev', 'reject', 'redirect', 'bypass', 'revalidatePath', 'revalidateTag'])
+
 interface DevApp {
   env: Environment
   tree: AppTree
@@ -28,7 +31,8 @@ export function devPlugin(state: PluginState): Plugin {
       // Failed renders are shown by Vite's error page, which logs them; the rest, with stacks mapped to the source.
       const log: Logger = {
         debugEnabled: base.debugEnabled,
-        debug: base.debug,
+        // The cache's own events (miss, set, regenerate) would describe a store that keeps nothing.
+        debug: (event, subject, fields) => DEV_DEBUG_EVENTS.has(event) && base.debug(event, subject, fields),
         warn: base.warn,
         error(message, error) {
           if (error instanceof Error) server.ssrFixStacktrace(error)

@@ -3,12 +3,11 @@
  * HTTP. Pages and route handlers render on every request, nothing is cached, HMR is wired
  * in, edits on disk show on the next request, and failures answer instead of hanging.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { createServer, type ViteDevServer } from 'vite'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { copyFixture } from '../helpers/build.js'
+import { startDevServer, type DevServer } from '../helpers/dev-server.js'
 
 interface FixtureDb {
   posts: Record<string, { title: string; body: string }>
@@ -33,18 +32,14 @@ function renderCount(html: string): number {
 
 const NO_STORE = 'private, no-cache, no-store, max-age=0, must-revalidate'
 
-let server: ViteDevServer
-let base: string
+let dev: DevServer
 let dir: string
 const stderr: string[] = []
 const originalWrite = process.stderr.write.bind(process.stderr)
 
-function get(path: string, init?: RequestInit): Promise<Response> {
-  return fetch(base + path, { redirect: 'manual', signal: AbortSignal.timeout(15_000), ...init })
-}
+const get = (path: string, init?: RequestInit): Promise<Response> => dev.get(path, init)
 
 beforeAll(async () => {
-  dir = copyFixture('basic', 'dev')
   process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
     stderr.push(text)
@@ -52,28 +47,13 @@ beforeAll(async () => {
     if (text.startsWith('[vite-isr] dev ')) return true
     return (originalWrite as (...args: unknown[]) => boolean)(chunk, ...rest)
   }) as typeof process.stderr.write
-  const previous = process.env.ISR_DEBUG_CACHE
-  process.env.ISR_DEBUG_CACHE = '1'
-  try {
-    server = await createServer({
-      root: dir,
-      configFile: join(dir, 'vite.config.ts'),
-      server: { port: 0, host: '127.0.0.1' },
-      logLevel: 'silent',
-    })
-  } finally {
-    if (previous === undefined) delete process.env.ISR_DEBUG_CACHE
-    else process.env.ISR_DEBUG_CACHE = previous
-  }
-  await server.listen()
-  const address = server.httpServer!.address() as AddressInfo
-  base = `http://127.0.0.1:${address.port}`
+  dev = await startDevServer({ as: 'dev', env: { ISR_DEBUG_CACHE: '1' } })
+  dir = dev.dir
 })
 
 afterAll(async () => {
   process.stderr.write = originalWrite
-  await server?.close()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+  await dev?.close()
 })
 
 afterEach(() => {
@@ -236,12 +216,7 @@ describe('vite dev server in middleware mode (inside the user\'s own server)', (
 
   it('renders pages through server.middlewares and stops receiving revalidations once closed', async () => {
     const before = targets()
-    const mw = await createServer({
-      root: dir,
-      configFile: join(dir, 'vite.config.ts'),
-      server: { middlewareMode: true, hmr: false },
-      logLevel: 'silent',
-    })
+    const { server: mw, close } = await startDevServer({ as: 'dev-middleware-mode', vite: { server: { middlewareMode: true, hmr: false } }, listen: false })
     try {
       expect(targets()).toBe(before + 1)
       const http = await import('node:http')
@@ -259,7 +234,7 @@ describe('vite dev server in middleware mode (inside the user\'s own server)', (
         await new Promise((resolve) => host.close(resolve))
       }
     } finally {
-      await mw.close()
+      await close()
     }
     expect(targets()).toBe(before)
   })
