@@ -69,23 +69,23 @@ export function devPlugin(state: PluginState): Plugin {
       const store = createNullCacheHandler()
       /**
        * The paths `generateStaticParams` gives each route with `dynamicParams = false`, asked
-       * once: a 404 is decided as production decides it, from that list, without calling it per
-       * request. An edit to the route's page asks again; any other edit under app/ asks every route.
+       * once per version of the page module: a 404 is decided as production decides it, from
+       * that list, without calling it per request. An edit to the page, or to a module it
+       * imports, makes a new module and so asks again.
        */
-      const staticPaths = new Map<string, Promise<ReadonlySet<string>>>()
+      const pathsByModule = new WeakMap<object, Promise<ReadonlySet<string>>>()
+      const latest = new Map<string, ReadonlySet<string>>()
       const admitted = {
         has(pathname: string): boolean {
-          for (const paths of settled.values()) if (paths.has(pathname)) return true
+          for (const paths of latest.values()) if (paths.has(pathname)) return true
           return false
         },
       }
-      const settled = new Map<string, ReadonlySet<string>>()
       let current: Promise<DevApp> | null = null
 
       const appPrefix = `${state.root}/${state.options.appDir}/`
       server.watcher.on('all', (event, file) => {
-        const changed = file.replaceAll('\\', '/')
-        if (changed.startsWith(appPrefix)) {
+        if (file.replaceAll('\\', '/').startsWith(appPrefix)) {
           current = null
           state.invalidateTree()
           if (event === 'add' || event === 'unlink' || event === 'unlinkDir' || event === 'addDir') {
@@ -96,14 +96,6 @@ export function devPlugin(state: PluginState): Plugin {
               }
             }
           }
-        }
-        const route = changed.startsWith(state.root + '/') ? changed.slice(state.root.length + 1) : changed
-        if (event === 'change' && staticPaths.has(route)) {
-          staticPaths.delete(route)
-          settled.delete(route)
-        } else {
-          staticPaths.clear()
-          settled.clear()
         }
       })
 
@@ -153,20 +145,15 @@ export function devPlugin(state: PluginState): Plugin {
         return made
       }
 
-      function pathsOf(env: Environment, route: RouteDefinition): Promise<ReadonlySet<string>> {
-        let paths = staticPaths.get(route.file)
+      async function learnPaths(env: Environment, route: RouteDefinition): Promise<void> {
+        const mod = await env.entry.modules[route.file]()
+        let paths = pathsByModule.get(mod)
         if (!paths) {
-          const asked = env.staticPaths(route).then((list) => {
-            const set = new Set(list.map((p) => p.pathname))
-            if (staticPaths.get(route.file) === asked) settled.set(route.file, set)
-            return set
-          })
-          staticPaths.set(route.file, (paths = asked))
-          asked.catch(() => {
-            if (staticPaths.get(route.file) === asked) staticPaths.delete(route.file)
-          })
+          const asked = env.staticPaths(route).then((list) => new Set(list.map((p) => p.pathname)))
+          pathsByModule.set(mod, (paths = asked))
+          asked.catch(() => pathsByModule.delete(mod))
         }
-        return paths
+        latest.set(route.file, await paths)
       }
 
       /** Before the pipeline: a broken route throws to Vite's overlay; static params are known. */
@@ -178,7 +165,7 @@ export function devPlugin(state: PluginState): Plugin {
         if (broken) throw withLocation(broken, state.root)
         if (match.route.kind === 'page' && !match.route.dynamicParams) {
           try {
-            await pathsOf(env, match.route)
+            await learnPaths(env, match.route)
           } catch (error) {
             // A mistake in generateStaticParams is a route error: Vite's overlay shows the file.
             throw error instanceof StaticParamsError ? withLocation(error, state.root) : error

@@ -185,6 +185,37 @@ describe('vite dev server', () => {
     expect(await shop.text()).toMatch(/shop index/)
   })
 
+  it('asks generateStaticParams once per version of a dynamicParams = false page, not per request, and again after an edit', async () => {
+    const file = join(dir, 'app/fixed/[slug]/page.tsx')
+    const calls = () => (globalThis as { __staticParamsCalls?: number }).__staticParamsCalls ?? 0
+    const original = readFileSync(file, 'utf8')
+    const counted = (slugs: string) =>
+      original.replace(
+        "export async function generateStaticParams() {\n  return [{ slug: 'a' }]",
+        `export async function generateStaticParams() {\n  const g = globalThis as { __staticParamsCalls?: number }\n  g.__staticParamsCalls = (g.__staticParamsCalls ?? 0) + 1\n  return [${slugs}]`,
+      )
+    expect(counted('')).not.toBe(original)
+    try {
+      writeFileSync(file, counted("{ slug: 'a' }, { slug: 'c' }"))
+      await expect.poll(async () => (await get('/fixed/c')).status, { timeout: 10_000, interval: 100 }).toBe(200)
+      const before = calls()
+      expect(before).toBeGreaterThan(0)
+      for (let i = 0; i < 5; i++) {
+        expect((await get('/fixed/a')).status).toBe(200)
+        expect((await get('/fixed/b')).status).toBe(404)
+        expect((await get('/fixed/c')).status).toBe(200)
+      }
+      expect(calls()).toBe(before)
+
+      writeFileSync(file, counted("{ slug: 'a' }, { slug: 'd' }"))
+      await expect.poll(async () => (await get('/fixed/d')).status, { timeout: 10_000, interval: 100 }).toBe(200)
+      expect((await get('/fixed/c')).status).toBe(404)
+      expect(calls()).toBeGreaterThan(before)
+    } finally {
+      writeFileSync(file, original)
+    }
+  })
+
   it('gives a revalidate = 0 page the request, as production does', async () => {
     const res = await get('/now', { headers: { 'user-agent': 'dev-test-agent/1.0' } })
     expect(res.status).toBe(200)
