@@ -4,6 +4,7 @@
  */
 import type { LoadSpec } from './lib/load.js'
 import { prerenderRow } from './lib/prerender.js'
+import { firstHitRow, variantsMemoryRow } from './lib/prepared.js'
 import { memoryCappedRow, memoryRow, revalidateTagRow, scaleHitRow } from './lib/scale.js'
 import { staleStormRow } from './lib/stale-storm.js'
 import { startupMemoryRow, startupTimeRow } from './lib/startup.js'
@@ -67,4 +68,7 @@ export const ROWS: Row[] = [
   // issue 12: start-up does not grow with the cache folder.
   startupTimeRow(),
   startupMemoryRow(),
+  // Entries are prepared when stored: a first HIT compresses nothing, and the memory tier counts the compressed copies.
+  firstHitRow(),
+  variantsMemoryRow(),
 ]

@@ -4,8 +4,10 @@
  *
  *   npm run bench -- --rounds 5 --seconds 3 --warmup 2 --workers 0 --only redis
  *   npm run bench -- --peers [--only peers]
+ *   npm run bench -- --group hit,compression
  *
- * (`--only` runs the rows whose name contains the text, and leaves RESULTS.md alone;
+ * (`--only` runs the rows whose name contains the text, `--group` the throughput rows of the
+named groups; either leaves RESULTS.md alone;
  * --rounds, --seconds and --warmup override every throughput group's own settings in rows.ts;
  * --workers runs autocannon in that many worker threads, for machines with cores to spare;
  * --peers adds the rows of lib/peers.ts: Next.js and Nitro, installed into a scratch folder,
@@ -43,6 +45,8 @@ interface Options {
   /** Set on the command line: overrides every group's own settings. */
   override: Partial<Settings>
   only?: string
+  /** Throughput groups to run alone. */
+  groups?: string[]
   workers: number
   /** Add the peer rows (lib/peers.ts). */
   peers: boolean
@@ -56,6 +60,7 @@ function readOptions(): Options {
       warmup: { type: 'string' },
       workers: { type: 'string', default: '0' },
       only: { type: 'string' },
+      group: { type: 'string' },
       peers: { type: 'boolean', default: false },
     },
   })
@@ -68,7 +73,8 @@ function readOptions(): Options {
   }
   const workers = Number(values.workers)
   if (!Number.isInteger(workers) || workers < 0) throw new TypeError(`--workers must be an integer >= 0 (got ${values.workers})`)
-  return { override, only: values.only, workers, peers: values.peers }
+  const groups = values.group?.split(',').map((g) => g.trim()).filter(Boolean)
+  return { override, only: values.only, groups, workers, peers: values.peers }
 }
 
 function groupSettings(group: string, options: Options): Settings {
@@ -250,7 +256,11 @@ async function main(): Promise<void> {
   log(`built in ${(build.ms / 1000).toFixed(1)} s`)
   const ctx = createContext(FIXTURE_DIR, log)
 
-  const selected = ROWS.filter((row) => !options.only || row.name.toLowerCase().includes(options.only.toLowerCase()))
+  const selected = ROWS.filter(
+    (row) =>
+      (!options.only || row.name.toLowerCase().includes(options.only.toLowerCase())) &&
+      (!options.groups || (row.kind === 'throughput' && options.groups.includes(row.group ?? 'hit'))),
+  )
   const peerRows = options.peers ? selectPeerRows(options.only) : []
   if (selected.length === 0 && peerRows.length === 0) throw new Error(`--only ${options.only} matches no row${options.peers ? '' : ' (the peer rows need --peers)'}`)
   const results = new Map<(typeof ROWS)[number], RowResult>()
@@ -320,8 +330,8 @@ async function main(): Promise<void> {
   log(`whole run ${Math.round(totalSeconds)} s (${timings.join(', ')})`)
   if (failed) process.exitCode = 1
   // A partial run must not replace the full table.
-  if (options.only) {
-    log('--only: bench/RESULTS.md left as it was')
+  if (options.only || options.groups) {
+    log(`${options.only ? '--only' : '--group'}: bench/RESULTS.md left as it was`)
     return
   }
   const file = join(BENCH_DIR, 'RESULTS.md')

@@ -15,7 +15,10 @@
 //   cpu            CPU time used so far and memory (rss, heap, external)
 //   renders        renders counted by the fixture's pages (`globalThis.__BENCH_RENDERS__`)
 //   fill           GET `prefix + n` for n in [from, to) from inside this process, `concurrency`
-//                  at a time, over keep-alive sockets: fills the cache through the runtime
+//                  at a time, over keep-alive sockets: fills the cache through the runtime;
+//                  once per `encodings` entry (Accept-Encoding values) when given
+//   revalidatePath `await revalidatePath(path, { regenerate: true })`: resolves once the new
+//                  page is stored
 //   revalidateTag  `calls` sequential `await revalidateTag(tag)`, timed
 //   cacheInfo      entries and bytes in the memory tier, entries tagged `tag`
 //   profile        diagnostics: `{ action: 'start' }`, then `{ action: 'stop', file }` writes a
@@ -80,16 +83,16 @@ function memory() {
 }
 
 /** GET every path from inside this process; counts answers by status and by x-isr-cache. */
-async function fill({ prefix, from, to, concurrency = 16 }) {
+async function fill({ prefix, from, to, concurrency = 16, encodings = [undefined] }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency })
   const { port } = server.address()
   const statuses = {}
   const states = {}
   let next = from
-  const get = (path) =>
+  const get = (path, encoding) =>
     new Promise((resolve, reject) => {
       http
-        .get({ host: '127.0.0.1', port, path, agent }, (res) => {
+        .get({ host: '127.0.0.1', port, path, agent, headers: encoding ? { 'accept-encoding': encoding } : {} }, (res) => {
           statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1
           const state = res.headers['x-isr-cache'] ?? 'none'
           states[state] = (states[state] ?? 0) + 1
@@ -102,7 +105,10 @@ async function fill({ prefix, from, to, concurrency = 16 }) {
   const started = performance.now()
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < to) await get(prefix + next++)
+      while (next < to) {
+        const path = prefix + next++
+        for (const encoding of encodings) await get(path, encoding)
+      }
     }),
   )
   agent.destroy()
@@ -164,6 +170,11 @@ const handlers = {
   renders: () => ({ renders: { ...globalThis.__BENCH_RENDERS__ } }),
   fill,
   revalidateTag: revalidateTagTimed,
+  revalidatePath: async ({ path }) => {
+    const started = performance.now()
+    await runtime.revalidatePath(path, { regenerate: true })
+    return { ms: performance.now() - started }
+  },
   cacheInfo,
   profile: async ({ action, file }) => {
     if (action === 'start') profiling ??= await startProfile()

@@ -1,33 +1,50 @@
 /**
- * `vite` (dev): pages and route handlers render on every request through Vite's SSR
- * module runner, with HMR in the browser. Nothing is cached, as in `next dev`.
+ * `vite` (dev): requests go through the runtime's one serving pipeline, as in production,
+ * over a store that keeps nothing: pages and route handlers render on every request through
+ * Vite's SSR module runner, with HMR in the browser, as in `next dev`. Routing, 404s,
+ * redirects, headers and status codes are production's; what dev adds is its own: the
+ * request log, HMR, Vite's overlay for a broken route or a failed render, `quiet`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { isRunnableDevEnvironment, type Plugin, type ViteDevServer } from 'vite'
-import { createLogger } from '../runtime/inspect/debug.js'
-import { normalizePathname } from '../runtime/routes/path.js'
-import { renderNotFound, renderPage, type RenderApp, type RenderResult } from '../runtime/render/render.js'
-import { registerRevalidationTarget } from '../runtime/cache/revalidate.js'
-import { callRouteHandler } from '../runtime/serve/route-handlers.js'
-import { fillPattern, type Params, type ServerEntry } from '../runtime/routes/route-table.js'
-import { createRouter, type Router } from '../runtime/routes/router.js'
-import { toWebRequest } from '../runtime/serve/web-request.js'
+import { isRunnableDevEnvironment, type Connect, type Plugin, type ViteDevServer } from 'vite'
+import { createEnvironment, createLogger, createNullCacheHandler, registerRevalidationTarget, StaticParamsError, type Environment } from '../runtime/environment.js'
+import type { Logger } from '../runtime/inspect/debug.js'
+import type { RouteDefinition, ServerEntry } from '../runtime/routes/route-table.js'
 import { CLIENT_ENTRY_ID } from './entries.js'
+import type { AppTree } from './routes.js'
 import type { PluginState } from './state.js'
 
-const DEV_HEADERS = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-isr-cache': 'BYPASS' }
+/** The debug log's events that mean something in dev (ISR_DEBUG_CACHE=1). */
+const DEV_DEBUG_EVENTS = new Set(['dev', 'reject', 'redirect', 'bypass', 'revalidatePath', 'revalidateTag'])
+
+interface DevApp {
+  env: Environment
+  tree: AppTree
+}
 
 export function devPlugin(state: PluginState): Plugin {
   return {
     name: 'vite-isr:dev',
     apply: 'serve',
     configureServer(server) {
-      const log = createLogger()
+      const base = createLogger()
+      // Failed renders are shown by Vite's error page, which logs them; the rest, with stacks mapped to the source.
+      const log: Logger = {
+        debugEnabled: base.debugEnabled,
+        // The cache's own events (miss, set, regenerate) would describe a store that keeps nothing.
+        debug: (event, subject, fields) => DEV_DEBUG_EVENTS.has(event) && base.debug(event, subject, fields),
+        warn: base.warn,
+        error(message, error) {
+          if (error instanceof Error) server.ssrFixStacktrace(error)
+          base.error(message, error)
+        },
+      }
       log.debug('dev', 'caching is off in dev: every request renders, revalidatePath / revalidateTag are accepted and logged')
       const logger = server.config.logger
       logger.info('[vite-isr] dev: caching is off (every request renders, as in next dev); `vite build` then `vite preview` or `node server.js` serve with ISR', { timestamp: true })
       /** One line per request, as `next dev` prints (silenced by `quiet` or --logLevel warn). */
       const requestLine = (req: IncomingMessage, res: ServerResponse, started: number) => {
+        log.debug('dev', `${(req.url ?? '/').split('?')[0].slice(0, 200)} rendered in ${Date.now() - started}ms, status ${res.statusCode} (caching is off in dev)`)
         if (state.options.quiet) return
         logger.info(`[vite-isr] ${req.method} ${(req.url ?? '/').slice(0, 200)} ${res.statusCode} in ${Date.now() - started}ms (not cached in dev)`, { timestamp: true })
       }
@@ -43,103 +60,143 @@ export function devPlugin(state: PluginState): Plugin {
       const close = server.close.bind(server)
       server.close = () => {
         unregister()
+        current?.then(({ env }) => env.close(), () => {})
         return close()
       }
 
+      /** Each request's `next`, for a render that fails: Vite's error page and overlay answer it. */
+      const nextOf = new WeakMap<IncomingMessage, Connect.NextFunction>()
+      const store = createNullCacheHandler()
+      /**
+       * The paths `generateStaticParams` gives each route with `dynamicParams = false`, asked
+       * once per version of the page module: a 404 is decided as production decides it, from
+       * that list, without calling it per request. An edit to the page, or to a module it
+       * imports, makes a new module and so asks again.
+       */
+      const pathsByModule = new WeakMap<object, Promise<ReadonlySet<string>>>()
+      const latest = new Map<string, ReadonlySet<string>>()
+      const admitted = {
+        has(pathname: string): boolean {
+          for (const paths of latest.values()) if (paths.has(pathname)) return true
+          return false
+        },
+      }
+      let current: Promise<DevApp> | null = null
+
       const appPrefix = `${state.root}/${state.options.appDir}/`
-      let router: Router | null = null
       server.watcher.on('all', (event, file) => {
-        if (!file.startsWith(appPrefix)) return
-        router = null
-        state.invalidateTree()
-        if (event === 'add' || event === 'unlink' || event === 'unlinkDir' || event === 'addDir') {
-          for (const env of Object.values(server.environments)) {
-            for (const id of [`\0${CLIENT_ENTRY_ID}`]) {
-              const mod = env.moduleGraph.getModuleById(id)
-              if (mod) env.moduleGraph.invalidateModule(mod)
+        if (file.replaceAll('\\', '/').startsWith(appPrefix)) {
+          current = null
+          state.invalidateTree()
+          if (event === 'add' || event === 'unlink' || event === 'unlinkDir' || event === 'addDir') {
+            for (const env of Object.values(server.environments)) {
+              for (const id of [`\0${CLIENT_ENTRY_ID}`]) {
+                const mod = env.moduleGraph.getModuleById(id)
+                if (mod) env.moduleGraph.invalidateModule(mod)
+              }
             }
           }
         }
       })
 
-      let preamble: string | undefined
-      const devHead = async (url: string) => {
-        if (preamble === undefined) {
-          const html = await server.transformIndexHtml(url, '<!DOCTYPE html><html><head></head><body></body></html>')
-          preamble = /<head>([\s\S]*)<\/head>/.exec(html)?.[1] ?? ''
+      let preamble: Promise<string> | undefined
+      const devHead = () =>
+        (preamble ??= server.transformIndexHtml('/', '<!DOCTYPE html><html><head></head><body></body></html>').then((html) => /<head>([\s\S]*)<\/head>/.exec(html)?.[1] ?? '')).catch((error: unknown) => {
+          preamble = undefined
+          throw error
+        })
+
+      async function createDevApp(): Promise<DevApp> {
+        const ssr = server.environments.ssr
+        if (!isRunnableDevEnvironment(ssr)) throw new Error('[vite-isr] the ssr environment cannot run modules in dev')
+        const load = (file: string) => ssr.runner.import(`/${file}`) as Promise<Record<string, unknown>>
+        const tree = state.tree()
+        const entry: ServerEntry = {
+          routes: tree.routes,
+          modules: Object.fromEntries(tree.files.map((file) => [file, () => load(file)])),
+          app: { rootLayouts: tree.rootLayouts, notFound: tree.notFound, error: tree.error },
         }
-        return preamble
+        const head = await devHead()
+        const body = `<script type="module" src="/@id/__x00__${CLIENT_ENTRY_ID}"></script>`
+        const env = createEnvironment(
+          { entry, buildId: 'dev', assets: () => ({ head, body }), base: server.config.base, prerendered: admitted },
+          {
+            store,
+            log,
+            expireTime: state.options.expireTime,
+            // A render that fails in dev is retried on the next request, not after a back-off.
+            retryBackoffMs: { min: 1, max: 1 },
+            dev: {
+              renderFailed(req, _res, error) {
+                const next = nextOf.get(req)
+                if (next) next(error)
+              },
+            },
+          },
+        )
+        return { env, tree }
+      }
+
+      function devApp(): Promise<DevApp> {
+        const made = (current ??= createDevApp())
+        made.catch(() => {
+          if (current === made) current = null
+        })
+        return made
+      }
+
+      async function learnPaths(env: Environment, route: RouteDefinition): Promise<void> {
+        const mod = await env.entry.modules[route.file]()
+        let paths = pathsByModule.get(mod)
+        if (!paths) {
+          const asked = env.staticPaths(route).then((list) => new Set(list.map((p) => p.pathname)))
+          pathsByModule.set(mod, (paths = asked))
+          asked.catch(() => pathsByModule.delete(mod))
+        }
+        latest.set(route.file, await paths)
+      }
+
+      /** Before the pipeline: a broken route throws to Vite's overlay; static params are known. */
+      async function prepare(req: IncomingMessage): Promise<Environment> {
+        const { env, tree } = await devApp()
+        const match = env.match(req.url ?? '/')
+        if (!match) return env
+        const broken = tree.broken.get(match.route.file)
+        if (broken) throw withLocation(broken, state.root)
+        if (match.route.kind === 'page' && !match.route.dynamicParams) {
+          try {
+            await learnPaths(env, match.route)
+          } catch (error) {
+            // A mistake in generateStaticParams is a route error: Vite's overlay shows the file.
+            throw error instanceof StaticParamsError ? withLocation(error, state.root) : error
+          }
+        }
+        return env
       }
 
       return () => {
         server.middlewares.use((req, res, next) => {
           const started = Date.now()
-          handle(server, req, res).then((handled) => {
-            if (!handled) return next()
-            if (res.writableFinished) requestLine(req, res, started)
-            else res.once('finish', () => requestLine(req, res, started))
-          }, (error: unknown) => {
+          let passed = false
+          const fail = (error: unknown) => {
+            passed = true
             if (error instanceof Error) server.ssrFixStacktrace(error)
             if (!reachableFromNetwork(server)) return next(error)
             // Vite's error page and overlay show the module's source: on a network, say where
             // to look instead, and keep the source in the terminal.
             server.config.logger.error(`[vite-isr] dev: ${req.method} ${req.url?.slice(0, 200)} failed`, { error: error as Error, timestamp: true })
             next(new Error(`[vite-isr] this page failed to render; the error and its source are in the dev server's terminal (not sent to clients while the server listens beyond localhost)`))
-          })
-        })
-      }
-
-      async function handle(server: ViteDevServer, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-        const checked = normalizePathname(req.url ?? '/')
-        if (!checked.ok) return false
-        const { pathname } = checked
-        const tree = state.tree()
-        router ??= createRouter(tree.routes)
-        const match = router.match(pathname)
-        const broken = match && tree.broken.get(match.route.file)
-        if (broken) throw withLocation(broken, state.root)
-        const ssr = server.environments.ssr
-        if (!isRunnableDevEnvironment(ssr)) throw new Error('[vite-isr] the ssr environment cannot run modules in dev')
-        const load = (file: string) => ssr.runner.import(`/${file}`) as Promise<Record<string, unknown>>
-        if (match?.route.kind === 'route') {
-          log.debug('dev', `${req.method} ${pathname} -> ${match.route.file}`)
-          await callRouteHandler(await load(match.route.file), req, res, match.params, match.route.file)
-          return true
-        }
-        if (req.method !== 'GET' && req.method !== 'HEAD') return false
-        const entry: ServerEntry = {
-          routes: tree.routes,
-          modules: Object.fromEntries(tree.files.map((file) => [file, () => load(file)])),
-          app: { rootLayouts: tree.rootLayouts, notFound: tree.notFound, error: tree.error },
-        }
-        const head = await devHead(req.url ?? '/')
-        const app: RenderApp = { entry, assets: () => ({ head, body: `<script type="module" src="/@id/__x00__${CLIENT_ENTRY_ID}"></script>` }) }
-        const started = Date.now()
-        let result: RenderResult
-        if (!match || (!match.route.dynamicParams && !(await isStaticParam(entry, match.route.file, match.params, pathname)))) {
-          result = await renderNotFound(app)
-        } else {
-          // As in production, only pages rendered per request (revalidate = 0) see the request.
-          const request = match.route.revalidate === 0 ? toWebRequest(req) : undefined
-          result = await renderPage(app, { route: match.route, params: match.params, pathname, request })
-        }
-        log.debug('dev', `${pathname} rendered in ${Date.now() - started}ms, status ${result.status} (caching is off in dev)`)
-        res.writeHead(result.status, { ...DEV_HEADERS, ...result.headers, 'cache-control': 'no-store' })
-        res.end(req.method === 'HEAD' ? undefined : result.body)
-        return true
-      }
-
-      async function isStaticParam(entry: ServerEntry, file: string, params: Params, pathname: string): Promise<boolean> {
-        const route = entry.routes.find((r) => r.file === file)!
-        if (!route.hasGenerateStaticParams) return false
-        const mod = await entry.modules[file]()
-        const list = (await (mod.generateStaticParams as () => Promise<Params[]>)()) ?? []
-        return list.some((p) => {
-          try {
-            return fillPattern(route, p) === fillPattern(route, params) || fillPattern(route, p) === pathname
-          } catch {
-            return false
           }
+          res.once('finish', () => {
+            if (!passed) requestLine(req, res, started)
+          })
+          prepare(req).then((env) => {
+            nextOf.set(req, fail)
+            env.pipeline(req, res, (error?: unknown) => {
+              passed = true
+              next(error)
+            })
+          }, fail)
         })
       }
     },

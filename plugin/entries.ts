@@ -4,7 +4,7 @@
  */
 import { posix } from 'node:path'
 import type { Plugin } from 'vite'
-import { DATA_SCRIPT_ID } from '../runtime/render/document.js'
+import { DATA_SCRIPT_ID } from '../runtime/environment.js'
 import type { AppTree } from './routes.js'
 import type { ResolvedPluginOptions } from './options.js'
 import type { PluginState } from './state.js'

@@ -5,7 +5,7 @@
  */
 import { isAbsolute, join, resolve } from 'node:path'
 import type { Plugin } from 'vite'
-import { CLIENT_DIR } from '../runtime/render/build-output.js'
+import { CLIENT_DIR } from '../runtime/environment.js'
 import { devPlugin } from './dev.js'
 import { devGuardPlugin } from './dev-guard.js'
 import { compressAssetsPlugin } from './compress-assets.js'

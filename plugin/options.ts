@@ -1,5 +1,4 @@
-import { EXPIRE_TIME_RULE, normalizeExpireTime } from '../runtime/options.js'
-import { ONE_YEAR_SECONDS } from '../runtime/cache/defaults.js'
+import { EXPIRE_TIME_RULE, normalizeExpireTime, ONE_YEAR_SECONDS } from '../runtime/environment.js'
 
 export interface IsrPluginOptions {
   /**

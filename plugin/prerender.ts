@@ -1,27 +1,27 @@
 /**
  * After both builds: run `generateStaticParams`, render every static and ISR page with
  * the runtime's own renderer (in parallel), write them into the cache seed and write
- * `prerender-manifest.json`. The same `renderPage` + `toGenerated` as at run time.
+ * `prerender-manifest.json`. Through the runtime's render environment: the same render and
+ * entry preparation as a regeneration at run time.
  */
-import { randomBytes } from 'node:crypto'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { createAssetResolver, type ClientManifest } from '../runtime/render/assets.js'
-import { CLIENT_DIR, DEFAULT_CACHE_DIR, SERVER_ENTRY_FILE } from '../runtime/render/build-output.js'
-import { createFileSystemCacheHandler } from '../runtime/cache/handlers/file-system.js'
-import type { CacheHandler } from '../runtime/cache/handlers/types.js'
-import { PRERENDER_MANIFEST, PRERENDER_MANIFEST_VERSION, type PrerenderManifest } from '../runtime/render/manifest.js'
-import { pageKey, toGenerated } from '../runtime/render/page-entry.js'
-import { prepareEntry } from '../runtime/render/prepare.js'
-import { registerDataCache, type DataCache } from '../runtime/cache/data-cache.js'
-import { createLogger } from '../runtime/inspect/debug.js'
-import { normalizePathname } from '../runtime/routes/path.js'
-import { renderPage, type RenderApp } from '../runtime/render/render.js'
-import { isImplicitTag } from '../runtime/cache/revalidate.js'
-import { createSWR } from '../runtime/cache/swr.js'
-import { fillPattern, routeRegex, type Params, type RouteDefinition, type ServerEntry } from '../runtime/routes/route-table.js'
 import type { Plugin } from 'vite'
+import {
+  createEnvironment,
+  createFileSystemCacheHandler,
+  createLogger,
+  DEFAULT_CACHE_DIR,
+  isImplicitTag,
+  PRERENDER_MANIFEST,
+  PRERENDER_MANIFEST_VERSION,
+  prerenderSource,
+  routeRegex,
+  StaticParamsError,
+  type Environment,
+} from '../runtime/environment.js'
+import type { PrerenderManifest } from '../runtime/render/manifest.js'
+import type { Params, RouteDefinition } from '../runtime/routes/route-table.js'
 import { progressReporter, routeTable, stylerFor } from './report.js'
 import { RouteError } from './routes.js'
 import type { PluginState } from './state.js'
@@ -47,48 +47,13 @@ interface Job {
   params: Params
 }
 
-function checkParamsShape(route: RouteDefinition, value: unknown): Params[] {
-  const fix = `Return an array of params objects, e.g. [{ ${route.segments.filter((s) => s.type !== 'static').map((s) => (s.type === 'dynamic' ? `${s.name}: '1'` : `${s.name}: ['a', 'b']`)).join(', ')} }].`
-  if (!Array.isArray(value)) {
-    throw new RouteError(`[vite-isr] ${route.file}: generateStaticParams() must return an array (got ${value === null ? 'null' : typeof value}). ${fix}`, route.file)
-  }
-  value.forEach((params, i) => {
-    if (typeof params !== 'object' || params === null || Array.isArray(params)) {
-      throw new RouteError(`[vite-isr] ${route.file}: generateStaticParams() returned ${JSON.stringify(params)} at index ${i}, not an object. ${fix}`, route.file)
-    }
-    try {
-      fillPattern(route, params as Params)
-    } catch (error) {
-      throw new RouteError(`[vite-isr] ${route.file}: generateStaticParams() returned ${JSON.stringify(params)} at index ${i}: ${(error as Error).message.replace('[vite-isr] ', '')}. ${fix}`, route.file)
-    }
-  })
-  return value as Params[]
-}
-
-async function jobsFor(entry: ServerEntry, route: RouteDefinition): Promise<Job[]> {
-  const dynamic = route.segments.some((s) => s.type !== 'static')
-  if (!dynamic) return [{ route, pathname: route.pattern, params: {} }]
-  if (!route.hasGenerateStaticParams) return []
-  const mod = await entry.modules[route.file]()
-  let value: unknown
+async function jobsFor(env: Environment, route: RouteDefinition): Promise<Job[]> {
   try {
-    value = await (mod.generateStaticParams as () => unknown)()
+    return (await env.staticPaths(route)).map(({ params, pathname }) => ({ route, pathname, params }))
   } catch (error) {
-    throw new RouteError(`[vite-isr] ${route.file}: generateStaticParams() threw: ${(error as Error)?.message ?? error}. Fix the function, or remove it to render every path on its first request.`, route.file)
+    if (error instanceof StaticParamsError) throw new RouteError(error.message, error.file)
+    throw error
   }
-  return checkParamsShape(route, value).map((params) => ({ route, pathname: servedPath(route, params), params }))
-}
-
-/**
- * The path a request for these params is served under, decoded as the server's normaliser
- * decodes it (`{ slug: 'é' }` -> `/fixed/é`, requested as `/fixed/%C3%A9`): cache keys and the
- * manifest hold that form. A value no request can reach (`'..'`, one with a `/`) keeps its
- * encoded form, so it is never mistaken for another page.
- */
-function servedPath(route: RouteDefinition, params: Params): string {
-  const filled = fillPattern(route, params)
-  const checked = normalizePathname(filled)
-  return checked.ok && checked.pathname.split('/').length === filled.split('/').length ? checked.pathname : filled
 }
 
 async function runPool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -100,10 +65,10 @@ async function runPool<T>(items: T[], concurrency: number, work: (item: T) => Pr
 }
 
 /** Every path to prerender; fills the manifest's dynamic routes and per-request pages on the way. */
-async function collectJobs(entry: ServerEntry, manifest: PrerenderManifest): Promise<Job[]> {
+async function collectJobs(env: Environment, manifest: PrerenderManifest): Promise<Job[]> {
   const jobs: Job[] = []
   const seen = new Set<string>()
-  for (const route of entry.routes) {
+  for (const route of env.entry.routes) {
     if (route.kind !== 'page') continue
     if (route.segments.some((s) => s.type !== 'static')) {
       manifest.dynamicRoutes[route.pattern] = { routeRegex: routeRegex(route.segments), fallback: route.dynamicParams ? null : false, revalidate: route.revalidate }
@@ -112,7 +77,7 @@ async function collectJobs(entry: ServerEntry, manifest: PrerenderManifest): Pro
       manifest.dynamicPages.push(route.pattern)
       continue
     }
-    for (const job of await jobsFor(entry, route)) {
+    for (const job of await jobsFor(env, route)) {
       if (seen.has(job.pathname)) continue
       seen.add(job.pathname)
       jobs.push(job)
@@ -121,13 +86,11 @@ async function collectJobs(entry: ServerEntry, manifest: PrerenderManifest): Pro
   return jobs
 }
 
-/** Render one page with the runtime's renderer and store it in the seed, as a regeneration would. */
-async function prerenderPage(app: RenderApp, { route, pathname, params }: Job, manifest: PrerenderManifest, seed: CacheHandler, expireTime: number): Promise<void> {
-  const startedAt = Date.now()
+/** Render one page in the environment and store it in the seed, as a regeneration would. */
+async function prerenderPage(env: Environment, { route, pathname, params }: Job, manifest: PrerenderManifest): Promise<void> {
   let generated
   try {
-    const result = await renderPage(app, { route, params, pathname })
-    generated = toGenerated(result, { pathname, route, startedAt, buildId: manifest.buildId, expireTime })
+    generated = await env.render(pathname, { route, params })
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     throw new RouteError(`[vite-isr] ${route.file}: prerendering ${pathname} failed: ${message}. Fix the page or its loader; to skip it at build, leave ${pathname} out of generateStaticParams.`, route.file, 1, 1, error instanceof Error ? error.stack : undefined)
@@ -143,7 +106,7 @@ async function prerenderPage(app: RenderApp, { route, pathname, params }: Job, m
     return
   }
   // Prepared as a regeneration prepares it: the server reads the ETag and compressed bodies from the seed.
-  await seed.set(pageKey(manifest.buildId, pathname), await prepareEntry(page))
+  await env.store.set(env.pages.target(pathname, { route, params }).key, page)
   manifest.routes[pathname] = {
     initialRevalidateSeconds: page.revalidate,
     srcRoute: route.pattern,
@@ -155,9 +118,8 @@ async function prerenderPage(app: RenderApp, { route, pathname, params }: Job, m
 
 export async function prerender(options: PrerenderOptions): Promise<PrerenderOutcome> {
   const { distDir } = options
-  const entry = (await import(pathToFileURL(join(distDir, SERVER_ENTRY_FILE)).href + `?build=${Date.now()}`)) as ServerEntry
-  const clientManifest = JSON.parse(readFileSync(join(distDir, CLIENT_DIR, '.vite', 'manifest.json'), 'utf8')) as ClientManifest
-  const buildId = randomBytes(12).toString('base64url')
+  const source = await prerenderSource(distDir, options.base)
+  const buildId = source.buildId
 
   const seedDir = join(distDir, DEFAULT_CACHE_DIR)
   rmSync(seedDir, { recursive: true, force: true })
@@ -165,15 +127,7 @@ export async function prerender(options: PrerenderOptions): Promise<PrerenderOut
   const seed = await createFileSystemCacheHandler({ dir: seedDir, writes: 'direct' })
   // Data fetched through cache() / fetch() while prerendering is shared by every page of the
   // build (one query for a thousand pages) and lands in the seed, so the server starts warm.
-  const log = createLogger()
-  const dataCache: DataCache = {
-    swr: createSWR({ handler: seed, buildId, now: Date.now, timeout: 60_000, retry: { min: 1, max: 1 }, log }),
-    buildId,
-    expireTime: options.expireTime,
-    log,
-  }
-  const unregisterData = registerDataCache(dataCache)
-  const app: RenderApp = { entry, assets: createAssetResolver(clientManifest, options.base), dataCache }
+  const env = createEnvironment(source, { store: seed, log: createLogger(), expireTime: options.expireTime, renderTimeoutMs: 60_000, retryBackoffMs: { min: 1, max: 1 } })
 
   const manifest: PrerenderManifest = {
     version: PRERENDER_MANIFEST_VERSION,
@@ -187,14 +141,14 @@ export async function prerender(options: PrerenderOptions): Promise<PrerenderOut
     dynamicPages: [],
   }
   try {
-    const jobs = await collectJobs(entry, manifest)
+    const jobs = await collectJobs(env, manifest)
     let done = 0
     await runPool(jobs, options.concurrency, async (job) => {
-      await prerenderPage(app, job, manifest, seed, options.expireTime)
+      await prerenderPage(env, job, manifest)
       options.onProgress?.(++done, jobs.length)
     })
   } finally {
-    unregisterData()
+    env.close()
     await seed.dispose?.()
   }
   manifest.builtAt = Date.now()
@@ -203,7 +157,7 @@ export async function prerender(options: PrerenderOptions): Promise<PrerenderOut
   for (const key of Object.keys(manifest.routes).sort()) sorted[key] = manifest.routes[key]
   manifest.routes = sorted
   writeFileSync(join(distDir, PRERENDER_MANIFEST), JSON.stringify(manifest, null, 2) + '\n')
-  return { manifest, routes: entry.routes }
+  return { manifest, routes: env.entry.routes }
 }
 
 /** Builds the environments Vite has not built yet, then prerenders and prints the route table. */

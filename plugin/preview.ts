@@ -17,7 +17,7 @@ export function previewPlugin(state: PluginState): Plugin {
     },
     async configurePreviewServer(server) {
       // Imported here: a build or dev run never loads the server runtime this way.
-      const { createISRHandler } = await import('../runtime/handler.js')
+      const { createISRHandler } = await import('../runtime/index.js')
       const isr = await createISRHandler({ distDir: state.outDir })
       server.httpServer.once('close', () => void isr.close())
       server.middlewares.use(function isrPreview(req, res, next) {

@@ -1,9 +1,8 @@
 /** The progress line while prerendering and the route table after it, like `next build`. */
 import type { PrerenderManifest } from '../runtime/render/manifest.js'
-import { lowerRevalidate } from '../runtime/cache/render-context.js'
+import { formatBytes, lowerRevalidate } from '../runtime/environment.js'
 import type { Revalidate, RouteDefinition } from '../runtime/routes/route-table.js'
 import { styleText } from 'node:util'
-import { formatBytes } from '../runtime/inspect/debug.js'
 
 export interface Reporter {
   info(message: string): void

@@ -1,26 +1,19 @@
 /**
  * `createISRHandler`: the Express middleware (and the `wrap()` fast path) over the
- * build output. A thin adapter: path checks, then static files, route handlers or
- * pages, each in its own module.
+ * build output: the server's store (memory tier in front of the filesystem, or the app's
+ * own handler) under the one render environment, and revalidation on the instance.
  */
-import { createAssetResolver } from './render/assets.js'
+import { buildSource, createEnvironment } from './environment.js'
 import { loadBuildOutput } from './render/build-output.js'
 import { createMemoryCacheHandler } from './cache/handlers/memory.js'
 import { createTieredCacheHandler } from './cache/handlers/tiered.js'
 import type { CacheHandler } from './cache/handlers/types.js'
 import { createLogger, type Logger } from './inspect/debug.js'
 import { handlerFromBuild, isThenable, resolveDistDir, resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
-import { createPageServer } from './serve/pages.js'
-import { createPipeline, type NextFunction, type Pipeline } from './serve/pipeline.js'
+import type { NextFunction, Pipeline } from './serve/pipeline.js'
 import { applyPathRevalidation, pathRevalidation, registerRevalidationTarget, tagRevalidation, type RevalidatePathOptions, type RevalidatePathType, type RevalidateTagProfile } from './cache/revalidate.js'
-import { createRouter } from './routes/router.js'
 import { importSeed, openDefaultStore } from './seed.js'
 import { DEFAULT_TAG_RETENTION } from './cache/handlers/tag-times.js'
-import { createStaticHandler } from './serve/static-files.js'
-import { createSWR } from './cache/swr.js'
-import { createCacheStats } from './inspect/stats.js'
-import { createInspector } from './serve/inspector.js'
-import { registerDataCache, type DataCache } from './cache/data-cache.js'
 
 export type { NextFunction }
 
@@ -70,51 +63,22 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
       ? createTieredCacheHandler({ memory: createMemoryCacheHandler({ maxSize: options.cacheMaxMemorySize }), store })
       : store
 
-  const router = createRouter(entry.routes)
-  const swr = createSWR({
-    handler: cache,
-    buildId,
-    now: options.now,
-    timeout: options.renderTimeout,
-    retry: options.retryBackoff,
-    staleIfError: options.staleIfError,
+  const env = createEnvironment(buildSource(build), {
+    store: cache,
     log,
-  })
-  const dataCache: DataCache = { swr, buildId, expireTime: options.expireTime, log }
-  const unregisterData = registerDataCache(dataCache)
-  const app = { entry, assets: createAssetResolver(build.clientManifest, manifest.base), dataCache }
-  const stats = createCacheStats(options.now)
-  const pages = createPageServer({
-    app,
-    router,
-    swr,
-    handler: cache,
-    buildId,
     expireTime: options.expireTime,
-    prerendered: new Set(Object.keys(manifest.routes)),
     now: options.now,
-    log,
+    renderTimeoutMs: options.renderTimeout,
+    retryBackoffMs: options.retryBackoff,
+    staleIfErrorSeconds: options.staleIfError,
+    maxBodySize: options.maxBodySize,
     onRevalidate: options.onRevalidate,
     tagHeader: options.cdnTagHeader,
-    stats,
+    inspector: options.inspector,
   })
-  const inspect = options.inspector
-    ? createInspector({ cache, swr, stats, now: options.now, buildId, options: options.inspector })
-    : undefined
+  const { pages } = env
   const unregister = registerRevalidationTarget(pages)
-  const serveStatic = createStaticHandler(build.clientDir, manifest.assetsDir)
-
-  const middleware = createPipeline({
-    router,
-    pages,
-    staticFiles: build.staticFiles,
-    serveStatic,
-    base: manifest.base,
-    modules: entry.modules,
-    inspect,
-    maxBodySize: options.maxBodySize,
-    log,
-  }) as ISRHandler
+  const middleware = env.pipeline as ISRHandler
 
   Object.defineProperties(middleware, {
     cache: { value: cache, enumerable: true },
@@ -136,7 +100,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
   }
   middleware.close = async () => {
     unregister()
-    unregisterData()
+    env.close()
     await cache.dispose?.()
   }
   return middleware

@@ -25,7 +25,7 @@ export interface PageServerOptions {
   buildId: string
   expireTime: number
   /** Paths prerendered at build: with `dynamicParams = false` only these exist. */
-  prerendered: ReadonlySet<string>
+  prerendered: { has(pathname: string): boolean }
   now: () => number
   log: Logger
   onRevalidate?: (event: RevalidateEvent) => void | Promise<void>
@@ -33,6 +33,18 @@ export interface PageServerOptions {
   tagHeader?: string
   /** Counts every page response by state, for the inspector. */
   stats?: CacheStats
+  /** The dev server's differences (its store keeps nothing); unset in production. */
+  dev?: DevServing
+}
+
+/**
+ * How the dev server's answers differ from production's, on purpose: nothing is kept, so no
+ * browser or proxy may keep anything either (Cache-Control: no-store); the 404 page is rendered
+ * per request like every page (its files change while you work); a failed render goes to
+ * Vite's error page and overlay instead of `error.tsx`, with the same 500 status.
+ */
+export interface DevServing {
+  renderFailed(req: IncomingMessage, res: ServerResponse, error: unknown): void
 }
 
 /**
@@ -81,6 +93,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
   const responder = createResponder({ tagHeader: options.tagHeader })
   const whyUnsendable = responder.whyUnsendable
   const stats = options.stats
+  const dev = options.dev
   /**
    * Set once a page goes out with a `Set-Cookie` from middleware in front. Which requests such
    * middleware answers with a cookie depends on the request (a new visitor, a consent banner),
@@ -98,7 +111,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
     const cookie = res.getHeader('set-cookie') !== undefined
     if (cookie) cookiesInFront = true
     try {
-      if (!responder.send(req, res, entry, state, extras, cookie)) return false
+      if (!responder.send(req, res, entry, state, extras, cookie || dev !== undefined)) return false
     } catch (error) {
       log.error(`sending ${req.url?.slice(0, 200)} failed${key ? '; its cache entry is dropped' : ''}`, error)
       // The 500 waits for the drop: the client's next request must not find the entry again.
@@ -132,9 +145,12 @@ export function createPageServer(options: PageServerOptions): PageServer {
 
   /** Unknown routes all get the same 404 page: rendered once per process. */
   function sendNotFound(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    notFoundPage ??= renderNotFound(app).then((result) => prepareEntry({ ...resultEntry(result, buildId), revalidate: 0 }))
-    notFoundPage.catch(() => (notFoundPage = undefined))
-    return notFoundPage
+    const page = notFoundPage ?? renderNotFound(app).then((result) => prepareEntry({ ...resultEntry(result, buildId), revalidate: 0 }))
+    if (!dev) {
+      notFoundPage = page
+      page.catch(() => (notFoundPage = undefined))
+    }
+    return page
       .then(
         (entry) => sendOwn(req, res, entry),
         (error) => sendError(req, res, error, req.url ?? ''),
@@ -148,6 +164,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
   }
 
   async function sendError(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> {
+    if (dev) return dev.renderFailed(req, res, error)
     log.error(`rendering ${pathname} failed`, error)
     const result = await renderError(app, error)
     sendOwn(req, res, await prepareEntry(resultEntry(result, buildId)))

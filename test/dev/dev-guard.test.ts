@@ -3,34 +3,32 @@
  * route handlers, configuration, databases, `.env`, or the raw source of a page (its
  * loader). A real Vite dev server on a scratch copy of the basic fixture, over HTTP.
  */
-import { rmSync, writeFileSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createServer, type ViteDevServer } from 'vite'
 import { reachableFromNetwork } from '../../plugin/dev.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { copyFixture } from '../helpers/build.js'
+import { startDevServer, type DevServer } from '../helpers/dev-server.js'
 
 const SECRET = 'dev-secret-3b9f0c-never-served'
-let server: ViteDevServer
-let base: string
+let dev: DevServer
 let dir: string
 
-const get = (path: string) => fetch(base + path, { redirect: 'manual', signal: AbortSignal.timeout(15_000) })
+const get = (path: string) => dev.get(path)
 
 beforeAll(async () => {
-  dir = copyFixture('basic', 'dev-guard')
-  writeFileSync(join(dir, '.env'), `SECRET=${SECRET}\n`)
-  writeFileSync(join(dir, 'blog.db'), SECRET)
-  writeFileSync(join(dir, 'server/secret.ts'), `export const secret = '${SECRET}'\n`)
-  server = await createServer({ root: dir, configFile: join(dir, 'vite.config.ts'), server: { port: 0, host: '127.0.0.1' }, logLevel: 'silent' })
-  await server.listen()
-  base = `http://127.0.0.1:${(server.httpServer!.address() as AddressInfo).port}`
+  dev = await startDevServer({
+    as: 'dev-guard',
+    prepare(scratch) {
+      writeFileSync(join(scratch, '.env'), `SECRET=${SECRET}\n`)
+      writeFileSync(join(scratch, 'blog.db'), SECRET)
+      writeFileSync(join(scratch, 'server/secret.ts'), `export const secret = '${SECRET}'\n`)
+    },
+  })
+  dir = dev.dir
 })
 
 afterAll(async () => {
-  await server?.close()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+  await dev?.close()
 })
 
 describe('the dev server keeps server-only files from the browser', () => {

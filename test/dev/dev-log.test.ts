@@ -4,11 +4,10 @@
  * import Node modules (they are server code, never scanned for the browser).
  */
 import { writeFileSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { createLogger, createServer, type Logger, type ViteDevServer } from 'vite'
+import { createLogger, type Logger, type ViteDevServer } from 'vite'
 import { afterEach, describe, expect, it } from 'vitest'
-import { copyFixture } from '../helpers/build.js'
+import { startDevServer, type DevServer } from '../helpers/dev-server.js'
 
 interface Captured {
   server: ViteDevServer
@@ -16,22 +15,23 @@ interface Captured {
   get(path: string): Promise<Response>
 }
 
-const servers: ViteDevServer[] = []
+const servers: DevServer[] = []
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()))
 })
 
 async function start(name: string, pluginOptions = '', logLevel: 'info' | 'warn' = 'info'): Promise<Captured> {
-  const dir = copyFixture('basic', name)
-  writeFileSync(
-    join(dir, 'vite.config.ts'),
-    `import react from '@vitejs/plugin-react'\nimport { defineConfig } from 'vite'\nimport { isr } from 'vite-isr/plugin'\nexport default defineConfig({ plugins: [react(), isr(${pluginOptions})] })\n`,
-  )
-  // The README's webhook: a route handler importing a Node module.
-  writeFileSync(
-    join(dir, 'app/api/revalidate/route.ts'),
-    `import { createHash } from 'node:crypto'\nexport async function POST() { return new Response(createHash('sha256').update('x').digest('hex')) }\n`,
-  )
+  const prepare = (dir: string) => {
+    writeFileSync(
+      join(dir, 'vite.config.ts'),
+      `import react from '@vitejs/plugin-react'\nimport { defineConfig } from 'vite'\nimport { isr } from 'vite-isr/plugin'\nexport default defineConfig({ plugins: [react(), isr(${pluginOptions})] })\n`,
+    )
+    // The README's webhook: a route handler importing a Node module.
+    writeFileSync(
+      join(dir, 'app/api/revalidate/route.ts'),
+      `import { createHash } from 'node:crypto'\nexport async function POST() { return new Response(createHash('sha256').update('x').digest('hex')) }\n`,
+    )
+  }
   const lines: string[] = []
   const base: Logger = createLogger(logLevel, { allowClearScreen: false })
   const customLogger: Logger = {
@@ -42,18 +42,9 @@ async function start(name: string, pluginOptions = '', logLevel: 'info' | 'warn'
     warnOnce: (msg) => void lines.push(msg),
   }
   if (logLevel === 'warn') customLogger.info = () => {}
-  const server = await createServer({
-    root: dir,
-    configFile: join(dir, 'vite.config.ts'),
-    server: { port: 0, host: '127.0.0.1' },
-    optimizeDeps: { force: true },
-    customLogger,
-    logLevel,
-  })
-  servers.push(server)
-  await server.listen()
-  const url = `http://127.0.0.1:${(server.httpServer!.address() as AddressInfo).port}`
-  return { server, lines, get: (path) => fetch(url + path, { signal: AbortSignal.timeout(15_000) }) }
+  const dev = await startDevServer({ as: name, prepare, vite: { optimizeDeps: { force: true }, customLogger, logLevel } })
+  servers.push(dev)
+  return { server: dev.server, lines, get: (path) => dev.get(path) }
 }
 
 describe('the dev server log', () => {

@@ -3,33 +3,32 @@
  * pages it concerns: they answer the error (500, with the file and line Vite's overlay
  * shows) while every other page renders. `vite build` still stops on the same mistake.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createServer, type ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { copyFixture, viteBuild } from '../helpers/build.js'
+import { viteBuild } from '../helpers/build.js'
+import { startDevServer, type DevServer } from '../helpers/dev-server.js'
 
-let server: ViteDevServer
-let base: string
+let dev: DevServer
 let dir: string
-const get = (path: string) => fetch(base + path, { signal: AbortSignal.timeout(15_000) })
+const get = (path: string) => dev.get(path)
 
 beforeAll(async () => {
-  dir = copyFixture('basic', 'dev-route-errors')
-  mkdirSync(join(dir, 'app/broken'), { recursive: true })
-  writeFileSync(join(dir, 'app/broken/page.tsx'), `export const revalidate = 60 * 5\nexport default function Broken() { return <p>broken</p> }\n`)
-  mkdirSync(join(dir, 'app/area/inner'), { recursive: true })
-  writeFileSync(join(dir, 'app/area/layout.tsx'), `export const revalidate = 'often'\nexport default function L({ children }: { children: React.ReactNode }) { return children }\n`)
-  writeFileSync(join(dir, 'app/area/inner/page.tsx'), `export default function Inner() { return <p>inner</p> }\n`)
-  server = await createServer({ root: dir, configFile: join(dir, 'vite.config.ts'), server: { port: 0, host: '127.0.0.1' }, logLevel: 'silent' })
-  await server.listen()
-  base = `http://127.0.0.1:${(server.httpServer!.address() as AddressInfo).port}`
+  dev = await startDevServer({
+    as: 'dev-route-errors',
+    prepare(scratch) {
+      mkdirSync(join(scratch, 'app/broken'), { recursive: true })
+      writeFileSync(join(scratch, 'app/broken/page.tsx'), `export const revalidate = 60 * 5\nexport default function Broken() { return <p>broken</p> }\n`)
+      mkdirSync(join(scratch, 'app/area/inner'), { recursive: true })
+      writeFileSync(join(scratch, 'app/area/layout.tsx'), `export const revalidate = 'often'\nexport default function L({ children }: { children: React.ReactNode }) { return children }\n`)
+      writeFileSync(join(scratch, 'app/area/inner/page.tsx'), `export default function Inner() { return <p>inner</p> }\n`)
+    },
+  })
+  dir = dev.dir
 })
 
 afterAll(async () => {
-  await server?.close()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+  await dev?.close()
 })
 
 describe('a mistake in one route, in dev', () => {

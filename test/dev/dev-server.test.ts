@@ -3,12 +3,11 @@
  * HTTP. Pages and route handlers render on every request, nothing is cached, HMR is wired
  * in, edits on disk show on the next request, and failures answer instead of hanging.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { createServer, type ViteDevServer } from 'vite'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { copyFixture } from '../helpers/build.js'
+import { startDevServer, type DevServer } from '../helpers/dev-server.js'
 
 interface FixtureDb {
   posts: Record<string, { title: string; body: string }>
@@ -31,18 +30,16 @@ function renderCount(html: string): number {
   return Number(match[1])
 }
 
-let server: ViteDevServer
-let base: string
+const NO_STORE = 'private, no-cache, no-store, max-age=0, must-revalidate'
+
+let dev: DevServer
 let dir: string
 const stderr: string[] = []
 const originalWrite = process.stderr.write.bind(process.stderr)
 
-function get(path: string, init?: RequestInit): Promise<Response> {
-  return fetch(base + path, { redirect: 'manual', signal: AbortSignal.timeout(15_000), ...init })
-}
+const get = (path: string, init?: RequestInit): Promise<Response> => dev.get(path, init)
 
 beforeAll(async () => {
-  dir = copyFixture('basic', 'dev')
   process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
     stderr.push(text)
@@ -50,28 +47,13 @@ beforeAll(async () => {
     if (text.startsWith('[vite-isr] dev ')) return true
     return (originalWrite as (...args: unknown[]) => boolean)(chunk, ...rest)
   }) as typeof process.stderr.write
-  const previous = process.env.ISR_DEBUG_CACHE
-  process.env.ISR_DEBUG_CACHE = '1'
-  try {
-    server = await createServer({
-      root: dir,
-      configFile: join(dir, 'vite.config.ts'),
-      server: { port: 0, host: '127.0.0.1' },
-      logLevel: 'silent',
-    })
-  } finally {
-    if (previous === undefined) delete process.env.ISR_DEBUG_CACHE
-    else process.env.ISR_DEBUG_CACHE = previous
-  }
-  await server.listen()
-  const address = server.httpServer!.address() as AddressInfo
-  base = `http://127.0.0.1:${address.port}`
+  dev = await startDevServer({ as: 'dev', env: { ISR_DEBUG_CACHE: '1' } })
+  dir = dev.dir
 })
 
 afterAll(async () => {
   process.stderr.write = originalWrite
-  await server?.close()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+  await dev?.close()
 })
 
 afterEach(() => {
@@ -106,9 +88,10 @@ describe('vite dev server', () => {
     expect(b).toBe(a + 1)
     expect(fixtureDb().renders['/']).toBe(b)
     for (const res of [first, second]) {
-      expect(res.headers.get('cache-control')).toBe('no-store')
-      expect(res.headers.get('x-isr-cache')).not.toBe('HIT')
-      expect(res.headers.get('etag')).toBeNull()
+      // production's value for what it does not keep: no browser or proxy keeps a dev page either
+      expect(res.headers.get('cache-control')).toBe(NO_STORE)
+      // the store keeps nothing: every page is a miss that renders
+      expect(res.headers.get('x-isr-cache')).toBe('MISS')
     }
   })
 
@@ -174,7 +157,7 @@ describe('vite dev server', () => {
   it('answers an unknown path with the not-found page and 404', async () => {
     const res = await get('/no/such/page')
     expect(res.status).toBe(404)
-    expect(res.headers.get('cache-control')).toBe('no-store')
+    expect(res.headers.get('cache-control')).toBe(NO_STORE)
     const html = await res.text()
     expect(html).toContain('This page could not be found.')
     expect(html).toContain('/@vite/client')
@@ -200,6 +183,37 @@ describe('vite dev server', () => {
     expect(await docs.text()).toMatch(/docs a\|b/)
     const shop = await get('/shop')
     expect(await shop.text()).toMatch(/shop index/)
+  })
+
+  it('asks generateStaticParams once per version of a dynamicParams = false page, not per request, and again after an edit', async () => {
+    const file = join(dir, 'app/fixed/[slug]/page.tsx')
+    const calls = () => (globalThis as { __staticParamsCalls?: number }).__staticParamsCalls ?? 0
+    const original = readFileSync(file, 'utf8')
+    const counted = (slugs: string) =>
+      original.replace(
+        "export async function generateStaticParams() {\n  return [{ slug: 'a' }]",
+        `export async function generateStaticParams() {\n  const g = globalThis as { __staticParamsCalls?: number }\n  g.__staticParamsCalls = (g.__staticParamsCalls ?? 0) + 1\n  return [${slugs}]`,
+      )
+    expect(counted('')).not.toBe(original)
+    try {
+      writeFileSync(file, counted("{ slug: 'a' }, { slug: 'c' }"))
+      await expect.poll(async () => (await get('/fixed/c')).status, { timeout: 10_000, interval: 100 }).toBe(200)
+      const before = calls()
+      expect(before).toBeGreaterThan(0)
+      for (let i = 0; i < 5; i++) {
+        expect((await get('/fixed/a')).status).toBe(200)
+        expect((await get('/fixed/b')).status).toBe(404)
+        expect((await get('/fixed/c')).status).toBe(200)
+      }
+      expect(calls()).toBe(before)
+
+      writeFileSync(file, counted("{ slug: 'a' }, { slug: 'd' }"))
+      await expect.poll(async () => (await get('/fixed/d')).status, { timeout: 10_000, interval: 100 }).toBe(200)
+      expect((await get('/fixed/c')).status).toBe(404)
+      expect(calls()).toBeGreaterThan(before)
+    } finally {
+      writeFileSync(file, original)
+    }
   })
 
   it('gives a revalidate = 0 page the request, as production does', async () => {
@@ -233,12 +247,7 @@ describe('vite dev server in middleware mode (inside the user\'s own server)', (
 
   it('renders pages through server.middlewares and stops receiving revalidations once closed', async () => {
     const before = targets()
-    const mw = await createServer({
-      root: dir,
-      configFile: join(dir, 'vite.config.ts'),
-      server: { middlewareMode: true, hmr: false },
-      logLevel: 'silent',
-    })
+    const { server: mw, close } = await startDevServer({ as: 'dev-middleware-mode', vite: { server: { middlewareMode: true, hmr: false } }, listen: false })
     try {
       expect(targets()).toBe(before + 1)
       const http = await import('node:http')
@@ -256,7 +265,7 @@ describe('vite dev server in middleware mode (inside the user\'s own server)', (
         await new Promise((resolve) => host.close(resolve))
       }
     } finally {
-      await mw.close()
+      await close()
     }
     expect(targets()).toBe(before)
   })

@@ -3,42 +3,29 @@
  * component on disk is applied by React Fast Refresh without a reload (state kept), and a
  * loader that throws shows in Vite's error overlay, then recovers once fixed.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
-import { createServer, type ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hydrated, launchBrowser } from '../helpers/browser.js'
-import { copyFixture, REPO } from '../helpers/build.js'
+import { REPO } from '../helpers/build.js'
+import { startDevServer, type DevServer } from '../helpers/dev-server.js'
 
 const SCREENSHOTS = join(REPO, 'test/e2e/__screenshots__')
 
 let browser: Browser
-let server: ViteDevServer
+let dev: DevServer
 let base: string
 let dir: string
 let pageFile: string
 
 beforeAll(async () => {
-  dir = copyFixture('basic', 'e2e-dev-hmr')
-  pageFile = join(dir, 'app/blog/[id]/page.tsx')
-  const [launched, dev] = await Promise.all([
-    launchBrowser(),
-    createServer({
-      root: dir,
-      configFile: join(dir, 'vite.config.ts'),
-      // Its own dependency cache: the default (the repo's node_modules/.vite) is shared with every
-      // other dev server started by tests running at the same time, whose optimizer runs race.
-      cacheDir: join(dir, '.vite'),
-      server: { port: 0, host: '127.0.0.1' },
-      logLevel: 'silent',
-    }),
-  ])
+  const [launched, started] = await Promise.all([launchBrowser(), startDevServer({ as: 'e2e-dev-hmr' })])
   browser = launched
-  server = dev
-  await server.listen()
-  base = `http://127.0.0.1:${(server.httpServer!.address() as AddressInfo).port}`
+  dev = started
+  dir = dev.dir
+  pageFile = join(dir, 'app/blog/[id]/page.tsx')
+  base = dev.url
   // Warm up: the first browser visit makes Vite discover and pre-bundle react / react-dom,
   // which may reload the page. Let that happen here, not in the tests.
   const page = await browser.newPage()
@@ -61,8 +48,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close()
-  await server?.close()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+  await dev?.close()
 })
 
 /** Rewrite the page file on disk, failing loudly if the text to replace is not there. */

@@ -64,7 +64,7 @@ describe('when the subscriber connection drops (no periodic check to help)', () 
     await setPost([A, B], '3', 'Third post, edited')
     await advance([A, B], 5_000)
 
-    await admin.client('KILL', 'TYPE', 'pubsub')
+    await admin.client('KILL', 'TYPE', 'PUBSUB')
     const started = performance.now()
     expect(await A.revalidatePath('/blog/3')).toMatchObject({ status: 200 })
     await advance([A, B], 1_000)

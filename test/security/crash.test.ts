@@ -99,7 +99,7 @@ describe('crash-class inputs, in a server process of its own', () => {
   })
 
   it('an entry whose status or headers cannot be sent, planted through cache.set, is dropped and rendered anew as a miss; after a restart too', async () => {
-    const plant = [
+    const plant: { path: string; status: number; headers: Record<string, string> }[] = [
       { path: '/blog/1', status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'x-origin': '日本' } },
       { path: '/blog/2', status: 200, headers: { 'content-type': 'text/html; charset=utf-8', location: '/a\r\nSet-Cookie: x=1' } },
       { path: '/static', status: 1000, headers: { 'content-type': 'text/html; charset=utf-8' } },

@@ -66,7 +66,7 @@ describe('the Redis tag store', () => {
       await raw.zadd(`${keyPrefix}tag-times`, twoHoursAgo, 'e:ancient')
       await raw.hset(`${keyPrefix}tag-floor`, 'e', twoHoursAgo)
       await a.invalidateTags(['late'], { at: Date.now(), mode: 'stale' })
-      expect(await raw.zrange(`${keyPrefix}tag-times`, 0, -1)).toEqual(['s:late'])
+      expect(await raw.zrange(`${keyPrefix}tag-times`, 0, '-1')).toEqual(['s:late'])
       expect(await raw.hgetall(`${keyPrefix}tag-floor`)).toEqual({})
     } finally {
       await a.dispose()
