@@ -13,6 +13,7 @@ import { fillPattern, type Params, type ServerEntry } from '../runtime/routes/ro
 import { createRouter, type Router } from '../runtime/routes/router.js'
 import { toWebRequest } from '../runtime/serve/web-request.js'
 import { CLIENT_ENTRY_ID } from './entries.js'
+import { staticParamsOf } from './prerender.js'
 import type { PluginState } from './state.js'
 
 const DEV_HEADERS = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-isr-cache': 'BYPASS' }
@@ -131,9 +132,7 @@ export function devPlugin(state: PluginState): Plugin {
 
       async function isStaticParam(entry: ServerEntry, file: string, params: Params, pathname: string): Promise<boolean> {
         const route = entry.routes.find((r) => r.file === file)!
-        if (!route.hasGenerateStaticParams) return false
-        const mod = await entry.modules[file]()
-        const list = (await (mod.generateStaticParams as () => Promise<Params[]>)()) ?? []
+        const list = (await staticParamsOf(entry, route)) ?? []
         return list.some((p) => {
           try {
             return fillPattern(route, p) === fillPattern(route, params) || fillPattern(route, p) === pathname

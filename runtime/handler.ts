@@ -5,11 +5,13 @@
  */
 import { createAssetResolver } from './render/assets.js'
 import { loadBuildOutput } from './render/build-output.js'
+import { admittedPaths } from './render/manifest.js'
 import { createMemoryCacheHandler } from './cache/handlers/memory.js'
 import { createTieredCacheHandler } from './cache/handlers/tiered.js'
 import type { CacheHandler } from './cache/handlers/types.js'
 import { createLogger, type Logger } from './inspect/debug.js'
 import { handlerFromBuild, isThenable, resolveDistDir, resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
+import { createDraftMode } from './serve/draft-mode.js'
 import { createPageServer } from './serve/pages.js'
 import { createPipeline, type NextFunction, type Pipeline } from './serve/pipeline.js'
 import { applyPathRevalidation, pathRevalidation, registerRevalidationTarget, tagRevalidation, type RevalidatePathOptions, type RevalidatePathType, type RevalidateTagProfile } from './cache/revalidate.js'
@@ -84,6 +86,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
   const unregisterData = registerDataCache(dataCache)
   const app = { entry, assets: createAssetResolver(build.clientManifest, manifest.base), dataCache }
   const stats = createCacheStats(options.now)
+  const draft = createDraftMode({ secret: options.draftModeSecret, now: options.now })
   const pages = createPageServer({
     app,
     router,
@@ -91,12 +94,13 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     handler: cache,
     buildId,
     expireTime: options.expireTime,
-    prerendered: new Set(Object.keys(manifest.routes)),
+    prerendered: admittedPaths(manifest),
     now: options.now,
     log,
     onRevalidate: options.onRevalidate,
     tagHeader: options.cdnTagHeader,
     stats,
+    draft,
   })
   const inspect = options.inspector
     ? createInspector({ cache, swr, stats, now: options.now, buildId, options: options.inspector })
@@ -113,6 +117,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     modules: entry.modules,
     inspect,
     maxBodySize: options.maxBodySize,
+    draft,
     log,
   }) as ISRHandler
 
