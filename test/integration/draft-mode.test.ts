@@ -94,6 +94,8 @@ describe('draft mode with a secret', () => {
     await t.server.isr.revalidatePath('/posts/hello')
     t.clock.advance(1_000)
     expect((await t.server.get('/posts/hello')).headers.get('x-isr-cache')).toBe('MISS')
+    // the data read by a page render goes to disk once the page is stored, in the background
+    await expect.poll(() => t.server.logs.some((line) => /\bset cache\(post\) (?!.*memoryOnly)/.test(line)), { timeout: 10_000 }).toBe(true)
     expect((await t.server.get('/posts/hello')).headers.get('x-isr-cache')).toBe('HIT')
     const cookie = await enableDraft(t.server)
     t.store.posts.hello.title = 'Edited in the CMS'
@@ -148,6 +150,19 @@ describe('draft mode with a secret', () => {
     const expired = await t.server.get('/posts/hello', { headers: { cookie } })
     expect(expired.headers.get('x-isr-cache')).not.toBe('BYPASS')
     expect(text(await expired.text(), 'draft')).toBe('published')
+  })
+
+  it('regenerates a page for everyone, not in draft mode, when a draft request revalidates it', async () => {
+    const cookie = await enableDraft(t.server)
+    t.store.posts.hello.title = 'Published from the preview'
+    const res = await t.server.get('/api/draft/regenerate?path=/posts/hello', { method: 'POST', headers: { cookie } })
+    expect(await res.json()).toEqual({ regenerated: '/posts/hello' })
+    t.clock.advance(1_000)
+    const page = await t.server.get('/posts/hello')
+    expect(page.headers.get('x-isr-cache')).toBe('HIT')
+    const html = await page.text()
+    expect(text(html, 'title')).toBe('Published from the preview')
+    expect(text(html, 'draft')).toBe('published')
   })
 
   it('tells route handlers whether draft mode is on, and disable() clears the cookie', async () => {
