@@ -52,6 +52,7 @@ export const redirect = serverOnly('redirect')
 export const revalidatePath = serverOnly('revalidatePath')
 export const revalidateTag = serverOnly('revalidateTag')
 export const createISRHandler = serverOnly('createISRHandler')
+export const draftMode = serverOnly('draftMode')
 export const cache = (fn) => serverOnly('cache')
 export const fetch = (...args) => globalThis.fetch(...args)
 `

@@ -129,12 +129,14 @@ export function scanApp(root: string, appDir: string, { lenient = false }: { len
       if (pageName) {
         let page: ModuleExports
         let config: ReturnType<typeof effectiveConfig>
+        let staticParamsLayouts: string[] = []
         try {
           page = readConfig(file)
           if (!page.hasDefault) throw new RouteError(`[vite-isr] ${file} has no default export. Export the page component: \`export default function Page({ params, data }) { ... }\``, file)
           config = effectiveConfig(chain.map(readConfig) as SegmentConfig[], page)
           const layoutError = chain.map((layout) => layoutErrors.get(layout)).find(Boolean)
           if (layoutError) throw layoutError
+          staticParamsLayouts = chain.filter((layout) => readConfig(layout).hasGenerateStaticParams)
         } catch (error) {
           if (!lenient) throw error
           // Dev: this page answers its mistake (with Vite's overlay); the others keep working.
@@ -152,6 +154,7 @@ export function scanApp(root: string, appDir: string, { lenient = false }: { len
           dynamicParams: config.dynamicParams,
           dynamic: config.dynamic,
           hasGenerateStaticParams: page.hasGenerateStaticParams,
+          ...(staticParamsLayouts.length > 0 ? { staticParamsLayouts } : {}),
         })
         clientFiles.push(file)
       } else {

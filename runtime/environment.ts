@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { createAssetResolver, type ClientManifest } from './render/assets.js'
 import { CLIENT_DIR, loadBuildOutput, SERVER_ENTRY_FILE, type BuildOutput } from './render/build-output.js'
+import { admittedPaths } from './render/manifest.js'
 import { registerDataCache, type DataCache } from './cache/data-cache.js'
 import { DEFAULT_RENDER_TIMEOUT_MS, DEFAULT_RETRY_BACKOFF_MS } from './cache/defaults.js'
 import type { CacheHandler } from './cache/handlers/types.js'
@@ -24,6 +25,7 @@ import { normalizePathname } from './routes/path.js'
 import { createRouter, type RouteMatch, type Router } from './routes/router.js'
 import { staticPathsOf, type StaticPath } from './routes/static-params.js'
 import { createInspector, type ResolvedInspectorOptions } from './serve/inspector.js'
+import type { DraftModeServer } from './serve/draft-mode.js'
 import { createPageServer, type DevServing, type PageServer } from './serve/pages.js'
 import { createPipeline, type Pipeline } from './serve/pipeline.js'
 import { createStaticHandler } from './serve/static-files.js'
@@ -78,6 +80,8 @@ export interface EnvironmentOptions {
   inspector?: ResolvedInspectorOptions
   /** Set by the dev server (see `DevServing`). */
   dev?: DevServing
+  /** Draft mode (its cookie's secret); none in dev and in the prerender. */
+  draft?: DraftModeServer
 }
 
 export interface Environment {
@@ -138,6 +142,7 @@ export function createEnvironment(source: EnvironmentSource, options: Environmen
     tagHeader: options.tagHeader,
     stats,
     dev: options.dev,
+    draft: options.draft,
   })
   const inspect = options.inspector ? createInspector({ cache: store, swr, stats, now, buildId, options: options.inspector }) : undefined
   const pipeline = createPipeline({
@@ -149,6 +154,7 @@ export function createEnvironment(source: EnvironmentSource, options: Environmen
     modules: entry.modules,
     inspect,
     maxBodySize: options.maxBodySize ?? Infinity,
+    draft: options.draft,
     log,
   })
 
@@ -181,7 +187,7 @@ export function buildSource(build: BuildOutput): EnvironmentSource {
     buildId: manifest.buildId,
     assets: createAssetResolver(build.clientManifest, manifest.base),
     base: manifest.base,
-    prerendered: new Set(Object.keys(manifest.routes)),
+    prerendered: admittedPaths(manifest),
     client: { dir: build.clientDir, assetsDir: manifest.assetsDir, files: build.staticFiles },
   }
 }

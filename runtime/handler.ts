@@ -10,6 +10,7 @@ import { createTieredCacheHandler } from './cache/handlers/tiered.js'
 import type { CacheHandler } from './cache/handlers/types.js'
 import { createLogger, type Logger } from './inspect/debug.js'
 import { handlerFromBuild, isThenable, resolveDistDir, resolveHandlerOptions, type ISRHandlerOptions } from './options.js'
+import { createDraftMode } from './serve/draft-mode.js'
 import type { NextFunction, Pipeline } from './serve/pipeline.js'
 import { applyPathRevalidation, pathRevalidation, registerRevalidationTarget, tagRevalidation, type RevalidatePathOptions, type RevalidatePathType, type RevalidateTagProfile } from './cache/revalidate.js'
 import { importSeed, openDefaultStore } from './seed.js'
@@ -75,6 +76,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     onRevalidate: options.onRevalidate,
     tagHeader: options.cdnTagHeader,
     inspector: options.inspector,
+    draft: createDraftMode({ secret: options.draftModeSecret, now: options.now }),
   })
   const { pages } = env
   const unregister = registerRevalidationTarget(pages)

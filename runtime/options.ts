@@ -3,7 +3,7 @@ import { DEFAULT_CACHE_DIR } from './render/build-output.js'
 import type { CacheHandler } from './cache/handlers/types.js'
 import type { RevalidateEvent } from './cache/revalidate.js'
 import type { InspectorOptions, ResolvedInspectorOptions } from './serve/inspector.js'
-import { DEFAULT_DISK_MAX_ENTRIES, DEFAULT_DISK_MAX_SIZE_BYTES, DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_MEMORY_MAX_SIZE_BYTES, DEFAULT_RENDER_TIMEOUT_MS, DEFAULT_RETRY_BACKOFF_MS, INFINITE_EXPIRE_TIME_SECONDS, ONE_YEAR_SECONDS } from './cache/defaults.js'
+import { DEFAULT_DISK_MAX_ENTRIES, DEFAULT_DISK_MAX_SIZE_BYTES, DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_MEMORY_MAX_SIZE_BYTES, DEFAULT_RENDER_TIMEOUT_MS, DEFAULT_RETRY_BACKOFF_MS, INFINITE_EXPIRE_TIME_SECONDS, MIN_DRAFT_SECRET_LENGTH, ONE_YEAR_SECONDS } from './cache/defaults.js'
 
 export type { RevalidateEvent }
 
@@ -105,6 +105,15 @@ export interface ISRHandlerOptions {
    */
   maxBodySize?: number
   /**
+   * The key that signs draft mode cookies (HMAC-SHA256), at least 32 characters. Without one,
+   * `draftMode().enable()` throws and no draft cookie is honoured. Keep it secret: anyone who
+   * has it can see unpublished content. A shorter value here throws; a shorter
+   * `ISR_DRAFT_SECRET` leaves draft mode off with a warning.
+   * @default process.env.ISR_DRAFT_SECRET
+   * @example draftModeSecret: process.env.PREVIEW_SECRET
+   */
+  draftModeSecret?: string
+  /**
    * The clock, in ms since the epoch. Tests inject one to move time without sleeping.
    * @default Date.now
    */
@@ -136,6 +145,7 @@ export interface ResolvedHandlerOptions {
   onRevalidate: ((event: RevalidateEvent) => void | Promise<void>) | undefined
   inspector: ResolvedInspectorOptions | undefined
   maxBodySize: number
+  draftModeSecret: string | undefined
   cdnTagHeader: string | undefined
   debug: boolean | undefined
   log: ((line: string) => void) | undefined
@@ -212,6 +222,7 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
     onRevalidate: o.onRevalidate,
     inspector: resolveInspector(o.inspector, warnings),
     maxBodySize: o.maxBodySize ?? DEFAULT_MAX_BODY_SIZE_BYTES,
+    draftModeSecret: resolveDraftSecret(o.draftModeSecret, warnings),
     cdnTagHeader: o.cdnTagHeader === true ? 'cache-tag' : o.cdnTagHeader ? o.cdnTagHeader.toLowerCase() : undefined,
     debug: o.debug,
     log: o.log,
@@ -271,4 +282,20 @@ function resolveInspector(option: ISRHandlerOptions['inspector'], warnings: stri
     return undefined
   }
   return { token, allowedHosts }
+}
+
+/** As the inspector's token: a wrong value in the code throws, a wrong environment only warns. */
+function resolveDraftSecret(option: unknown, warnings: string[], env: NodeJS.ProcessEnv = process.env): string | undefined {
+  check(
+    option === undefined || (typeof option === 'string' && option.length >= MIN_DRAFT_SECRET_LENGTH),
+    `draftModeSecret must be a string of at least ${MIN_DRAFT_SECRET_LENGTH} characters (got ${typeof option === 'string' ? `${option.length} characters` : typeof option}); generate one with \`openssl rand -hex 32\``,
+  )
+  if (option !== undefined) return option as string
+  const secret = env.ISR_DRAFT_SECRET
+  if (secret === undefined || secret === '') return undefined
+  if (secret.length < MIN_DRAFT_SECRET_LENGTH) {
+    warnings.push(`draft mode stays off: ISR_DRAFT_SECRET is ${secret.length} characters long and needs at least ${MIN_DRAFT_SECRET_LENGTH}. Set it to e.g. the output of \`openssl rand -hex 32\`.`)
+    return undefined
+  }
+  return secret
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import type { CacheEntry } from './handlers/types.js'
 import type { Logger } from '../inspect/debug.js'
-import { lowerRevalidate, renderContext, type RenderContext } from './render-context.js'
+import { draftScope, lowerRevalidate, renderContext, type RenderContext } from './render-context.js'
 import { MAX_TAG_LENGTH } from './revalidate.js'
 import type { Revalidate } from '../routes/route-table.js'
 import type { Generated, Resolved, SWR } from './swr.js'
@@ -40,8 +40,12 @@ export function registerDataCache(dataCache: DataCache): () => void {
   }
 }
 
-/** The render's own data cache, else the latest server's; none in dev or outside a server. */
+/**
+ * The render's own data cache, else the latest server's; none in dev or outside a server, and
+ * none in draft mode, whose data is always fresh and never stored (as Next.js).
+ */
 export function currentDataCache(context: RenderContext | undefined): DataCache | undefined {
+  if (draftScope.getStore()?.enabled) return undefined
   return context ? context.dataCache : registry[registry.length - 1]
 }
 

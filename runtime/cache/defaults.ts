@@ -32,3 +32,12 @@ export const SEED_DIR_NAME = 'isr-cache'
 
 /** A 404 from `notFound()` stays fresh this long, and only in memory. */
 export const NOT_FOUND_REVALIDATE_SECONDS = 10
+
+/**
+ * How long a draft mode cookie is honoured after `enable()`: the signed value carries its
+ * expiry (a copied cookie stops working), and the browser drops it then too.
+ */
+export const DRAFT_MODE_MAX_AGE_SECONDS = 86_400
+
+/** Characters a draft mode secret must have at least (`draftModeSecret`, `ISR_DRAFT_SECRET`). */
+export const MIN_DRAFT_SECRET_LENGTH = 32

@@ -43,7 +43,8 @@ const REDIRECTED_FIELD = ':redirected'
 
 function cachePolicy(init: FetchInit | undefined): Revalidate | undefined {
   const next = init?.next
-  if (init?.cache === 'no-store') return 0
+  // Next.js treats 'no-cache' as 'no-store': the fetch is never cached and the page turns dynamic.
+  if (init?.cache === 'no-store' || init?.cache === 'no-cache') return 0
   if (next?.revalidate !== undefined) return next.revalidate
   if (init?.cache === 'force-cache') return false
   // As Next.js 15: without an option, a fetch is not cached.

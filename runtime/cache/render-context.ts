@@ -38,3 +38,21 @@ export function lowerRevalidate(a: Revalidate, b: Revalidate): Revalidate {
   if (b === false) return a
   return Math.min(a, b)
 }
+
+/**
+ * Draft mode within one request: a page render reads it (`draftMode().isEnabled`), a route
+ * handler may also turn it on or off (the cookie goes on its response). Outside a draft
+ * request there is no scope, so a render started from one for the cache never sees it.
+ */
+export interface DraftScope {
+  /** The request carries a valid draft cookie, or `enable()` ran during it. */
+  enabled: boolean
+  /** Set (`true`) or clear the cookie on the response; absent where the answer carries none (a page render). */
+  setCookie?: (enabled: boolean) => void
+}
+
+const DRAFT_KEY = Symbol.for('vite-isr.draft-scope')
+type DraftHolder = { [DRAFT_KEY]?: AsyncLocalStorage<DraftScope> }
+
+export const draftScope: AsyncLocalStorage<DraftScope> =
+  ((globalThis as DraftHolder)[DRAFT_KEY] ??= new AsyncLocalStorage<DraftScope>())

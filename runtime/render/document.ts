@@ -69,9 +69,33 @@ export function metadataTags(metadata: Metadata): string {
   return out
 }
 
-/** Insert `head` before `</head>` and `body` before `</body>` (or at the end). */
-export function injectIntoDocument(html: string, head: string, body: string): string {
+const CHARSET_META = '<meta charset="utf-8">'
+const VIEWPORT_META = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+const HAS_CHARSET = /<meta\b[^>]*\bcharset\s*=/i
+const HAS_VIEWPORT = /<meta\b[^>]*\bname\s*=\s*["']?viewport\b/i
+const HEAD_OPEN = /<head(?:\s[^>]*)?>/i
+
+/**
+ * The head tags Next.js's default document has and `html` lacks: `<meta charset>` and the
+ * viewport, unless a layout wrote its own (they would be duplicated).
+ */
+export function defaultHeadTags(html: string): string {
+  const end = html.indexOf('</head>')
+  const head = end === -1 ? html : html.slice(0, end)
+  return (HAS_CHARSET.test(head) ? '' : CHARSET_META) + (HAS_VIEWPORT.test(head) ? '' : VIEWPORT_META)
+}
+
+/**
+ * Insert `head` before `</head>` and `body` before `</body>` (or at the end); `leading` goes
+ * first in the head, where the charset must be (within the first 1024 bytes, HTML §4.2.5.4).
+ */
+export function injectIntoDocument(html: string, head: string, body: string, leading = ''): string {
   let out = html
+  if (leading) {
+    const open = HEAD_OPEN.exec(out)
+    if (open) out = out.slice(0, open.index + open[0].length) + leading + out.slice(open.index + open[0].length)
+    else head = leading + head
+  }
   if (head) {
     const i = out.indexOf('</head>')
     if (i !== -1) out = out.slice(0, i) + head + out.slice(i)

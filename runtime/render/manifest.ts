@@ -46,3 +46,12 @@ export interface PrerenderManifest {
   /** Routes rendered on every request: `revalidate = 0`, or made dynamic by data with revalidate 0. */
   dynamicPages: string[]
 }
+
+/**
+ * Paths that exist when a route has `dynamicParams = false`: every path `generateStaticParams`
+ * listed, including those whose build render called `notFound()` (as Next.js: such a path
+ * answers 404 until its content exists and it is revalidated, then 200).
+ */
+export function admittedPaths(manifest: Pick<PrerenderManifest, 'routes' | 'notFoundRoutes'>): Set<string> {
+  return new Set([...Object.keys(manifest.routes), ...manifest.notFoundRoutes])
+}

@@ -8,6 +8,7 @@ import { renderToString } from 'react-dom/server'
 import { prerenderToNodeStream } from 'react-dom/static'
 import {
   dataScript,
+  defaultHeadTags,
   injectIntoDocument,
   mergeMetadata,
   metadataTags,
@@ -16,7 +17,7 @@ import {
 } from './document.js'
 import { sendableLocation } from './header-values.js'
 import { isNotFoundSignal, isRedirectSignal } from './navigation.js'
-import { lowerRevalidate, renderContext, type RenderContext } from '../cache/render-context.js'
+import { draftScope, lowerRevalidate, renderContext, type RenderContext } from '../cache/render-context.js'
 import type { DataCache } from '../cache/data-cache.js'
 import { implicitTags } from '../cache/revalidate.js'
 import type { Params, Revalidate, RouteDefinition, ServerEntry } from '../routes/route-table.js'
@@ -152,7 +153,7 @@ async function renderTree(
   const assets = hydrate ? app.assets(pageFile, layoutFiles) : { head: '', body: '' }
   const payload: HydrationPayload = { page: pageFile, layouts: layoutFiles, params: props.params, data: props.data }
   const body = hydrate ? dataScript(payload) + assets.body : ''
-  return injectIntoDocument(html, metadataTags(metadata) + assets.head, body)
+  return injectIntoDocument(html, metadataTags(metadata) + assets.head, body, defaultHeadTags(html))
 }
 
 const HTML_HEADERS = { 'content-type': 'text/html; charset=utf-8' }
@@ -188,6 +189,8 @@ export interface RenderPageOptions {
   pathname: string
   request?: Request
   signal?: AbortSignal
+  /** Rendered for a draft mode request: `draftMode().isEnabled` is true and no data is cached. */
+  draft?: boolean
 }
 
 /**
@@ -201,61 +204,69 @@ export async function renderPage(app: RenderApp, options: RenderPageOptions): Pr
     implicitTags: implicitTags(pathname, route),
     tags: new Set(),
     revalidate: route.revalidate,
-    perRequest: route.revalidate === 0,
-    dataCache: app.dataCache,
+    perRequest: route.revalidate === 0 || options.draft === true,
+    dataCache: options.draft ? undefined : app.dataCache,
     signal,
   }
-  return renderContext.run(context, async () => {
-    const pageMod = await loadModule(app, route.file)
-    let data: unknown
-    try {
-      const loader = pageMod.loader as ((args: LoaderArgs) => unknown) | undefined
-      data = typeof loader === 'function' ? await loader({ params, request }) : undefined
-    } catch (error) {
-      if (isNotFoundSignal(error)) {
-        const notFound = await renderNotFound(app, signal)
-        return { ...notFound, tags: [...context.tags], revalidate: effectiveRevalidate(route, context.revalidate) }
-      }
-      if (isRedirectSignal(error)) {
-        return {
-          status: error.status,
-          body: Buffer.alloc(0),
-          headers: { location: sendableLocation(error.url) },
-          tags: [...context.tags],
-          revalidate: effectiveRevalidate(route, context.revalidate),
-        }
-      }
-      throw error
-    }
-    const metadataFrom = async (mods: Module[]): Promise<Metadata> => {
-      const list: (Metadata | undefined)[] = []
-      for (const mod of mods) {
-        const generate = mod.generateMetadata as ((args: { params: Params; data: unknown }) => Metadata | Promise<Metadata>) | undefined
-        list.push(typeof generate === 'function' ? await generate({ params, data }) : (mod.metadata as Metadata | undefined))
-      }
-      return mergeMetadata(list)
-    }
-    const html = await renderTree(app, route.file, route.layouts, { params, data }, metadataFrom, signal, true)
-    return {
-      status: 200,
-      body: exactBuffer(html),
-      headers: HTML_HEADERS,
-      tags: [...context.tags],
-      revalidate: effectiveRevalidate(route, context.revalidate),
-    }
-  })
+  // A render for the cache may start inside a draft request (revalidatePath({ regenerate })
+  // in a route handler): it must not see that request's draft mode.
+  const run = () => renderContext.run(context, () => renderWithContext(app, options, context))
+  return options.draft ? draftScope.run({ enabled: true }, run) : draftScope.exit(run)
 }
 
-const staticMetadata = async (mods: Module[]) => mergeMetadata(mods.map((mod) => mod.metadata as Metadata | undefined))
+async function renderWithContext(app: RenderApp, options: RenderPageOptions, context: RenderContext): Promise<RenderResult> {
+  const { route, params, request, signal } = options
+  const pageMod = await loadModule(app, route.file)
+  let data: unknown
+  try {
+    const loader = pageMod.loader as ((args: LoaderArgs) => unknown) | undefined
+    data = typeof loader === 'function' ? await loader({ params, request }) : undefined
+  } catch (error) {
+    if (isNotFoundSignal(error)) {
+      const notFound = await renderNotFound(app, signal)
+      return { ...notFound, tags: [...context.tags], revalidate: effectiveRevalidate(route, context.revalidate) }
+    }
+    if (isRedirectSignal(error)) {
+      return {
+        status: error.status,
+        body: Buffer.alloc(0),
+        headers: { location: sendableLocation(error.url) },
+        tags: [...context.tags],
+        revalidate: effectiveRevalidate(route, context.revalidate),
+      }
+    }
+    throw error
+  }
+  const metadataFrom = async (mods: Module[]): Promise<Metadata> => {
+    const list: (Metadata | undefined)[] = []
+    for (const mod of mods) {
+      const generate = mod.generateMetadata as ((args: { params: Params; data: unknown }) => Metadata | Promise<Metadata>) | undefined
+      list.push(typeof generate === 'function' ? await generate({ params, data }) : (mod.metadata as Metadata | undefined))
+    }
+    return mergeMetadata(list)
+  }
+  const html = await renderTree(app, route.file, route.layouts, { params, data }, metadataFrom, signal, true)
+  return {
+    status: 200,
+    body: exactBuffer(html),
+    headers: HTML_HEADERS,
+    tags: [...context.tags],
+    revalidate: effectiveRevalidate(route, context.revalidate),
+  }
+}
 
-const PLAIN_404 = '<!DOCTYPE html><html><head><title>404: This page could not be found</title></head><body><h1>404</h1><p>This page could not be found.</p></body></html>'
-const PLAIN_500 = '<!DOCTYPE html><html><head><title>500: Internal Server Error</title></head><body><h1>500</h1><p>Internal Server Error.</p></body></html>'
+/** The 404 and error pages are never indexed, whatever the layouts' metadata says (as Next.js). */
+const noindexMetadata = async (mods: Module[]) => ({ ...mergeMetadata(mods.map((mod) => mod.metadata as Metadata | undefined)), robots: 'noindex' })
+
+const PLAIN_HEAD = '<meta charset="utf-8"><meta name="robots" content="noindex"><meta name="viewport" content="width=device-width, initial-scale=1">'
+const PLAIN_404 = `<!DOCTYPE html><html><head>${PLAIN_HEAD}<title>404: This page could not be found</title></head><body><h1>404</h1><p>This page could not be found.</p></body></html>`
+const PLAIN_500 = `<!DOCTYPE html><html><head>${PLAIN_HEAD}<title>500: Internal Server Error</title></head><body><h1>500</h1><p>Internal Server Error.</p></body></html>`
 
 /** The app's `not-found.tsx` inside the root layout, or a plain 404 page. */
 export async function renderNotFound(app: RenderApp, signal?: AbortSignal): Promise<RenderResult> {
   const file = app.entry.app.notFound
   const html = file
-    ? await renderTree(app, file, app.entry.app.rootLayouts, { params: {}, data: undefined }, staticMetadata, signal, true)
+    ? await renderTree(app, file, app.entry.app.rootLayouts, { params: {}, data: undefined }, noindexMetadata, signal, true)
     : PLAIN_404
   return { status: 404, body: exactBuffer(html), headers: HTML_HEADERS, tags: [], revalidate: false }
 }
@@ -271,7 +282,7 @@ export async function renderError(app: RenderApp, error: unknown): Promise<Rende
     try {
       // Only the message reaches the page, as in Next.js production: no stack, no cause.
       const safe = { message: 'An error occurred while rendering this page.', digest: digestOf(error) }
-      html = await renderTree(app, file, app.entry.app.rootLayouts, { params: {}, data: undefined, error: safe } as never, staticMetadata, undefined, false)
+      html = await renderTree(app, file, app.entry.app.rootLayouts, { params: {}, data: undefined, error: safe } as never, noindexMetadata, undefined, false)
     } catch {
       html = PLAIN_500
     }

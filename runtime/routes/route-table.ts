@@ -27,6 +27,11 @@ export interface RouteDefinition {
   dynamicParams: boolean
   dynamic: DynamicOption
   hasGenerateStaticParams: boolean
+  /**
+   * Layouts above the page (root down) that export `generateStaticParams` for their own
+   * segment's params; each is called with the params of the layouts above it (pages only).
+   */
+  staticParamsLayouts?: string[]
 }
 
 export type Params = Record<string, string | string[]>

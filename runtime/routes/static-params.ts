@@ -24,22 +24,64 @@ export class StaticParamsError extends Error {
   }
 }
 
-function checkParamsShape(route: RouteDefinition, value: unknown): Params[] {
-  const fix = `Return an array of params objects, e.g. [{ ${route.segments.filter((s) => s.type !== 'static').map((s) => (s.type === 'dynamic' ? `${s.name}: '1'` : `${s.name}: ['a', 'b']`)).join(', ')} }].`
+function paramsFix(route: RouteDefinition): string {
+  return `Return an array of params objects, e.g. [{ ${route.segments.filter((s) => s.type !== 'static').map((s) => (s.type === 'dynamic' ? `${s.name}: '1'` : `${s.name}: ['a', 'b']`)).join(', ')} }].`
+}
+
+/** One `generateStaticParams` result (a page's or a layout's, named by `file`): a list of objects. */
+function checkParamsList(route: RouteDefinition, file: string, value: unknown): Params[] {
+  const fix = paramsFix(route)
   if (!Array.isArray(value)) {
-    throw new StaticParamsError(`[vite-isr] ${route.file}: generateStaticParams() must return an array (got ${value === null ? 'null' : typeof value}). ${fix}`, route.file)
+    throw new StaticParamsError(`[vite-isr] ${file}: generateStaticParams() must return an array (got ${value === null ? 'null' : typeof value}). ${fix}`, file)
   }
   value.forEach((params, i) => {
     if (typeof params !== 'object' || params === null || Array.isArray(params)) {
-      throw new StaticParamsError(`[vite-isr] ${route.file}: generateStaticParams() returned ${JSON.stringify(params)} at index ${i}, not an object. ${fix}`, route.file)
-    }
-    try {
-      fillPattern(route, params as Params)
-    } catch (error) {
-      throw new StaticParamsError(`[vite-isr] ${route.file}: generateStaticParams() returned ${JSON.stringify(params)} at index ${i}: ${(error as Error).message.replace('[vite-isr] ', '')}. ${fix}`, route.file)
+      throw new StaticParamsError(`[vite-isr] ${file}: generateStaticParams() returned ${JSON.stringify(params)} at index ${i}, not an object. ${fix}`, file)
     }
   })
   return value as Params[]
+}
+
+/** The merged params, each of which must fill the route's pattern. */
+function checkParamsShape(route: RouteDefinition, list: Params[]): Params[] {
+  list.forEach((params, i) => {
+    try {
+      fillPattern(route, params)
+    } catch (error) {
+      throw new StaticParamsError(`[vite-isr] ${route.file}: generateStaticParams() returned ${JSON.stringify(params)} at index ${i}: ${(error as Error).message.replace('[vite-isr] ', '')}. ${paramsFix(route)}`, route.file)
+    }
+  })
+  return list
+}
+
+/**
+ * The params a route lists, as Next.js computes them: each layout's `generateStaticParams`
+ * (root down) runs once per params set of the layouts above, receiving them as `{ params }`,
+ * then the page's; each result is merged with its parent's. `undefined` when none lists any.
+ */
+async function staticParamsOf(entry: ServerEntry, route: RouteDefinition): Promise<Params[] | undefined> {
+  const sources = [...(route.staticParamsLayouts ?? []), ...(route.hasGenerateStaticParams ? [route.file] : [])]
+  if (sources.length === 0) return undefined
+  let list: Params[] = [{}]
+  for (const file of sources) {
+    const generate = (await entry.modules[file]()).generateStaticParams as (args: { params: Params }) => unknown
+    const next: Params[] = []
+    for (const params of list) {
+      let value: unknown
+      try {
+        value = await generate({ params })
+      } catch (error) {
+        throw new StaticParamsError(
+          `[vite-isr] ${file}: generateStaticParams() threw: ${(error as Error)?.message ?? error}. Fix the function, or remove it to render every path on its first request.`,
+          file,
+          { cause: error },
+        )
+      }
+      for (const child of checkParamsList(route, file, value)) next.push({ ...params, ...child })
+    }
+    list = next
+  }
+  return checkParamsShape(route, list)
 }
 
 /**
@@ -54,21 +96,9 @@ export function servedPath(route: RouteDefinition, params: Params): string {
   return checked.ok && checked.pathname.split('/').length === filled.split('/').length ? checked.pathname : filled
 }
 
-/** A static route's one path, or a dynamic route's `generateStaticParams()` (none without it). */
+/** A static route's one path, or a dynamic route's listed params, its layouts' included (none without any). */
 export async function staticPathsOf(entry: ServerEntry, route: RouteDefinition): Promise<StaticPath[]> {
   const dynamic = route.segments.some((s) => s.type !== 'static')
   if (!dynamic) return [{ params: {}, pathname: route.pattern }]
-  if (!route.hasGenerateStaticParams) return []
-  const mod = await entry.modules[route.file]()
-  let value: unknown
-  try {
-    value = await (mod.generateStaticParams as () => unknown)()
-  } catch (error) {
-    throw new StaticParamsError(
-      `[vite-isr] ${route.file}: generateStaticParams() threw: ${(error as Error)?.message ?? error}. Fix the function, or remove it to render every path on its first request.`,
-      route.file,
-      { cause: error },
-    )
-  }
-  return checkParamsShape(route, value).map((params) => ({ params, pathname: servedPath(route, params) }))
+  return ((await staticParamsOf(entry, route)) ?? []).map((params) => ({ params, pathname: servedPath(route, params) }))
 }

@@ -15,6 +15,7 @@ import { prepareEntry } from '../render/prepare.js'
 import { renderError, renderNotFound, renderPage, type RenderApp, type RenderResult } from '../render/render.js'
 import type { Router, RouteMatch } from '../routes/router.js'
 import { abortResponse, createResponder, NO_EXTRAS, NO_STORE, responseState, type HeaderExtras, type ResponseState } from './response.js'
+import type { DraftModeServer } from './draft-mode.js'
 import { toWebRequest } from './web-request.js'
 
 export interface PageServerOptions {
@@ -35,6 +36,8 @@ export interface PageServerOptions {
   stats?: CacheStats
   /** The dev server's differences (its store keeps nothing); unset in production. */
   dev?: DevServing
+  /** Draft mode: requests with its valid cookie are rendered per request, nothing stored. */
+  draft?: DraftModeServer
 }
 
 /**
@@ -89,7 +92,7 @@ function resultEntry(result: RenderResult, buildId: string): CacheEntry {
 }
 
 export function createPageServer(options: PageServerOptions): PageServer {
-  const { app, router, swr, handler, buildId, log } = options
+  const { app, router, swr, handler, buildId, log, draft } = options
   const responder = createResponder({ tagHeader: options.tagHeader })
   const whyUnsendable = responder.whyUnsendable
   const stats = options.stats
@@ -170,9 +173,9 @@ export function createPageServer(options: PageServerOptions): PageServer {
     sendOwn(req, res, await prepareEntry(resultEntry(result, buildId)))
   }
 
-  async function serveDynamic(req: IncomingMessage, res: ServerResponse, pathname: string, match: RouteMatch): Promise<void> {
-    log.debug('bypass', pathname, { reason: 'revalidate = 0' })
-    const result = await renderPage(app, { route: match.route, params: match.params, pathname, request: toWebRequest(req) })
+  async function serveDynamic(req: IncomingMessage, res: ServerResponse, pathname: string, match: RouteMatch, draft = false): Promise<void> {
+    log.debug('bypass', pathname, { reason: draft ? 'draft mode' : 'revalidate = 0' })
+    const result = await renderPage(app, { route: match.route, params: match.params, pathname, request: toWebRequest(req), draft })
     const entry = resultEntry(result, buildId)
     if (result.status === 404) entry.headers = { ...entry.headers, 'cache-control': NO_STORE }
     if (!sendEntry(req, res, await prepareEntry(entry), 'BYPASS')) throw new Error(`[vite-isr] rendering ${pathname} produced a response Node cannot send (${whyUnsendable(entry)})`)
@@ -214,10 +217,12 @@ export function createPageServer(options: PageServerOptions): PageServer {
     },
 
     serve(req, res, target, extras = NO_EXTRAS, sync = false) {
-      if (sync && cookiesInFront) return false
+      if (sync && (cookiesInFront || draft?.requested(req))) return false
       if (target === null || !admits(target.match, target.pathname)) return sync ? false : sendNotFound(req, res)
       const { pathname, match } = target
-      if (match.route.revalidate === 0) return sync ? false : serveDynamic(req, res, pathname, match).catch((error) => fail(req, res, error, pathname))
+      // A draft request renders per request; its answer is private, no-store, and never stored.
+      const isDraft = !sync && draft !== undefined && draft.verify(req)
+      if (match.route.revalidate === 0 || isDraft) return sync ? false : serveDynamic(req, res, pathname, match, isDraft).catch((error) => fail(req, res, error, pathname))
       let resolved: Resolved | Promise<Resolved> | undefined
       try {
         resolved = sync ? swr.get(target.key, target.generate, pathname, SYNC_READ) : swr.get(target.key, target.generate, pathname)

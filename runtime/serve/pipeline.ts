@@ -8,6 +8,7 @@ import type { Logger } from '../inspect/debug.js'
 import type { Router } from '../routes/router.js'
 import type { ServerEntry } from '../routes/route-table.js'
 import { INSPECTOR_PATH } from './inspector.js'
+import type { DraftModeServer } from './draft-mode.js'
 import type { PageServer } from './pages.js'
 import { originForm } from '../routes/path.js'
 import { createResolver } from './resolve.js'
@@ -28,6 +29,8 @@ export interface PipelineOptions {
   modules: ServerEntry['modules']
   /** Bytes a route handler's request body may have (`maxBodySize`). */
   maxBodySize: number
+  /** Draft mode, for route handlers' `draftMode()`. */
+  draft?: DraftModeServer
   /** The inspector, when on: answers `/__isr` and below. */
   inspect?: (req: IncomingMessage, res: ServerResponse, pathname: string) => boolean
   log: Logger
@@ -82,7 +85,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         })
       case 'route': {
         const { match } = resolved
-        void serveRouteHandler(modules[match.route.file], req, res, match.params, match.route.file, { maxBodySize: options.maxBodySize, log })
+        void serveRouteHandler(modules[match.route.file], req, res, match.params, match.route.file, { maxBodySize: options.maxBodySize, log, draft: options.draft })
         return
       }
       case 'next':

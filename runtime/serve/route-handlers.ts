@@ -1,7 +1,9 @@
 /** `route.ts` modules: Web-standard handlers named after HTTP methods, never cached. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from '../inspect/debug.js'
+import { draftScope } from '../cache/render-context.js'
 import type { Params } from '../routes/route-table.js'
+import type { DraftModeServer } from './draft-mode.js'
 import { PayloadTooLargeError, sendWebResponse, toWebRequest, type BodyLimit } from './web-request.js'
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
@@ -15,6 +17,7 @@ export async function callRouteHandler(
   params: Params,
   file: string,
   limit?: BodyLimit,
+  draft?: DraftModeServer,
 ): Promise<void> {
   const method = (req.method ?? 'GET').toUpperCase()
   // As Next.js: HEAD falls back to GET (the body is dropped when sent).
@@ -25,19 +28,31 @@ export async function callRouteHandler(
     res.end('Method Not Allowed')
     return
   }
-  const response = await handler(toWebRequest(req, limit), { params })
+  const call = () => handler(toWebRequest(req, limit), { params })
+  const scoped = draft?.routeScope(req)
+  const response = await (scoped ? draftScope.run(scoped.scope, call) : call())
   // Whatever the handler made of the error, a body over the limit is answered 413.
   if (limit?.exceeded) throw new PayloadTooLargeError(limit.max)
   if (!(response instanceof Response)) {
     throw new TypeError(`[vite-isr] ${file}: ${method} must return a Response (got ${response === null ? 'null' : typeof response})`)
   }
-  await sendWebResponse(req, res, response)
+  const cookie = scoped?.cookie()
+  await sendWebResponse(req, res, cookie === undefined ? response : withCookie(response, cookie))
+}
+
+/** `response` with one more `Set-Cookie` (its own headers may be immutable, as `Response.redirect()`'s are). */
+function withCookie(response: Response, cookie: string): Response {
+  const headers = new Headers(response.headers)
+  headers.append('set-cookie', cookie)
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers })
 }
 
 export interface RouteHandlerOptions {
   /** Bytes of request body a handler may read; `Infinity` for no bound. */
   maxBodySize: number
   log: Logger
+  /** Draft mode, for `draftMode()` in handlers. */
+  draft?: DraftModeServer
 }
 
 const STATUS_TEXT = { 400: 'Bad Request', 413: 'Payload Too Large', 500: 'Internal Server Error' } as const
@@ -97,7 +112,7 @@ export async function serveRouteHandler(
   const declared = Number(req.headers['content-length'])
   if (!req.readableEnded && Number.isFinite(declared) && declared > limit.max) return sendError(req, res, 413)
   try {
-    await callRouteHandler(await load(), req, res, params, file, limit)
+    await callRouteHandler(await load(), req, res, params, file, limit, options.draft)
   } catch (error) {
     if (limit.exceeded) return sendError(req, res, 413)
     if (limit.unparsable) return sendError(req, res, 400)

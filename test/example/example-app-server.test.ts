@@ -13,6 +13,7 @@ import { tick } from '../helpers/clock.js'
 
 const APP = join(REPO, 'example-app')
 const SECRET = 'example-secret-0123456789'
+const DRAFT_SECRET = 'example-draft-secret-0123456789abcdef'
 
 let child: ChildProcess
 let url: string
@@ -27,7 +28,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'vite-isr-example-db-'))
   child = spawn(process.execPath, ['server.js'], {
     cwd: APP,
-    env: { ...process.env, PORT: '0', REVALIDATE_SECRET: SECRET, DATABASE_PATH: join(dataDir, 'blog.db'), NODE_ENV: 'production' },
+    env: { ...process.env, PORT: '0', REVALIDATE_SECRET: SECRET, ISR_DRAFT_SECRET: DRAFT_SECRET, DATABASE_PATH: join(dataDir, 'blog.db'), NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   url = await new Promise<string>((resolve, reject) => {
@@ -254,7 +255,36 @@ describe('example-app (node server.js)', () => {
     expect((await get('/')).headers.get('x-isr-cache')).toBe('HIT')
   })
 
+  it('shows an unpublished post only in draft mode, turned on by the secret-guarded /api/draft', async () => {
+    const slug = 'coming-soon-draft-mode'
+    expect((await get(`/blog/${slug}`)).status).toBe(404)
+    expect((await get(`/api/draft?slug=${slug}`)).status).toBe(401)
+    // only a post slug: no redirect off the site, whatever the link says
+    for (const evil of ['https://evil.example', '//evil.example', '/%2F%2Fevil.example', '../admin']) {
+      const res = await get(`/api/draft?secret=${SECRET}&slug=${encodeURIComponent(evil)}`)
+      expect(res.status, evil).toBe(400)
+      expect(res.headers.getSetCookie()).toEqual([])
+    }
+    const enable = await get(`/api/draft?secret=${SECRET}&slug=${slug}`)
+    expect(enable.status).toBe(307)
+    expect(enable.headers.get('location')).toBe(`/blog/${slug}`)
+    const [setCookie] = enable.headers.getSetCookie()
+    expect(setCookie).toMatch(/^__prerender_bypass=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=86400$/)
+    const cookie = setCookie.split(';')[0]
+    const draft = await get(`/blog/${slug}`, { headers: { cookie } })
+    expect(draft.status).toBe(200)
+    expect(draft.headers.get('x-isr-cache')).toBe('BYPASS')
+    expect(draft.headers.get('cache-control')).toBe('private, no-cache, no-store, max-age=0, must-revalidate')
+    expect(h1(await draft.text())).toBe('Coming soon: previews with draft mode')
+    // published pages render per request for the editor, and stay cached for everyone else
+    expect((await get('/blog/hello-isr', { headers: { cookie } })).headers.get('x-isr-cache')).toBe('BYPASS')
+    expect((await get(`/blog/${slug}`)).status).toBe(404)
+    const disable = await get('/api/draft/disable', { headers: { cookie } })
+    expect(disable.headers.getSetCookie()[0]).toMatch(/^__prerender_bypass=; .*Max-Age=0/)
+  })
+
   it('never prints the secret', () => {
     expect(output).not.toContain(SECRET)
+    expect(output).not.toContain(DRAFT_SECRET)
   })
 })

@@ -2,10 +2,12 @@
 //  - the first five posts are prerendered by `vite build` (generateStaticParams);
 //  - the others are rendered on their first request, then cached (dynamicParams defaults to true);
 //  - unknown slugs get app/not-found.tsx with status 404;
-//  - getPost reads through cache() with the tag `posts`, so revalidateTag('posts') refreshes it.
+//  - getPost reads through cache() with the tag `posts`, so revalidateTag('posts') refreshes it;
+//  - in draft mode (app/api/draft/route.ts) it renders per request and unpublished posts show too.
 import { useState } from 'react'
-import { notFound } from 'vite-isr/runtime'
+import { draftMode, notFound } from 'vite-isr/runtime'
 import { excerpt, firstSlugs } from '../../../server/db'
+import { getDraft } from '../../../server/drafts'
 import { getPost, type Post } from '../../../server/posts'
 import { GeneratedAt } from '../../_components/post-list'
 
@@ -16,7 +18,7 @@ export async function generateStaticParams() {
 }
 
 export async function loader({ params }: { params: { slug: string } }) {
-  const post = await getPost(params.slug)
+  const post = (await getPost(params.slug)) ?? (draftMode().isEnabled ? getDraft(params.slug) : null)
   if (!post) notFound()
   return { post, generatedAt: new Date().toISOString() }
 }
