@@ -18,6 +18,8 @@ import { importSeed, openDefaultStore } from './seed.js'
 import { DEFAULT_TAG_RETENTION } from './cache/handlers/tag-times.js'
 import { createStaticHandler } from './serve/static-files.js'
 import { createSWR } from './cache/swr.js'
+import { createRenderLimiter } from './cache/render-limiter.js'
+import { pageKey } from './render/page-entry.js'
 import { createCacheStats } from './inspect/stats.js'
 import { createInspector } from './serve/inspector.js'
 import { registerDataCache, type DataCache } from './cache/data-cache.js'
@@ -71,6 +73,8 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
       : store
 
   const router = createRouter(entry.routes)
+  const limiter = createRenderLimiter({ concurrency: options.renderConcurrency, queueSize: options.renderQueueSize, maxWaitMs: options.renderTimeout })
+  const pages$ = pageKey(buildId, '')
   const swr = createSWR({
     handler: cache,
     buildId,
@@ -78,6 +82,8 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     timeout: options.renderTimeout,
     retry: options.retryBackoff,
     staleIfError: options.staleIfError,
+    // Page renders only: data the app reads outside a page (route handlers) is its own code's.
+    admit: (key, label, background) => (key.startsWith(pages$) ? limiter.acquire(label, background) : undefined),
     log,
   })
   const dataCache: DataCache = { swr, buildId, expireTime: options.expireTime, log }
