@@ -56,12 +56,13 @@ describe.each<ServeMode>(['middleware', 'fast-path'])('a bound on concurrent ren
     return ids.map((id) => `/blog/${id}`)
   }
 
+  /** A GET; a connection closed by a failing test's teardown answers status 0. */
   function request(s: TestServer, path: string, settled?: Answer[]): Promise<Answer> {
     return s.get(path).then(async (res) => {
       const answer = { path, status: res.status, headers: res.headers, body: await res.text() }
       settled?.push(answer)
       return answer
-    })
+    }, () => ({ path, status: 0, headers: new Headers(), body: 'connection closed' }))
   }
 
   it('runs at most 2 renders at once; 3 requests wait and succeed, the rest get 503 with Retry-After and no-store, and none of those is stored', async () => {
@@ -102,6 +103,29 @@ describe.each<ServeMode>(['middleware', 'fast-path'])('a bound on concurrent ren
       expect(again.body).toContain(`Body of post ${answer.path.slice('/blog/'.length)}.`)
     }
     for (const path of paths) expect((await s.get(path)).headers.get('x-isr-cache')).toBe('HIT')
+    // A refused render is not a failed one: nothing logged as an error.
+    expect(s.logs.filter((line) => line.includes('error:'))).toEqual([])
+  })
+
+  it('answers an expired page’s last good copy when no slot is free, and renders it on the next request once one is', async () => {
+    const s = await serve({ renderConcurrency: 1, renderQueueSize: 0 })
+    const [expired, held] = addPosts([60, 61])
+    expect((await s.get(expired)).headers.get('x-isr-cache')).toBe('MISS')
+    db.posts[60].body = 'Changed body.'
+    await s.isr.revalidatePath(expired)
+    release = holdLoaders(db)
+    const holding = request(s, held)
+    await expect.poll(() => db.running, { timeout: 20_000 }).toBe(1)
+
+    const lastGood = await request(s, expired)
+    expect([lastGood.status, lastGood.headers.get('x-isr-cache')]).toEqual([200, 'STALE'])
+    expect(lastGood.body).toContain('Body of post 60.')
+
+    release()
+    expect((await holding).status).toBe(200)
+    const renewed = await request(s, expired)
+    expect([renewed.status, renewed.headers.get('x-isr-cache')]).toEqual([200, 'MISS'])
+    expect(renewed.body).toContain('Changed body.')
   })
 
   it('answers 503 to a request that waited renderTimeout for a slot, and renders the next in line', async () => {
