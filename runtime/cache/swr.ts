@@ -242,7 +242,7 @@ export function createSWR(options: SWROptions): SWR {
         if (nested.outcome === 'pending') settle(nested, undefined)
         if (error instanceof RenderBusyError) {
           // Never started: not a failure to back off from.
-          log.debug('busy', label, { reason: error.reason })
+          log.debug('regenerate:refused', label, { reason: error.reason })
           throw error
         }
         const count = (failures.get(key)?.count ?? 0) + 1
