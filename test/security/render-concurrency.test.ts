@@ -5,6 +5,8 @@
  * Renders are held open by the basic fixture's loader gate, and counted by its loader
  * counters, so nothing here depends on timing except the wait bound, which is the point.
  */
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { afterBuild, createClock, type TestClock } from '../helpers/clock.js'
 import { BASIC_DIST, resetDb, tempCacheDir, type FixtureDb } from '../helpers/fixture-db.js'
@@ -209,4 +211,62 @@ describe('renderConcurrency and renderQueueSize options', () => {
     await expect(createISRHandler({ distDir: BASIC_DIST, renderQueueSize: -1 })).rejects.toThrow(/^\[vite-isr\] createISRHandler: renderQueueSize must be an integer number of requests >= 0 or Infinity \(got -1\)$/)
     await expect(createISRHandler({ distDir: BASIC_DIST, renderQueueSize: '3' as unknown as number })).rejects.toThrow(TypeError)
   })
+})
+
+describe('memory under a storm of distinct MISSes', () => {
+  const PAGES = 60
+  const BODY_BYTES = 2_500_000 // the body is in the page twice (HTML and its data): ~5 MB pages
+
+  interface Run {
+    growthMb: number
+    maxRunning: number
+    pageMb: number
+  }
+
+  /** A server process of its own; 60 concurrent first requests; its peak RSS over the RSS before them. */
+  async function storm(renderConcurrency: number): Promise<Run> {
+    const cache = tempCacheDir()
+    const ids = Array.from({ length: PAGES + 1 }, (_, i) => 1_000 + i)
+    const config = { distDir: BASIC_DIST, cacheDir: cache.dir, renderConcurrency, renderQueueSize: PAGES, posts: ids, bodyBytes: BODY_BYTES }
+    const child = spawn(process.execPath, [join(import.meta.dirname, 'render-memory-child.mjs'), JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'inherit'] })
+    try {
+      let stdout = ''
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk))
+      await expect.poll(() => /ready (\d+)\n/.exec(stdout), { timeout: 30_000 }).not.toBeNull()
+      const url = `http://127.0.0.1:${/ready (\d+)\n/.exec(stdout)![1]}`
+      const memory = async () => (await (await fetch(`${url}/__memory`)).json()) as { rss: number; maxRss: number; maxRunning: number }
+      // One render first, so modules and React are loaded before the baseline.
+      const warm = await fetch(`${url}/blog/${ids[PAGES]}`)
+      const pageMb = (await warm.arrayBuffer()).byteLength / 2 ** 20
+      expect(warm.status).toBe(200)
+      const before = await memory()
+      await fetch(`${url}/__hold?until=${PAGES}`, { method: 'POST' })
+      const answers = await Promise.all(ids.slice(0, PAGES).map(async (id) => {
+        const res = await fetch(`${url}/blog/${id}`)
+        await res.arrayBuffer()
+        return res.status
+      }))
+      expect(answers).toEqual(Array(PAGES).fill(200))
+      const after = await memory()
+      expect(stdout).not.toContain('FATAL')
+      return { growthMb: (after.maxRss - before.rss) / 2 ** 20, maxRunning: after.maxRunning, pageMb }
+    } finally {
+      child.stdin.end()
+      await new Promise((resolve) => child.once('exit', resolve))
+      cache.remove()
+    }
+  }
+
+  it('grows far less with renderConcurrency 4 than with no bound', async () => {
+    const unbounded = await storm(1_000_000)
+    const bounded = await storm(4)
+    console.log(
+      `RSS growth, ${PAGES} concurrent MISSes of distinct ${bounded.pageMb.toFixed(1)} MB pages: ` +
+        `before the bound (renderConcurrency 1000000, ${unbounded.maxRunning} loaders at once) ${unbounded.growthMb.toFixed(0)} MB; ` +
+        `renderConcurrency=4 (${bounded.maxRunning} at once) ${bounded.growthMb.toFixed(0)} MB`,
+    )
+    expect(unbounded.maxRunning).toBe(PAGES)
+    expect(bounded.maxRunning).toBe(4)
+    expect(bounded.growthMb).toBeLessThan(unbounded.growthMb / 2)
+  }, 300_000)
 })
