@@ -82,7 +82,7 @@ export interface ISRHandlerOptions {
   /**
    * Number of requests that may wait for a render slot (`renderConcurrency`), first come
    * first served; past it a request needing a render gets 503 at once. `0`: none waits.
-   * @default 10 * renderConcurrency
+   * @default 50 * renderConcurrency
    */
   renderQueueSize?: number
   /**

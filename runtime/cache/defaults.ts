@@ -44,10 +44,11 @@ export const defaultRenderConcurrency = (): number => Math.max(2, 2 * availableP
 
 /**
  * `renderQueueSize`, per render slot: requests that may wait for a slot. A waiting request
- * holds a socket and a closure, not a page, so the queue can be deep; ten per slot absorbs a
- * burst of a few seconds' worth of renders, not a flood.
+ * holds a socket and a few kB, not a page, and waits at most `renderTimeout`, so the queue
+ * can be deep: fifty per slot absorbs the bursts of ordinary clients (a load tester or a
+ * crawler opening 50–100 connections) and refuses only a flood.
  */
-export const RENDER_QUEUE_PER_SLOT = 10
+export const RENDER_QUEUE_PER_SLOT = 50
 
 /** `Retry-After` on the 503 a request gets when no render slot frees for it. */
 export const RENDER_BUSY_RETRY_AFTER_SECONDS = 2
