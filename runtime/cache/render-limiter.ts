@@ -6,9 +6,12 @@
  * from 306 MB to 597 MB). A request joining a render already running takes nothing here:
  * the SWR core asks only when it starts a new one.
  *
- * Hand-written: p-limit and p-queue queue without bound (or throw without a wait bound per
- * waiter), and this is a counter, a queue and a timer.
+ * Hand-written: p-limit and p-queue queue without bound and never refuse a task (p-queue's
+ * `timeout` bounds a task's run, not its wait), and this is a counter, a queue and a timer.
  */
+
+/** setTimeout's longest delay; a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** Gives the slot back; calling it again does nothing. */
 export type Release = () => void
@@ -90,7 +93,7 @@ export function createRenderLimiter(options: RenderLimiterOptions): RenderLimite
           timer: setTimeout(() => {
             queue.delete(waiter)
             reject(new RenderBusyError('wait-timeout', label))
-          }, maxWaitMs),
+          }, Math.min(maxWaitMs, MAX_TIMER_MS)),
         }
         waiter.timer.unref()
         queue.add(waiter)
