@@ -12,6 +12,8 @@ import { pathToFileURL } from 'node:url'
 import { createAssetResolver, type ClientManifest } from './render/assets.js'
 import { CLIENT_DIR, loadBuildOutput, SERVER_ENTRY_FILE, type BuildOutput } from './render/build-output.js'
 import { admittedPaths } from './render/manifest.js'
+import { pageKey } from './render/page-entry.js'
+import type { RenderLimiter } from './cache/render-limiter.js'
 import { registerDataCache, type DataCache } from './cache/data-cache.js'
 import { DEFAULT_RENDER_TIMEOUT_MS, DEFAULT_RETRY_BACKOFF_MS } from './cache/defaults.js'
 import type { CacheHandler } from './cache/handlers/types.js'
@@ -82,6 +84,8 @@ export interface EnvironmentOptions {
   dev?: DevServing
   /** Draft mode (its cookie's secret); none in dev and in the prerender. */
   draft?: DraftModeServer
+  /** The bound on concurrent page renders (`renderConcurrency`); none in dev and in the prerender. */
+  renderLimiter?: RenderLimiter
 }
 
 export interface Environment {
@@ -113,6 +117,8 @@ export function createEnvironment(source: EnvironmentSource, options: Environmen
   const { store, log } = options
   const now = options.now ?? Date.now
   const router = createRouter(entry.routes)
+  const limiter = options.renderLimiter
+  const pagesPrefix = pageKey(buildId, '')
   const swr = createSWR({
     handler: store,
     buildId,
@@ -120,6 +126,8 @@ export function createEnvironment(source: EnvironmentSource, options: Environmen
     timeout: options.renderTimeoutMs ?? DEFAULT_RENDER_TIMEOUT_MS,
     retry: options.retryBackoffMs ?? DEFAULT_RETRY_BACKOFF_MS,
     staleIfError: options.staleIfErrorSeconds,
+    // Page renders only: data the app reads outside a page (route handlers) is its own code's.
+    admit: limiter && ((key, label, background) => (key.startsWith(pagesPrefix) ? limiter.acquire(label, background) : undefined)),
     log,
   })
   const dataCache: DataCache = { swr, buildId, expireTime: options.expireTime, log }

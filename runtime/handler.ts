@@ -15,6 +15,7 @@ import type { NextFunction, Pipeline } from './serve/pipeline.js'
 import { applyPathRevalidation, pathRevalidation, registerRevalidationTarget, tagRevalidation, type RevalidatePathOptions, type RevalidatePathType, type RevalidateTagProfile } from './cache/revalidate.js'
 import { importSeed, openDefaultStore } from './seed.js'
 import { DEFAULT_TAG_RETENTION } from './cache/handlers/tag-times.js'
+import { createRenderLimiter } from './cache/render-limiter.js'
 
 export type { NextFunction }
 
@@ -77,6 +78,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     tagHeader: options.cdnTagHeader,
     inspector: options.inspector,
     draft: createDraftMode({ secret: options.draftModeSecret, now: options.now }),
+    renderLimiter: createRenderLimiter({ concurrency: options.renderConcurrency, queueSize: options.renderQueueSize, maxWaitMs: options.renderTimeout }),
   })
   const { pages } = env
   const unregister = registerRevalidationTarget(pages)

@@ -3,7 +3,7 @@ import { DEFAULT_CACHE_DIR } from './render/build-output.js'
 import type { CacheHandler } from './cache/handlers/types.js'
 import type { RevalidateEvent } from './cache/revalidate.js'
 import type { InspectorOptions, ResolvedInspectorOptions } from './serve/inspector.js'
-import { DEFAULT_DISK_MAX_ENTRIES, DEFAULT_DISK_MAX_SIZE_BYTES, DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_MEMORY_MAX_SIZE_BYTES, DEFAULT_RENDER_TIMEOUT_MS, DEFAULT_RETRY_BACKOFF_MS, INFINITE_EXPIRE_TIME_SECONDS, MIN_DRAFT_SECRET_LENGTH, ONE_YEAR_SECONDS } from './cache/defaults.js'
+import { DEFAULT_DISK_MAX_ENTRIES, DEFAULT_DISK_MAX_SIZE_BYTES, DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_MEMORY_MAX_SIZE_BYTES, DEFAULT_RENDER_TIMEOUT_MS, DEFAULT_RETRY_BACKOFF_MS, defaultRenderConcurrency, INFINITE_EXPIRE_TIME_SECONDS, MIN_DRAFT_SECRET_LENGTH, ONE_YEAR_SECONDS, RENDER_QUEUE_PER_SLOT } from './cache/defaults.js'
 
 export type { RevalidateEvent }
 
@@ -67,6 +67,24 @@ export interface ISRHandlerOptions {
    * @default 30000
    */
   renderTimeout?: number
+  /**
+   * Number of page renders (MISS, expired, stale regenerations) that may run at once. Requests
+   * for a page already rendering share that render and take no slot; route handlers and
+   * `revalidate = 0` pages are the app's own code and are not counted. A request that needs a
+   * render past the bound waits in a queue (`renderQueueSize`) for at most `renderTimeout` ms,
+   * then gets `503 Service Unavailable` with `Retry-After: 2`, `Cache-Control: private, no-store`
+   * (an expired page with a last good copy answers that copy instead). A stale page's background
+   * regeneration never waits or answers 503: with no free slot it is not started, the stale
+   * page is served, and the next request after a slot frees starts it. `Infinity` for no bound.
+   * @default Math.max(2, 2 * os.availableParallelism())
+   */
+  renderConcurrency?: number
+  /**
+   * Number of requests that may wait for a render slot (`renderConcurrency`), first come
+   * first served; past it a request needing a render gets 503 at once. `0`: none waits.
+   * @default 50 * renderConcurrency
+   */
+  renderQueueSize?: number
   /**
    * Back-off after a failed regeneration: the first retry waits `min` ms, each further failure doubles it up to `max`.
    * @default { min: 2000, max: 60000 }
@@ -140,6 +158,8 @@ export interface ResolvedHandlerOptions {
   staleIfError: number
   expireTime: number
   renderTimeout: number
+  renderConcurrency: number
+  renderQueueSize: number
   retryBackoff: { min: number; max: number }
   now: () => number
   onRevalidate: ((event: RevalidateEvent) => void | Promise<void>) | undefined
@@ -192,6 +212,9 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
   check(o.cacheMaxDiskEntries === undefined || o.cacheMaxDiskEntries === Infinity || (isNonNegativeInteger(o.cacheMaxDiskEntries) && o.cacheMaxDiskEntries > 0), `cacheMaxDiskEntries must be a positive integer number of files or Infinity (got ${o.cacheMaxDiskEntries})`)
   check(o.staleIfError === undefined || (typeof o.staleIfError === 'number' && o.staleIfError >= 0), `staleIfError must be a number of seconds >= 0 (got ${o.staleIfError})`)
   check(o.renderTimeout === undefined || isPositive(o.renderTimeout), `renderTimeout must be a positive number of milliseconds (got ${o.renderTimeout})`)
+  check(o.renderConcurrency === undefined || o.renderConcurrency === Infinity || (isNonNegativeInteger(o.renderConcurrency) && o.renderConcurrency > 0), `renderConcurrency must be a positive integer number of renders or Infinity (got ${o.renderConcurrency})`)
+  check(o.renderQueueSize === undefined || o.renderQueueSize === Infinity || isNonNegativeInteger(o.renderQueueSize), `renderQueueSize must be an integer number of requests >= 0 or Infinity (got ${o.renderQueueSize})`)
+  const renderConcurrency = o.renderConcurrency ?? defaultRenderConcurrency()
   check(
     o.retryBackoff === undefined || (isPositive(o.retryBackoff.min) && isPositive(o.retryBackoff.max) && o.retryBackoff.min <= o.retryBackoff.max),
     `retryBackoff must be { min, max } with 0 < min <= max milliseconds (got ${JSON.stringify(o.retryBackoff)})`,
@@ -217,6 +240,8 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
     staleIfError: o.staleIfError ?? ONE_YEAR_SECONDS,
     expireTime: expireTime!,
     renderTimeout: o.renderTimeout ?? DEFAULT_RENDER_TIMEOUT_MS,
+    renderConcurrency,
+    renderQueueSize: o.renderQueueSize ?? (renderConcurrency === Infinity ? 0 : RENDER_QUEUE_PER_SLOT * renderConcurrency),
     retryBackoff: { ...(o.retryBackoff ?? DEFAULT_RETRY_BACKOFF_MS) },
     now: o.now ?? Date.now,
     onRevalidate: o.onRevalidate,

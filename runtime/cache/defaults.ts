@@ -2,6 +2,7 @@
  * Every default of vite-isr, with its unit in its name: the options' docs, the plugin, the
  * handlers and the prerender read them here, so a default is written once.
  */
+import { availableParallelism } from 'node:os'
 
 /** Seconds in a year: the default `expireTime` and `staleIfError`, and `revalidate: false`'s `s-maxage`. */
 export const ONE_YEAR_SECONDS = 31_536_000
@@ -41,3 +42,22 @@ export const DRAFT_MODE_MAX_AGE_SECONDS = 86_400
 
 /** Characters a draft mode secret must have at least (`draftModeSecret`, `ISR_DRAFT_SECRET`). */
 export const MIN_DRAFT_SECRET_LENGTH = 32
+
+/**
+ * `renderConcurrency`: renders running at once. A render mostly waits (loaders reading data)
+ * between bursts of CPU (React, compression), so twice the cores keeps every core busy while
+ * half the renders wait on I/O; more would only hold more pages in memory at once without
+ * finishing any sooner. At least 2, so one slow render never holds up every other.
+ */
+export const defaultRenderConcurrency = (): number => Math.max(2, 2 * availableParallelism())
+
+/**
+ * `renderQueueSize`, per render slot: requests that may wait for a slot. A waiting request
+ * holds a socket and a few kB, not a page, and waits at most `renderTimeout`, so the queue
+ * can be deep: fifty per slot absorbs the bursts of ordinary clients (a load tester or a
+ * crawler opening 50–100 connections) and refuses only a flood.
+ */
+export const RENDER_QUEUE_PER_SLOT = 50
+
+/** `Retry-After` on the 503 a request gets when no render slot frees for it. */
+export const RENDER_BUSY_RETRY_AFTER_SECONDS = 2

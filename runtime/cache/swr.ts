@@ -11,6 +11,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { CacheEntry, CacheHandler, TagTimes } from './handlers/types.js'
 import { formatBytes, type Logger } from '../inspect/debug.js'
+import { RenderBusyError, type Release } from './render-limiter.js'
 
 export type CacheState = 'HIT' | 'STALE' | 'MISS'
 export type Freshness = 'fresh' | 'stale' | 'expired'
@@ -74,6 +75,13 @@ export interface SWROptions {
    * render fails; older, the failure is the answer. Unset: no limit.
    */
   staleIfError?: number
+  /**
+   * A slot for a new render of `key` that no other render encloses (`renderConcurrency`):
+   * `undefined` when the key is not bounded, else a `Release` or a promise of one; throws or
+   * rejects with `RenderBusyError` when there is none. `background` for a regeneration
+   * nobody waits for. A request joining a render already running asks nothing.
+   */
+  admit?: (key: string, label: string, background: boolean) => Release | Promise<Release> | undefined
   log: Logger
 }
 
@@ -202,14 +210,26 @@ export function createSWR(options: SWROptions): SWR {
   }
 
   /** Start (or join) the one render of `key`. Failures are logged here, once per render. */
-  function render(key: string, generate: Generate, label: string, after?: number): Promise<Generated> {
+  function render(key: string, generate: Generate, label: string, after?: number, background = false): Promise<Generated> {
     const inFlight = pending.get(key)
     if (inFlight) return inFlight
+    const parent = enclosing.getStore()
+    // A render nested in another (a page's data) runs in its parent's slot.
+    let slot: Release | Promise<Release> | undefined
+    try {
+      slot = parent ? undefined : options.admit?.(key, label, background)
+    } catch (error) {
+      log.debug('regenerate:deferred', label, { reason: error instanceof RenderBusyError ? error.reason : 'admit failed' })
+      return Promise.reject(error)
+    }
     const startedAt = after === undefined ? now() : Math.max(now(), after + 1)
-    log.debug('regenerate:start', label)
-    const nested: Nested = { outcome: 'pending', writes: [], parent: enclosing.getStore() }
-    const promise = enclosing
-      .run(nested, () => runWithTimeout(generate, startedAt, options.timeout, label))
+    const nested: Nested = { outcome: 'pending', writes: [], parent }
+    const run = (release?: Release) => {
+      log.debug('regenerate:start', label)
+      const running = enclosing.run(nested, () => runWithTimeout(generate, startedAt, options.timeout, label))
+      return release ? running.finally(release) : running
+    }
+    const promise = (slot === undefined ? run() : isPromise(slot) ? slot.then(run) : run(slot))
       .then(async (generated) => {
         await store(key, generated, label, nested.parent)
         if (generated.store !== 'none' && reading.has(key)) endedDuringRead.set(key, { generated, seq: ++renderSeq })
@@ -220,6 +240,11 @@ export function createSWR(options: SWROptions): SWR {
       })
       .catch((error: unknown) => {
         if (nested.outcome === 'pending') settle(nested, undefined)
+        if (error instanceof RenderBusyError) {
+          // Never started: not a failure to back off from.
+          log.debug('regenerate:refused', label, { reason: error.reason })
+          throw error
+        }
         const count = (failures.get(key)?.count ?? 0) + 1
         const wait = Math.min(options.retry.max, options.retry.min * 2 ** (count - 1))
         failures.delete(key)
@@ -249,11 +274,11 @@ export function createSWR(options: SWROptions): SWR {
   const locking = new Map<string, Promise<Generated | undefined>>()
 
   /** Render under the store's lock when it has one, so that one instance of many renders. */
-  function renderLocked(key: string, generate: Generate, label: string, seen: CacheEntry): Promise<Generated | undefined> {
+  function renderLocked(key: string, generate: Generate, label: string, seen: CacheEntry, background = false): Promise<Generated | undefined> {
     const inFlight = pending.get(key) ?? locking.get(key)
     if (inFlight) return inFlight
-    if (!handler.lock) return render(key, generate, label)
-    const attempt = lockAndRender(key, generate, label, seen).finally(() => locking.delete(key))
+    if (!handler.lock) return render(key, generate, label, undefined, background)
+    const attempt = lockAndRender(key, generate, label, seen, background).finally(() => locking.delete(key))
     locking.set(key, attempt)
     return attempt
   }
@@ -276,14 +301,14 @@ export function createSWR(options: SWROptions): SWR {
     }
   }
 
-  async function lockAndRender(key: string, generate: Generate, label: string, seen: CacheEntry): Promise<Generated | undefined> {
+  async function lockAndRender(key: string, generate: Generate, label: string, seen: CacheEntry, background: boolean): Promise<Generated | undefined> {
     let lock
     try {
       lock = await handler.lock!(key, options.timeout + 5_000)
     } catch (error) {
       // The store is unreachable: better one render per instance than none.
       log.error(`taking the regeneration lock for ${label} failed; rendering without it`, error)
-      return render(key, generate, label)
+      return render(key, generate, label, undefined, background)
     }
     if (!lock) {
       log.debug('regenerate:locked', label)
@@ -295,7 +320,7 @@ export function createSWR(options: SWROptions): SWR {
         log.debug('regenerate:done-elsewhere', label)
         return done
       }
-      return await render(key, generate, label)
+      return await render(key, generate, label, undefined, background)
     } finally {
       await lock.release()
     }
@@ -303,8 +328,9 @@ export function createSWR(options: SWROptions): SWR {
 
   function regenerateInBackground(key: string, entry: CacheEntry, generate: Generate, label: string): void {
     if (pending.has(key) || backingOff(key, label)) return
-    renderLocked(key, generate, label, entry).catch(() => {
-      // logged in render(); the stale entry keeps being served
+    renderLocked(key, generate, label, entry, true).catch(() => {
+      // logged in render(); the stale entry keeps being served (and, when no render slot was
+      // free, the next stale read after one frees starts the regeneration)
     })
   }
 

@@ -192,7 +192,7 @@ function page(context: InspectorContext, message: string): string {
 #counters span{margin-right:1.5rem}#chart{width:100%;height:100px;background:#f6f6f6;margin:.5rem 0 1.5rem}form{display:inline}.msg{background:#eef7ee;padding:.5rem}</style></head>
 <body><h1>vite-isr cache</h1><p>build <code>${escapeHtml(context.buildId)}</code> · ${entries.length} pages in memory</p>
 ${message ? `<p class="msg">${escapeHtml(message)}</p>` : ''}
-<p id="counters"><span>hit <b id="hit">${totals.HIT}</b></span><span>stale <b id="stale">${totals.STALE}</b></span><span>miss <b id="miss">${totals.MISS}</b></span><span>bypass <b id="bypass">${totals.BYPASS}</b></span></p>
+<p id="counters"><span>hit <b id="hit">${totals.HIT}</b></span><span>stale <b id="stale">${totals.STALE}</b></span><span>miss <b id="miss">${totals.MISS}</b></span><span>bypass <b id="bypass">${totals.BYPASS}</b></span><span>busy (503) <b id="busy">${totals.BUSY}</b></span></p>
 ${chart(context.stats.series(600))}
 <p><form method="post" action="${INSPECTOR_PATH}/revalidate"><input name="path" placeholder="/blog/1 or /blog/[id]" aria-label="path"> <button>revalidatePath</button></form>
  · <form method="post" action="${INSPECTOR_PATH}/revalidate"><input name="tag" placeholder="posts" aria-label="tag"> <label><input type="checkbox" name="profile" value="max"> stale (max)</label> <button>revalidateTag</button></form></p>

@@ -8,6 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CacheEntry, CacheHandler } from '../cache/handlers/types.js'
 import type { Invalidation, RevalidateEvent, RevalidationTarget } from '../cache/revalidate.js'
 import type { Generate, Resolved, SWR, SyncReadOptions } from '../cache/swr.js'
+import { RenderBusyError } from '../cache/render-limiter.js'
+import { RENDER_BUSY_RETRY_AFTER_SECONDS } from '../cache/defaults.js'
 import type { Logger } from '../inspect/debug.js'
 import type { CacheStats } from '../inspect/stats.js'
 import { pageKey, toGenerated } from '../render/page-entry.js'
@@ -49,6 +51,12 @@ export interface PageServerOptions {
 export interface DevServing {
   renderFailed(req: IncomingMessage, res: ServerResponse, error: unknown): void
 }
+
+const BUSY_WARNING_INTERVAL_MS = 60_000
+const BUSY_PAGE = Buffer.from(
+  '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>Service Unavailable</title></head>' +
+    '<body><h1>Service Unavailable</h1><p>The server is busy. Please try again in a moment.</p></body></html>',
+)
 
 /**
  * What serving one path needs: its route match, cache key and render closure. Made once per
@@ -135,6 +143,35 @@ export function createPageServer(options: PageServerOptions): PageServer {
       .catch((error: unknown) => log.error(`dropping ${key} from the ${handler.name} cache failed`, error))
   let notFoundPage: Promise<CacheEntry> | undefined
   let lastInvalidationAt = 0
+  let busySince = 0
+  let busyCount = 0
+  let busyWarnedAt = -Infinity
+
+  /**
+   * No render slot for a page the request must wait for (`renderConcurrency`): 503 with
+   * `Retry-After`, never stored by anyone. `X-ISR-Cache: MISS` stays true: the cache had no
+   * page to answer with, and nothing was rendered. Warned at most once a minute.
+   */
+  function sendBusy(req: IncomingMessage, res: ServerResponse, error: RenderBusyError, pathname: string): void {
+    log.debug('busy', pathname, { status: 503, reason: error.reason })
+    stats?.count('BUSY')
+    const at = options.now()
+    if (busyCount === 0) busySince = at
+    busyCount++
+    if (at - busyWarnedAt >= BUSY_WARNING_INTERVAL_MS) {
+      log.warn(`${busyCount} request(s) answered 503 since ${new Date(busySince).toISOString()}: every render slot was taken (renderConcurrency) and the queue full or too slow (renderQueueSize, renderTimeout); raise them if the server has memory and CPU to spare`)
+      busyWarnedAt = at
+      busyCount = 0
+    }
+    res.writeHead(503, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': BUSY_PAGE.length,
+      'cache-control': 'private, no-store',
+      'retry-after': String(RENDER_BUSY_RETRY_AFTER_SECONDS),
+      'x-isr-cache': 'MISS',
+    })
+    res.end(req.method === 'HEAD' ? undefined : BUSY_PAGE)
+  }
 
   const admits = (match: RouteMatch, pathname: string) => match.route.dynamicParams || options.prerendered.has(pathname)
 
@@ -200,6 +237,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
 
 
   function fail(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> | void {
+    if (error instanceof RenderBusyError && !res.headersSent) return sendBusy(req, res, error, pathname)
     if (!res.headersSent) return sendError(req, res, error, pathname).catch((last: unknown) => lastResort(res, last, pathname))
     log.error(`serving ${pathname} failed after its headers went out; closing the connection`, error)
     res.destroy()

@@ -50,7 +50,9 @@ globalThis.__fixtureDb = {
 // Each round's clock starts 10^7 ms after the last one's, so later writes are newer.
 const started = Date.now()
 const base = started + round * 10_000_000
-const isr = await createISRHandler({ distDir, cacheDir, now: () => base + pass * 100_000 + (Date.now() - started), log: () => {} })
+// No bound on concurrent renders: every stale page's regeneration must start, so that the
+// kills land among as many writes as possible (the bound would leave most of them for later).
+const isr = await createISRHandler({ distDir, cacheDir, renderConcurrency: Infinity, now: () => base + pass * 100_000 + (Date.now() - started), log: () => {} })
 const server = createServer(isr.wrap((req, res) => isr(req, res)))
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
 const url = `http://127.0.0.1:${server.address().port}`

@@ -15,7 +15,7 @@ const g = globalThis as { __fixtureDb?: FixtureDb }
 
 /** Reset the fixture's data to its seed and return the live object the loaders read. */
 export function resetDb(): FixtureDb {
-  const fresh: FixtureDb = { posts: seedPosts(), renders: {}, fail: false, delayMs: 0 }
+  const fresh: FixtureDb = { posts: seedPosts(), renders: {}, fail: false, delayMs: 0, running: 0, maxRunning: 0, gate: undefined }
   g.__fixtureDb = Object.assign(g.__fixtureDb ?? fresh, fresh)
   return g.__fixtureDb
 }

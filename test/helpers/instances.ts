@@ -128,7 +128,7 @@ export async function startInstances(count: number, options: StartInstancesOptio
     REDIS_URL: options.redisUrl,
     KEY_PREFIX: options.keyPrefix === null ? '' : (options.keyPrefix ?? `multi-${randomBytes(6).toString('hex')}:`),
     CLOCK_START: String(options.clockStart ?? afterBuild(options.distDir)),
-    FIXTURE_DB: JSON.stringify({ posts: seedPosts(), renders: {}, fail: false, delayMs: 0 } satisfies FixtureDb),
+    FIXTURE_DB: JSON.stringify({ posts: seedPosts(), renders: {}, fail: false, delayMs: 0, running: 0, maxRunning: 0 } satisfies FixtureDb),
   }
   const modes = options.modes ?? ['fast-path']
   const started = await Promise.allSettled(
