@@ -76,7 +76,8 @@ describe.each<ServeMode>(['middleware', 'fast-path'])('a bound on concurrent ren
 
     // 2 render, 3 wait: the other 5 are answered at once.
     await expect.poll(() => settled.length, { timeout: 20_000 }).toBe(5)
-    expect(db.running).toBe(2)
+    // The two admitted renders reach their loaders once their page modules are loaded.
+    await expect.poll(() => db.running, { timeout: 20_000 }).toBe(2)
     const refused = [...settled]
     for (const answer of refused) {
       expect(answer.status).toBe(503)
