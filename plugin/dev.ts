@@ -9,6 +9,7 @@ import { normalizePathname } from '../runtime/routes/path.js'
 import { renderNotFound, renderPage, type RenderApp, type RenderResult } from '../runtime/render/render.js'
 import { registerRevalidationTarget } from '../runtime/cache/revalidate.js'
 import { callRouteHandler } from '../runtime/serve/route-handlers.js'
+import { asRouteHandlerModule } from '../runtime/render/metadata-routes.js'
 import { fillPattern, type Params, type ServerEntry } from '../runtime/routes/route-table.js'
 import { createRouter, type Router } from '../runtime/routes/router.js'
 import { toWebRequest } from '../runtime/serve/web-request.js'
@@ -103,7 +104,7 @@ export function devPlugin(state: PluginState): Plugin {
         const load = (file: string) => ssr.runner.import(`/${file}`) as Promise<Record<string, unknown>>
         if (match?.route.kind === 'route') {
           log.debug('dev', `${req.method} ${pathname} -> ${match.route.file}`)
-          await callRouteHandler(await load(match.route.file), req, res, match.params, match.route.file)
+          await callRouteHandler(asRouteHandlerModule(match.route, await load(match.route.file)), req, res, match.params, match.route.file)
           return true
         }
         if (req.method !== 'GET' && req.method !== 'HEAD') return false

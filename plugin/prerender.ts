@@ -15,12 +15,14 @@ import { PRERENDER_MANIFEST, PRERENDER_MANIFEST_VERSION, type PrerenderManifest 
 import { pageKey, toGenerated } from '../runtime/render/page-entry.js'
 import { prepareEntry } from '../runtime/render/prepare.js'
 import { registerDataCache, type DataCache } from '../runtime/cache/data-cache.js'
-import { createLogger } from '../runtime/inspect/debug.js'
+import { createLogger, type Logger } from '../runtime/inspect/debug.js'
 import { normalizePathname } from '../runtime/routes/path.js'
 import { renderPage, type RenderApp } from '../runtime/render/render.js'
+import { renderRoute, toRouteGenerated, UncachedResponse } from '../runtime/render/route-entry.js'
+import { DEFAULT_MAX_BODY_SIZE_BYTES } from '../runtime/cache/defaults.js'
 import { isImplicitTag } from '../runtime/cache/revalidate.js'
 import { createSWR } from '../runtime/cache/swr.js'
-import { fillPattern, routeRegex, type Params, type RouteDefinition, type ServerEntry } from '../runtime/routes/route-table.js'
+import { fillPattern, isCachedRouteHandler, routeRegex, type Params, type RouteDefinition, type ServerEntry } from '../runtime/routes/route-table.js'
 import type { Plugin } from 'vite'
 import { progressReporter, routeTable, stylerFor } from './report.js'
 import { RouteError } from './routes.js'
@@ -104,7 +106,7 @@ async function collectJobs(entry: ServerEntry, manifest: PrerenderManifest): Pro
   const jobs: Job[] = []
   const seen = new Set<string>()
   for (const route of entry.routes) {
-    if (route.kind !== 'page') continue
+    if (route.kind !== 'page' && !isCachedRouteHandler(route)) continue
     if (route.segments.some((s) => s.type !== 'static')) {
       manifest.dynamicRoutes[route.pattern] = { routeRegex: routeRegex(route.segments), fallback: route.dynamicParams ? null : false, revalidate: route.revalidate }
     }
@@ -122,13 +124,21 @@ async function collectJobs(entry: ServerEntry, manifest: PrerenderManifest): Pro
 }
 
 /** Render one page with the runtime's renderer and store it in the seed, as a regeneration would. */
-async function prerenderPage(app: RenderApp, { route, pathname, params }: Job, manifest: PrerenderManifest, seed: CacheHandler, expireTime: number): Promise<void> {
+async function prerenderPage(app: RenderApp, { route, pathname, params }: Job, manifest: PrerenderManifest, seed: CacheHandler, expireTime: number, log: Logger): Promise<void> {
   const startedAt = Date.now()
   let generated
   try {
-    const result = await renderPage(app, { route, params, pathname })
-    generated = toGenerated(result, { pathname, route, startedAt, buildId: manifest.buildId, expireTime })
+    const context = { pathname, route, startedAt, buildId: manifest.buildId, expireTime }
+    if (route.kind === 'route') {
+      const result = await renderRoute(app, { route, params, pathname, maxBodySize: DEFAULT_MAX_BODY_SIZE_BYTES })
+      generated = toRouteGenerated(result, context)
+      if (result.droppedCookies) log.warn(`${route.file}: GET set a cookie, so ${pathname} is not prerendered or cached and the cookie is not sent. Set cookies in another method, or stop caching the route.`)
+    } else {
+      generated = toGenerated(await renderPage(app, { route, params, pathname }), context)
+    }
   } catch (error) {
+    // A handler's answer that is never cached (a 500 it chose): rendered on request instead, as in Next.js.
+    if (error instanceof UncachedResponse) return
     const message = error instanceof Error ? error.message : String(error)
     throw new RouteError(`[vite-isr] ${route.file}: prerendering ${pathname} failed: ${message}. Fix the page or its loader; to skip it at build, leave ${pathname} out of generateStaticParams.`, route.file, 1, 1, error instanceof Error ? error.stack : undefined)
   }
@@ -150,6 +160,7 @@ async function prerenderPage(app: RenderApp, { route, pathname, params }: Job, m
     initialStatus: page.status,
     tags: page.tags.filter((tag) => !isImplicitTag(tag)),
     size: page.value.length,
+    ...(route.kind === 'route' ? { dataRoute: null, initialHeaders: page.headers } : {}),
   }
 }
 
@@ -190,7 +201,7 @@ export async function prerender(options: PrerenderOptions): Promise<PrerenderOut
     const jobs = await collectJobs(entry, manifest)
     let done = 0
     await runPool(jobs, options.concurrency, async (job) => {
-      await prerenderPage(app, job, manifest, seed, options.expireTime)
+      await prerenderPage(app, job, manifest, seed, options.expireTime, log)
       options.onProgress?.(++done, jobs.length)
     })
   } finally {

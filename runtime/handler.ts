@@ -97,6 +97,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
     onRevalidate: options.onRevalidate,
     tagHeader: options.cdnTagHeader,
     stats,
+    maxBodySize: options.maxBodySize,
   })
   const inspect = options.inspector
     ? createInspector({ cache, swr, stats, now: options.now, buildId, options: options.inspector })

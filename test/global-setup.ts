@@ -4,4 +4,5 @@ import { buildFixture } from './helpers/build.js'
 export default async function setup(): Promise<void> {
   await buildFixture('basic')
   await buildFixture('data')
+  await buildFixture('handlers')
 }
