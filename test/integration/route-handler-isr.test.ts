@@ -220,6 +220,13 @@ describe('route handlers cached as ISR, across servers and bounds', () => {
       expect(hit.headers.get('x-isr-cache')).toBe('HIT')
       expect(await hit.text()).toContain('<title>First post</title>')
       expect(appCalls).toBe(calls)
+      // Answered before Express, whose setHeader would hide a doubled header: the handler's own
+      // Cache-Control is not stored, so only the window's goes out.
+      await server.get('/api/status')
+      const status = await server.get('/api/status')
+      expect(status.headers.get('x-isr-cache')).toBe('HIT')
+      expect(status.headers.get('cache-control')).toBe('s-maxage=60, stale-while-revalidate=31535940')
+      expect(appCalls).toBe(calls + 1)
     } finally {
       await server.close()
       cache.remove()
