@@ -12,12 +12,14 @@ import {
   createFileSystemCacheHandler,
   createLogger,
   DEFAULT_CACHE_DIR,
+  isCachedRouteHandler,
   isImplicitTag,
   PRERENDER_MANIFEST,
   PRERENDER_MANIFEST_VERSION,
   prerenderSource,
   routeRegex,
   StaticParamsError,
+  UncachedResponse,
   type Environment,
 } from '../runtime/environment.js'
 import type { PrerenderManifest } from '../runtime/render/manifest.js'
@@ -69,7 +71,7 @@ async function collectJobs(env: Environment, manifest: PrerenderManifest): Promi
   const jobs: Job[] = []
   const seen = new Set<string>()
   for (const route of env.entry.routes) {
-    if (route.kind !== 'page') continue
+    if (route.kind !== 'page' && !isCachedRouteHandler(route)) continue
     if (route.segments.some((s) => s.type !== 'static')) {
       manifest.dynamicRoutes[route.pattern] = { routeRegex: routeRegex(route.segments), fallback: route.dynamicParams ? null : false, revalidate: route.revalidate }
     }
@@ -92,6 +94,8 @@ async function prerenderPage(env: Environment, { route, pathname, params }: Job,
   try {
     generated = await env.render(pathname, { route, params })
   } catch (error) {
+    // A handler's answer that is never cached (a 500 it chose): rendered on request instead, as in Next.js.
+    if (error instanceof UncachedResponse) return
     const message = error instanceof Error ? error.message : String(error)
     throw new RouteError(`[vite-isr] ${route.file}: prerendering ${pathname} failed: ${message}. Fix the page or its loader; to skip it at build, leave ${pathname} out of generateStaticParams.`, route.file, 1, 1, error instanceof Error ? error.stack : undefined)
   }
@@ -113,6 +117,7 @@ async function prerenderPage(env: Environment, { route, pathname, params }: Job,
     initialStatus: page.status,
     tags: page.tags.filter((tag) => !isImplicitTag(tag)),
     size: page.value.length,
+    ...(route.kind === 'route' ? { dataRoute: null, initialHeaders: page.headers } : {}),
   }
 }
 

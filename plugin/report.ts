@@ -25,10 +25,11 @@ export function progressReporter(out: Reporter): (done: number, total: number) =
 
 /** The route's kind as its pages turned out: data may lower the window or make it dynamic. */
 function kindOf(route: RouteDefinition, manifest: PrerenderManifest, revalidates: Revalidate[]): string {
-  if (route.kind === 'route') return 'route handler'
-  if (route.revalidate === 0 || manifest.dynamicPages.includes(route.pattern)) return 'dynamic'
+  if (route.kind === 'route' && route.revalidate === 0) return 'route handler'
+  const handler = route.kind === 'route' ? ' handler' : ''
+  if (route.revalidate === 0 || manifest.dynamicPages.includes(route.pattern)) return 'dynamic' + handler
   const lowest = revalidates.length > 0 ? revalidates.reduce(lowerRevalidate) : route.revalidate
-  return lowest === false ? 'static' : `ISR ${lowest}s`
+  return (lowest === false ? 'static' : `ISR ${lowest}s`) + handler
 }
 
 type Style = 'green' | 'cyan' | 'yellow' | 'magenta' | 'dim' | 'bold'
@@ -39,7 +40,7 @@ export function stylerFor(isTTY: boolean, env: NodeJS.ProcessEnv = process.env):
   return (style, text) => (on ? styleText(style, text, { validateStream: false }) : text)
 }
 
-const KIND_STYLE = (kind: string): Style => (kind === 'static' ? 'green' : kind.startsWith('ISR') ? 'cyan' : kind === 'dynamic' ? 'yellow' : 'magenta')
+const KIND_STYLE = (kind: string): Style => (kind.startsWith('static') ? 'green' : kind.startsWith('ISR') ? 'cyan' : kind.startsWith('dynamic') ? 'yellow' : 'magenta')
 
 export function routeTable(routes: RouteDefinition[], manifest: PrerenderManifest, color: (style: Style, text: string) => string = (_s, t) => t): string {
   const byRoute = new Map<string, { paths: string[]; bytes: number; tags: Set<string>; revalidates: Revalidate[] }>()
@@ -62,7 +63,7 @@ export function routeTable(routes: RouteDefinition[], manifest: PrerenderManifes
       return [
         route.pattern,
         kindOf(route, manifest, stats?.revalidates ?? []),
-        route.kind === 'route' || kindOf(route, manifest, []) === 'dynamic' ? '-' : `${count}${sample}`,
+        route.revalidate === 0 || kindOf(route, manifest, []).startsWith('dynamic') ? '-' : `${count}${sample}`,
         stats && count > 0 ? formatBytes(Math.round(stats.bytes / count)) : '-',
         stats && stats.tags.size > 0 ? [...stats.tags].join(', ') : '',
       ]

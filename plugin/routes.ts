@@ -40,6 +40,28 @@ export class RouteError extends Error {
   }
 }
 
+/** Next.js's metadata routes: `app/sitemap.ts` answers `/sitemap.xml`, `app/robots.ts` `/robots.txt`. */
+const METADATA_ROUTES = [
+  ['sitemap', '/sitemap.xml'],
+  ['robots', '/robots.txt'],
+] as const
+
+/**
+ * A route handler's own segment config (layouts do not wrap handlers). Its GET is cached when
+ * it exports `revalidate` other than 0 or `dynamic = 'force-static'`; `fallback` is its
+ * revalidate when it exports neither (0: not cached, for `route.ts`).
+ */
+function routeHandlerConfig(config: ModuleExports, fallback: 0 | false): Pick<RouteDefinition, 'revalidate' | 'dynamicParams' | 'dynamic' | 'hasGenerateStaticParams'> {
+  const forced = config.dynamic === 'force-static'
+  const revalidate = config.dynamic === 'force-dynamic' ? 0 : forced && !config.revalidate ? false : (config.revalidate ?? fallback)
+  return {
+    revalidate,
+    dynamicParams: config.dynamicParams ?? true,
+    dynamic: config.dynamic ?? (revalidate === 0 ? 'force-dynamic' : 'auto'),
+    hasGenerateStaticParams: config.hasGenerateStaticParams,
+  }
+}
+
 function findModule(dir: string, name: string): string | null {
   for (const ext of EXTENSIONS) if (existsSync(join(dir, name + ext))) return name + ext
   return null
@@ -158,7 +180,23 @@ export function scanApp(root: string, appDir: string, { lenient = false }: { len
         })
         clientFiles.push(file)
       } else {
-        routes.push({ kind: 'route', pattern, segments, file, layouts: [], revalidate: 0, dynamicParams: true, dynamic: 'force-dynamic', hasGenerateStaticParams: false })
+        routes.push({ kind: 'route', pattern, segments, file, layouts: [], ...routeHandlerConfig(readConfig(file), 0) })
+      }
+    }
+    if (segments.length === 0) {
+      for (const [name, path] of METADATA_ROUTES) {
+        const found = findModule(dir, name)
+        if (!found) continue
+        const file = rel(join(dir, found))
+        const segment: RouteSegment = { type: 'static', value: path.slice(1) }
+        const other = byShape.get(shapeOf([segment]))
+        if (other) throw new RouteError(`[vite-isr] ${file} and ${other} both answer ${path}. Keep one of them.`, file)
+        const config = readConfig(file)
+        if (!config.hasDefault) throw new RouteError(`[vite-isr] ${file} has no default export. Export a function returning the ${name === 'sitemap' ? 'sitemap entries' : 'robots rules'}: \`export default function ${name}() { ... }\``, file)
+        byShape.set(shapeOf([segment]), file)
+        files.push(file)
+        // Static by default, as in Next.js: cached until revalidated.
+        routes.push({ kind: 'route', pattern: path, segments: [segment], file, layouts: [], ...routeHandlerConfig(config, false), metadata: name })
       }
     }
     for (const dirent of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {

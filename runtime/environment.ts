@@ -41,7 +41,8 @@ export { createNullCacheHandler } from './cache/handlers/null.js'
 export { createLogger, formatBytes } from './inspect/debug.js'
 export { isImplicitTag, registerRevalidationTarget } from './cache/revalidate.js'
 export { lowerRevalidate } from './cache/render-context.js'
-export { routeRegex } from './routes/route-table.js'
+export { isCachedRouteHandler, routeRegex } from './routes/route-table.js'
+export { UncachedResponse } from './render/route-entry.js'
 export { StaticParamsError, type StaticPath } from './routes/static-params.js'
 export { EXPIRE_TIME_RULE, normalizeExpireTime } from './options.js'
 export { ONE_YEAR_SECONDS } from './cache/defaults.js'
@@ -151,6 +152,7 @@ export function createEnvironment(source: EnvironmentSource, options: Environmen
     stats,
     dev: options.dev,
     draft: options.draft,
+    maxBodySize: options.maxBodySize,
   })
   const inspect = options.inspector ? createInspector({ cache: store, swr, stats, now, buildId, options: options.inspector }) : undefined
   const pipeline = createPipeline({

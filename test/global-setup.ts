@@ -5,4 +5,5 @@ export default async function setup(): Promise<void> {
   await buildFixture('basic')
   await buildFixture('data')
   await buildFixture('parity')
+  await buildFixture('handlers')
 }

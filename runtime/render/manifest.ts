@@ -16,8 +16,12 @@ export interface PrerenderedRoute {
   initialStatus: number
   /** Tags the page carried when prerendered (explicit ones only). */
   tags: string[]
-  /** Size of the HTML in bytes. */
+  /** Size of the HTML (or the route handler's body) in bytes. */
   size: number
+  /** Route handlers only, as Next.js lists them: they have no data payload. */
+  dataRoute?: null
+  /** Route handlers only: the headers stored with the prerendered response (content-type, ...). */
+  initialHeaders?: Record<string, string>
 }
 
 export interface DynamicRoute {

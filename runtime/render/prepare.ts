@@ -22,7 +22,8 @@ const brotliOptions = (size: number): BrotliOptions => ({ params: { [zlib.BROTLI
 const GZIP_OPTIONS: ZlibOptions = { level: 6 }
 
 export function isCompressible(entry: Pick<CacheEntry, 'value' | 'headers'>): boolean {
-  return entry.value.length >= MIN_COMPRESS_BYTES && /^text\/|json|javascript|xml/.test(entry.headers['content-type'] ?? '')
+  // A route handler's body that is encoded already is sent as it is.
+  return entry.value.length >= MIN_COMPRESS_BYTES && /^text\/|json|javascript|xml/.test(entry.headers['content-type'] ?? '') && entry.headers['content-encoding'] === undefined
 }
 
 /**

@@ -72,7 +72,7 @@ function stateOf(entry: ServerEntry): EntryState {
   return state
 }
 
-function loadModule(app: RenderApp, file: string): Promise<Module> {
+export function loadModule(app: RenderApp, file: string): Promise<Module> {
   const loaded = stateOf(app.entry).modules
   let mod = loaded.get(file)
   if (!mod) {
@@ -173,7 +173,7 @@ export function exactBuffer(text: string): Buffer {
  * with `revalidate: 0` makes it dynamic (Next.js's rule), unless the route says otherwise:
  * `force-static` keeps it cached, `error` refuses to become dynamic.
  */
-function effectiveRevalidate(route: RouteDefinition, fromData: Revalidate): Revalidate {
+export function effectiveRevalidate(route: RouteDefinition, fromData: Revalidate): Revalidate {
   const lowest = lowerRevalidate(route.revalidate, fromData)
   if (lowest !== 0 || route.revalidate === 0) return lowest
   if (route.dynamic === 'force-static') return route.revalidate

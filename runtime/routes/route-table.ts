@@ -32,6 +32,13 @@ export interface RouteDefinition {
    * segment's params; each is called with the params of the layouts above it (pages only).
    */
   staticParamsLayouts?: string[]
+  /** A metadata route (`app/sitemap.ts`, `app/robots.ts`): its default export is turned into the response. */
+  metadata?: 'sitemap' | 'robots'
+}
+
+/** A route handler whose `GET` is cached as ISR (it exports `revalidate` other than 0, or `dynamic = 'force-static'`). */
+export function isCachedRouteHandler(route: Pick<RouteDefinition, 'kind' | 'revalidate'>): boolean {
+  return route.kind === 'route' && route.revalidate !== 0
 }
 
 export type Params = Record<string, string | string[]>

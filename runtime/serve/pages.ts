@@ -15,6 +15,8 @@ import type { CacheStats } from '../inspect/stats.js'
 import { pageKey, toGenerated } from '../render/page-entry.js'
 import { prepareEntry } from '../render/prepare.js'
 import { renderError, renderNotFound, renderPage, type RenderApp, type RenderResult } from '../render/render.js'
+import { DEFAULT_MAX_BODY_SIZE_BYTES } from '../cache/defaults.js'
+import { renderRoute, toRouteGenerated, UncachedResponse } from '../render/route-entry.js'
 import type { Router, RouteMatch } from '../routes/router.js'
 import { abortResponse, createResponder, NO_EXTRAS, NO_STORE, responseState, type HeaderExtras, type ResponseState } from './response.js'
 import type { DraftModeServer } from './draft-mode.js'
@@ -40,6 +42,8 @@ export interface PageServerOptions {
   dev?: DevServing
   /** Draft mode: requests with its valid cookie are rendered per request, nothing stored. */
   draft?: DraftModeServer
+  /** Bytes a cached route handler's response body may have (`maxBodySize`). */
+  maxBodySize?: number
 }
 
 /**
@@ -175,7 +179,21 @@ export function createPageServer(options: PageServerOptions): PageServer {
 
   const admits = (match: RouteMatch, pathname: string) => match.route.dynamicParams || options.prerendered.has(pathname)
 
+  /** Route handlers that set a cookie in a cached GET: warned about once each. */
+  const warnedCookies = new Set<string>()
+
   function generatorFor(match: RouteMatch, pathname: string): Generate {
+    if (match.route.kind === 'route') {
+      return async ({ startedAt, signal }) => {
+        const { route } = match
+        const result = await renderRoute(app, { route, params: match.params, pathname, signal, maxBodySize: options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE_BYTES })
+        if (result.droppedCookies && !warnedCookies.has(route.file) && warnedCookies.add(route.file)) {
+          log.warn(`${route.file}: GET set a cookie, so its answer is not cached and the cookie is not sent (a cached answer is shared by every visitor). Set cookies in another method, or stop caching the route (remove its revalidate / dynamic export).`)
+        }
+        const generated = toRouteGenerated(result, { pathname, route, startedAt, buildId, expireTime: options.expireTime })
+        return { ...generated, entry: await prepareEntry(generated.entry) }
+      }
+    }
     return async ({ startedAt, signal }) => {
       const result = await renderPage(app, { route: match.route, params: match.params, pathname, signal })
       const generated = toGenerated(result, { pathname, route: match.route, startedAt, buildId, expireTime: options.expireTime })
@@ -238,6 +256,10 @@ export function createPageServer(options: PageServerOptions): PageServer {
 
   function fail(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> | void {
     if (error instanceof RenderBusyError && !res.headersSent) return sendBusy(req, res, error, pathname)
+    // A route handler's own answer that is not cached (a 500 it chose, a 405): sent as it is.
+    if (error instanceof UncachedResponse && !res.headersSent) {
+      return prepareEntry(error.entry).then((entry) => sendOwn(req, res, entry))
+    }
     if (!res.headersSent) return sendError(req, res, error, pathname).catch((last: unknown) => lastResort(res, last, pathname))
     log.error(`serving ${pathname} failed after its headers went out; closing the connection`, error)
     res.destroy()
@@ -306,7 +328,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
 
     async regenerate(pathname) {
       const match = router.match(pathname)
-      if (!match || match.route.kind !== 'page' || match.route.revalidate === 0 || !admits(match, pathname)) return
+      if (!match || match.route.revalidate === 0 || !admits(match, pathname)) return
       try {
         await swr.refresh(pageKey(buildId, pathname), generatorFor(match, pathname), pathname, lastInvalidationAt)
       } catch {

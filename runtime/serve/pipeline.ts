@@ -14,6 +14,7 @@ import { originForm } from '../routes/path.js'
 import { createResolver } from './resolve.js'
 import { NO_EXTRAS, POWERED_BY_EXPRESS } from './response.js'
 import { serveRouteHandler } from './route-handlers.js'
+import { asRouteHandlerModule } from '../render/metadata-routes.js'
 
 export type NextFunction = (error?: unknown) => void
 type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void
@@ -85,7 +86,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         })
       case 'route': {
         const { match } = resolved
-        void serveRouteHandler(modules[match.route.file], req, res, match.params, match.route.file, { maxBodySize: options.maxBodySize, log, draft: options.draft })
+        const load = modules[match.route.file]
+        const module = match.route.metadata ? () => load().then((mod) => asRouteHandlerModule(match.route, mod)) : load
+        void serveRouteHandler(module, req, res, match.params, match.route.file, { maxBodySize: options.maxBodySize, log, draft: options.draft })
         return
       }
       case 'next':

@@ -5,6 +5,7 @@
  */
 import type { RouteMatch, Router } from '../routes/router.js'
 import { normalizePathname } from '../routes/path.js'
+import { isCachedRouteHandler } from '../routes/route-table.js'
 import type { PageTarget } from './pages.js'
 
 export type Resolution =
@@ -17,7 +18,7 @@ export type Resolution =
   | { kind: 'route'; pathname: string; match: RouteMatch }
   /** Not a read of anything this handler serves: the app's next middleware answers. */
   | { kind: 'next' }
-  /** A page, or the 404 page (`target: null`). */
+  /** A page or a cached route handler's GET, or the 404 page (`target: null`). */
   | { kind: 'page'; target: PageTarget | null }
 
 export interface ResolverOptions {
@@ -59,7 +60,8 @@ export function createResolver(options: ResolverOptions): Resolver {
       if (inspectorPath !== undefined && (pathname === inspectorPath || pathname.startsWith(inspectorPath + '/'))) return { kind: 'inspector', pathname }
       if (isRead && staticFiles.has(pathname)) return { kind: 'static', pathname }
       const match = router.match(pathname)
-      if (match?.route.kind === 'route') return { kind: 'route', pathname, match }
+      // A cached route handler's GET / HEAD is served as a page is; its other methods are never cached.
+      if (match?.route.kind === 'route' && !(isRead && isCachedRouteHandler(match.route))) return { kind: 'route', pathname, match }
       if (!isRead) return { kind: 'next' }
       if (!match) return { kind: 'page', target: null }
       const target = options.target(pathname, match)

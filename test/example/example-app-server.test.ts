@@ -228,6 +228,33 @@ describe('example-app (node server.js)', () => {
     }
   })
 
+  it('serves the RSS feed, the sitemap and robots.txt from the cache, and refreshes feed and sitemap with revalidateTag(\'posts\')', async () => {
+    expect(buildOutput).toMatch(/^\/feed\.xml\s+ISR 3600s handler\s.*\sposts\s*$/m)
+    expect(buildOutput).toMatch(/^\/sitemap\.xml\s+static handler\s.*\sposts\s*$/m)
+    const robots = await get('/robots.txt')
+    expect(robots.headers.get('content-type')).toBe('text/plain')
+    expect(robots.headers.get('x-isr-cache')).toBe('HIT')
+    expect(await robots.text()).toBe('User-Agent: *\nAllow: /\nDisallow: /api/\n\nSitemap: http://localhost:3000/sitemap.xml\n')
+    const feed = await get('/feed.xml')
+    expect(feed.headers.get('content-type')).toBe('application/rss+xml; charset=utf-8')
+    expect(feed.headers.get('cache-control')).toBe('s-maxage=3600, stale-while-revalidate=31532400')
+    expect(await cached('/feed.xml')).toContain('<link>http://localhost:3000/blog/hello-isr</link>')
+    expect(await cached('/sitemap.xml')).toContain('<loc>http://localhost:3000/blog/hello-isr</loc>')
+    await tick()
+    const edit = await get('/api/posts/hello-isr', {
+      method: 'PUT',
+      headers: { 'x-revalidate-secret': SECRET, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'Feeds & sitemaps <cached>' }),
+    })
+    expect(edit.status).toBe(200)
+    const fresh = await get('/feed.xml')
+    expect(fresh.headers.get('x-isr-cache')).toBe('MISS')
+    expect(await fresh.text()).toContain('<title>Feeds &#38; sitemaps &#60;cached&#62;</title>')
+    const sitemap = await get('/sitemap.xml')
+    expect(sitemap.headers.get('x-isr-cache')).toBe('MISS')
+    expect(sitemap.headers.get('content-type')).toBe('application/xml')
+  })
+
   it('answers 400 with a JSON error for a webhook body it cannot use, and revalidates nothing', async () => {
     await cached('/')
     await tick()
