@@ -27,10 +27,16 @@ const server = http.createServer(isr.wrap(app)).listen(port, () => {
   if (!process.env.REVALIDATE_SECRET) console.log('REVALIDATE_SECRET is not set: /api/revalidate and /api/posts/:slug will answer 500.')
 })
 
-// Finish in-flight requests and release the cache on Ctrl-C or a stop signal.
+// A graceful stop on SIGTERM (docker stop, Kubernetes, systemd) or Ctrl-C: accept no new
+// connections, let vite-isr finish its running renders and writes (up to closeTimeoutMs,
+// 10 s by default) and release its cache, then exit. A second signal exits at once.
+let stopping = false
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (stopping) process.exit(1)
+    stopping = true
     server.close()
-    isr.close().finally(() => process.exit(0))
+    server.closeIdleConnections()
+    isr.close().then(() => process.exit(0))
   })
 }

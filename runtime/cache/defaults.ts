@@ -32,3 +32,9 @@ export const SEED_DIR_NAME = 'isr-cache'
 
 /** A 404 from `notFound()` stays fresh this long, and only in memory. */
 export const NOT_FOUND_REVALIDATE_SECONDS = 10
+
+/** `closeTimeoutMs`: how long `close()` waits for running renders and writes. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000
+
+/** `cacheReadTimeoutMs`: a read of the cache folder slower than this counts as a miss. */
+export const DEFAULT_STORE_READ_TIMEOUT_MS = 5_000

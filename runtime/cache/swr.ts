@@ -11,6 +11,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { CacheEntry, CacheHandler, TagTimes } from './handlers/types.js'
 import { formatBytes, type Logger } from '../inspect/debug.js'
+import { ClosingError, createDrain } from './drain.js'
 
 export type CacheState = 'HIT' | 'STALE' | 'MISS'
 export type Freshness = 'fresh' | 'stale' | 'expired'
@@ -95,6 +96,13 @@ export interface SWR {
   readonly pending: ReadonlyMap<string, Promise<Generated>>
   /** Whether the last render of `key` failed (it is backing off or will retry). */
   failing(key: string): boolean
+  /**
+   * Stop starting renders (a stale entry is still answered, without its background render; a
+   * read that needs a new render rejects with `ClosingError`, unless it is nested in a render
+   * already running) and wait, at most `timeoutMs`, for the running renders and their writes.
+   * Resolves with how many were still running at the bound. Idempotent.
+   */
+  close(timeoutMs: number): Promise<number>
 }
 
 /**
@@ -162,6 +170,7 @@ export function createSWR(options: SWROptions): SWR {
   const reading = new Map<string, number>()
   const endedDuringRead = new Map<string, { generated: Generated; seq: number }>()
   let renderSeq = 0
+  const drain = createDrain()
 
   /** A durable write of a nested render, once the render around it has settled as `nested.outcome`. */
   function settleWrite(nested: Nested, write: Nested['writes'][number]): void {
@@ -169,7 +178,7 @@ export function createSWR(options: SWROptions): SWR {
     else if (nested.outcome === 'dropped') return
     else if (nested.parent) settleWrite(nested.parent, write)
     // Not if the key rendered again since: the newer entry decides how it is kept.
-    else if (!pending.has(write.key) && (!handler.peek || handler.peek(write.key) === write.entry)) void store(write.key, { entry: write.entry, store: 'durable' }, write.label)
+    else if (!pending.has(write.key) && (!handler.peek || handler.peek(write.key) === write.entry)) void drain.track(store(write.key, { entry: write.entry, store: 'durable' }, write.label))
   }
 
   function settle(nested: Nested, generated: Generated | undefined): void {
@@ -205,6 +214,8 @@ export function createSWR(options: SWROptions): SWR {
   function render(key: string, generate: Generate, label: string, after?: number): Promise<Generated> {
     const inFlight = pending.get(key)
     if (inFlight) return inFlight
+    // Renders nested in a running one (its data reads) still run: that render must finish.
+    if (drain.closing && enclosing.getStore() === undefined) return Promise.reject(new ClosingError(label))
     const startedAt = after === undefined ? now() : Math.max(now(), after + 1)
     log.debug('regenerate:start', label)
     const nested: Nested = { outcome: 'pending', writes: [], parent: enclosing.getStore() }
@@ -235,6 +246,7 @@ export function createSWR(options: SWROptions): SWR {
       })
     pending.set(key, promise)
     pendingSince.set(key, startedAt)
+    drain.track(promise.catch(() => {}))
     return promise
   }
 
@@ -252,9 +264,10 @@ export function createSWR(options: SWROptions): SWR {
   function renderLocked(key: string, generate: Generate, label: string, seen: CacheEntry): Promise<Generated | undefined> {
     const inFlight = pending.get(key) ?? locking.get(key)
     if (inFlight) return inFlight
-    if (!handler.lock) return render(key, generate, label)
+    if (!handler.lock || drain.closing) return render(key, generate, label)
     const attempt = lockAndRender(key, generate, label, seen).finally(() => locking.delete(key))
     locking.set(key, attempt)
+    drain.track(attempt.catch(() => {}))
     return attempt
   }
 
@@ -302,7 +315,7 @@ export function createSWR(options: SWROptions): SWR {
   }
 
   function regenerateInBackground(key: string, entry: CacheEntry, generate: Generate, label: string): void {
-    if (pending.has(key) || backingOff(key, label)) return
+    if (drain.closing || pending.has(key) || backingOff(key, label)) return
     renderLocked(key, generate, label, entry).catch(() => {
       // logged in render(); the stale entry keeps being served
     })
@@ -407,6 +420,7 @@ export function createSWR(options: SWROptions): SWR {
   return {
     pending,
     failing: (key) => failures.has(key),
+    close: (timeoutMs) => drain.close(timeoutMs),
     get,
     async refresh(key, generate, label, after) {
       // A render that started after the invalidation already answers it: join it, or take

@@ -8,13 +8,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CacheEntry, CacheHandler } from '../cache/handlers/types.js'
 import type { Invalidation, RevalidateEvent, RevalidationTarget } from '../cache/revalidate.js'
 import type { Generate, Resolved, SWR, SyncReadOptions } from '../cache/swr.js'
+import { isClosingError } from '../cache/drain.js'
 import type { Logger } from '../inspect/debug.js'
 import type { CacheStats } from '../inspect/stats.js'
 import { pageKey, toGenerated } from '../render/page-entry.js'
 import { prepareEntry } from '../render/prepare.js'
 import { renderError, renderNotFound, renderPage, type RenderApp, type RenderResult } from '../render/render.js'
 import type { Router, RouteMatch } from '../routes/router.js'
-import { abortResponse, createResponder, NO_EXTRAS, NO_STORE, responseState, type HeaderExtras, type ResponseState } from './response.js'
+import { abortResponse, answerStopping, createResponder, NO_EXTRAS, NO_STORE, responseState, type HeaderExtras, type ResponseState } from './response.js'
 import { toWebRequest } from './web-request.js'
 
 export interface PageServerOptions {
@@ -180,6 +181,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
 
 
   function fail(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> | void {
+    if (isClosingError(error)) return answerStopping(res)
     if (!res.headersSent) return sendError(req, res, error, pathname).catch((last: unknown) => lastResort(res, last, pathname))
     log.error(`serving ${pathname} failed after its headers went out; closing the connection`, error)
     res.destroy()

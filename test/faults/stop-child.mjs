@@ -1,0 +1,88 @@
+/**
+ * A real ISR server process for test/faults/graceful-stop.test.ts, stopped with SIGTERM:
+ * Express 5 with `http.createServer(isr.wrap(app))` and the stop handler of
+ * example-app/server.js (close the server, `await isr.close()`, exit 0; a second signal exits
+ * at once). It serves the basic fixture; `/blog/<id>` shows version `VERSION` of post <id>.
+ *
+ * Environment: DIST, CACHE_DIR (required); REDIS_URL (use the Redis handler instead of the
+ * folder); CLOSE_TIMEOUT_MS; CLOCK_START (ms);
+ * EXIT=natural: after `isr.close()`, no `process.exit`: the process must end by itself
+ * (nothing of vite-isr left holding the event loop).
+ * Test-only routes under /__test/: POST clock?advance=ms, POST db (JSON merged into the
+ * fixture db: version, delayMs, fail), GET renders (the loaders' counters).
+ * Prints `listening <port>` once it serves, `closed <ms>` once `isr.close()` resolved (ms
+ * since the signal); the handler's log goes to stderr.
+ */
+import { createServer } from 'node:http'
+import express from 'express'
+import { createISRHandler } from 'vite-isr/runtime'
+import { createRedisCacheHandler } from 'vite-isr/cache-handlers/redis'
+
+const env = process.env
+let clock = env.CLOCK_START ? Number(env.CLOCK_START) : Date.now()
+const log = (line) => process.stderr.write(line + '\n')
+
+// The fixture's loaders read globalThis.__fixtureDb (test/fixtures/basic/server/db.ts).
+const db = (globalThis.__fixtureDb = {
+  version: 0,
+  posts: new Proxy(
+    {},
+    {
+      get(_, id) {
+        if (typeof id !== 'string' || !/^s\d+$/.test(id)) return undefined
+        return { title: `Post ${id}`, body: `version ${db.version} of ${id} ${'x'.repeat(20_000)}` }
+      },
+    },
+  ),
+  renders: {},
+  fail: false,
+  delayMs: 0,
+})
+
+const isr = await createISRHandler({
+  distDir: env.DIST,
+  cacheDir: env.CACHE_DIR,
+  cacheHandler: env.REDIS_URL ? createRedisCacheHandler({ url: env.REDIS_URL, keyPrefix: `stop-${process.pid}:`, log }) : undefined,
+  now: () => clock,
+  log,
+  renderTimeout: 60_000,
+  closeTimeoutMs: env.CLOSE_TIMEOUT_MS ? Number(env.CLOSE_TIMEOUT_MS) : undefined,
+})
+
+const app = express()
+app.post('/__test/clock', (req, res) => {
+  clock += Number(req.query.advance ?? 0)
+  res.json({ now: clock })
+})
+app.post('/__test/db', express.json(), (req, res) => {
+  Object.assign(db, req.body)
+  res.json({ ok: true })
+})
+app.get('/__test/renders', (_req, res) => res.json(db.renders))
+app.use(isr)
+
+const server = createServer(isr.wrap(app))
+server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${server.address().port}\n`))
+
+// As example-app/server.js.
+let stopping = false
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (stopping) process.exit(1)
+    stopping = true
+    const since = performance.now()
+    server.close()
+    server.closeIdleConnections()
+    isr.close().then(() => {
+      process.stdout.write(`closed ${Math.round(performance.now() - since)}\n`)
+      if (env.EXIT !== 'natural') process.exit(0)
+      // Requests still open (a render given up on) and stdin would hold the loop: theirs, not vite-isr's.
+      server.closeAllConnections()
+      process.stdin.removeAllListeners('close')
+      process.stdin.destroy()
+    })
+  })
+}
+// Never outlive the test that spawned it.
+process.stdin.on('close', () => process.exit(3))
+process.stdin.resume()
