@@ -33,7 +33,12 @@ const server = http.createServer(isr.wrap(app)).listen(port, () => {
 let stopping = false
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
-    if (stopping) process.exit(1)
+    if (stopping) {
+      // A second signal ends the process at once, by the signal's default action.
+      process.removeAllListeners(signal)
+      process.kill(process.pid, signal)
+      return
+    }
     stopping = true
     server.close()
     server.closeIdleConnections()

@@ -5,10 +5,7 @@
  * left; with the Redis handler its connections are gone and nothing keeps the process alive;
  * a render that never ends is given up on at the bound.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { readdirSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { afterBuild } from '../helpers/clock.js'
@@ -16,64 +13,11 @@ import { BASIC_DIST, resetDb, tempCacheDir } from '../helpers/fixture-db.js'
 import { startServer } from '../helpers/server.js'
 import { startRedis, type RedisServer } from '../helpers/redis.js'
 import { checkEntryFile, entryFiles, figure } from './helpers.js'
+import { killStopChildren, MARGIN_MS, startStopChild as startChild, type StopChild as Child } from './stop-child.js'
 
-const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'stop-child.mjs')
 const BURST = 12
 /** Each regeneration of the burst takes this long: SIGTERM comes while all of them run. */
 const SLOW_RENDER_MS = 1_500
-/** What a loaded 2-core machine may add to a bound, for process start-up and exit. */
-const MARGIN_MS = 5_000
-
-interface Child {
-  url: string
-  process: ChildProcess
-  readonly stdout: string
-  readonly stderr: string
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>
-  post(path: string, body?: unknown): Promise<unknown>
-}
-
-const children: Child[] = []
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL')
-})
-
-async function startChild(env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, [CHILD], {
-    env: { ...process.env, DIST: BASIC_DIST, CLOCK_START: String(afterBuild(BASIC_DIST)), NODE_ENV: 'production', ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk))
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk))
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal, atMs: performance.now() })),
-  )
-  const port = await Promise.race([
-    new Promise<string>((resolve) => child.stdout!.on('data', () => /listening (\d+)/.exec(stdout) && resolve(/listening (\d+)/.exec(stdout)![1]))),
-    exited.then(() => undefined),
-  ])
-  if (!port) throw new Error(`the server process exited before it listened:\n${stdout}\n${stderr}`)
-  const url = `http://127.0.0.1:${port}`
-  const handle: Child = {
-    url,
-    process: child,
-    get stdout() {
-      return stdout
-    },
-    get stderr() {
-      return stderr
-    },
-    exited,
-    async post(path, body) {
-      const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) })
-      return res.json()
-    },
-  }
-  children.push(handle)
-  return handle
-}
 
 const ids = Array.from({ length: BURST }, (_, i) => `s${i}`)
 
@@ -95,6 +39,8 @@ async function startBurst(child: Child): Promise<void> {
 function tempFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true }).map(String).filter((name) => name.endsWith('.tmp'))
 }
+
+afterEach(killStopChildren)
 
 describe('graceful stop on SIGTERM', () => {
   it('finishes the regenerations running at SIGTERM, writes their entries whole, leaves no temp file and exits 0 within the bound', async () => {
@@ -153,7 +99,7 @@ describe('graceful stop on SIGTERM', () => {
     }
   })
 
-  it('exits at once, with code 1, on a second signal while renders still run', async () => {
+  it('ends at once, by the signal, on a second signal while renders still run', async () => {
     const cache = tempCacheDir()
     try {
       const child = await startChild({ CACHE_DIR: cache.dir, CLOSE_TIMEOUT_MS: '60000' })
@@ -165,8 +111,8 @@ describe('graceful stop on SIGTERM', () => {
       expect(child.process.exitCode).toBe(null)
       const sent = performance.now()
       child.process.kill('SIGINT')
-      const { code, atMs } = await child.exited
-      expect(code).toBe(1)
+      const { code, signal, atMs } = await child.exited
+      expect({ code, signal }).toEqual({ code: null, signal: 'SIGINT' })
       expect(atMs - sent).toBeLessThan(MARGIN_MS)
     } finally {
       cache.remove()
@@ -203,6 +149,13 @@ describe('graceful stop on SIGTERM', () => {
       await server.close()
       cache.remove()
     }
+  })
+
+  it('checks closeTimeoutMs and cacheReadTimeoutMs once, in the factory, with a TypeError that names the unit', async () => {
+    await expect(startServer({ distDir: BASIC_DIST, closeTimeoutMs: -1 })).rejects.toThrow(new TypeError('[vite-isr] createISRHandler: closeTimeoutMs must be a number of milliseconds >= 0 (got -1)'))
+    await expect(startServer({ distDir: BASIC_DIST, closeTimeoutMs: '10s' as unknown as number })).rejects.toThrow(TypeError)
+    await expect(startServer({ distDir: BASIC_DIST, cacheReadTimeoutMs: 0 })).rejects.toThrow(new TypeError('[vite-isr] createISRHandler: cacheReadTimeoutMs must be a positive number of milliseconds (got 0)'))
+    await expect(startServer({ distDir: BASIC_DIST, cacheReadTimeoutMs: Infinity })).rejects.toThrow(TypeError)
   })
 
   describe('with the Redis handler', () => {

@@ -9,10 +9,13 @@
  * EXIT=natural: after `isr.close()`, no `process.exit`: the process must end by itself
  * (nothing of vite-isr left holding the event loop).
  * Test-only routes under /__test/: POST clock?advance=ms, POST db (JSON merged into the
- * fixture db: version, delayMs, fail), GET renders (the loaders' counters).
+ * fixture db: version, delayMs, fail), GET renders (the loaders' counters), POST jam
+ * ({ fifo }: holds a thread of libuv's pool in a blocking open of that FIFO).
+ * ISR_OPTIONS: JSON, more createISRHandler options.
  * Prints `listening <port>` once it serves, `closed <ms>` once `isr.close()` resolved (ms
  * since the signal); the handler's log goes to stderr.
  */
+import { open } from 'node:fs'
 import { createServer } from 'node:http'
 import express from 'express'
 import { createISRHandler } from 'vite-isr/runtime'
@@ -47,6 +50,7 @@ const isr = await createISRHandler({
   log,
   renderTimeout: 60_000,
   closeTimeoutMs: env.CLOSE_TIMEOUT_MS ? Number(env.CLOSE_TIMEOUT_MS) : undefined,
+  ...(env.ISR_OPTIONS ? JSON.parse(env.ISR_OPTIONS) : {}),
 })
 
 const app = express()
@@ -56,6 +60,12 @@ app.post('/__test/clock', (req, res) => {
 })
 app.post('/__test/db', express.json(), (req, res) => {
   Object.assign(db, req.body)
+  res.json({ ok: true })
+})
+// A stuck disk: with UV_THREADPOOL_SIZE=1, a blocking open of a FIFO no one writes to holds the
+// one thread every file-system call of the process needs, until the test opens it for writing.
+app.post('/__test/jam', express.json(), (req, res) => {
+  open(req.body.fifo, 'r', () => {})
   res.json({ ok: true })
 })
 app.get('/__test/renders', (_req, res) => res.json(db.renders))
@@ -68,7 +78,12 @@ server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${server.add
 let stopping = false
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
-    if (stopping) process.exit(1)
+    if (stopping) {
+      // A second signal ends the process at once, by the signal's default action.
+      process.removeAllListeners(signal)
+      process.kill(process.pid, signal)
+      return
+    }
     stopping = true
     const since = performance.now()
     server.close()
