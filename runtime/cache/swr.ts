@@ -315,7 +315,7 @@ export function createSWR(options: SWROptions): SWR {
   }
 
   function regenerateInBackground(key: string, entry: CacheEntry, generate: Generate, label: string): void {
-    if (drain.closing || pending.has(key) || backingOff(key, label)) return
+    if (pending.has(key) || backingOff(key, label)) return
     renderLocked(key, generate, label, entry).catch(() => {
       // logged in render(); the stale entry keeps being served
     })
