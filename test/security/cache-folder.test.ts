@@ -111,8 +111,10 @@ const startProcess = (isrOptions: object = {}, env: Record<string, string> = {})
 async function stop(child: StopChild): Promise<{ code: number | null; ms: number }> {
   const sent = performance.now()
   child.process.kill('SIGTERM')
-  const { code, atMs } = await child.exited
-  return { code, ms: Math.round(atMs - sent) }
+  const late = new Promise<undefined>((resolve) => setTimeout(resolve, 3 * MARGIN_MS).unref())
+  const exit = await Promise.race([child.exited, late])
+  if (!exit) throw new Error(`the server process did not exit within ${3 * MARGIN_MS} ms of SIGTERM:\n${child.stderr.slice(-2_000)}`)
+  return { code: exit.code, ms: Math.round(exit.atMs - sent) }
 }
 
 /** Renders `/blog/<id>` for each id in a first process, which then stops. */
