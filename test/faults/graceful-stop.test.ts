@@ -11,6 +11,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { afterBuild } from '../helpers/clock.js'
 import { BASIC_DIST, resetDb, tempCacheDir } from '../helpers/fixture-db.js'
 import { startServer } from '../helpers/server.js'
+import { createFileSystemCacheHandler } from '../../runtime/cache/handlers/file-system.js'
+import { makeEntry } from '../cache-handlers/contract.js'
 import { startRedis, type RedisServer } from '../helpers/redis.js'
 import { checkEntryFile, entryFiles, figure } from './helpers.js'
 import { killStopChildren, MARGIN_MS, startStopChild as startChild, type StopChild as Child } from './stop-child.js'
@@ -147,6 +149,24 @@ describe('graceful stop on SIGTERM', () => {
       await server.isr.close()
     } finally {
       await server.close()
+      cache.remove()
+    }
+  })
+
+  it('abandons a write still running when the file-system handler is released: the old entry stays whole and no temp file is left', async () => {
+    const cache = tempCacheDir()
+    try {
+      const handler = await createFileSystemCacheHandler({ dir: cache.dir })
+      await handler.set('page', makeEntry({ value: Buffer.from('old page') }))
+      const writing = handler.set('page', makeEntry({ value: Buffer.alloc(64 * 1024 * 1024, 'n') }))
+      await handler.dispose()
+      expect(tempFiles(cache.dir)).toEqual([])
+      await expect(writing).rejects.toThrow(/the cache was closed during this write/)
+      expect(tempFiles(cache.dir)).toEqual([])
+      const reopened = await createFileSystemCacheHandler({ dir: cache.dir })
+      expect((await reopened.get('page'))?.value.toString()).toBe('old page')
+      await reopened.dispose()
+    } finally {
       cache.remove()
     }
   })

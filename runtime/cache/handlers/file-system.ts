@@ -151,8 +151,7 @@ export async function createFileSystemCacheHandler(
   const entriesDir = path.join(dir, 'entries')
   const logFile = path.join(dir, 'tags.log')
   const health = createDiskHealth(options.dir, now, warn)
-  /** Temp files of writes in flight: removed by `dispose` if a write is given up on. */
-  const temps = new Set<string>()
+  const inFlight: Writes = { stopped: false, running: new Set() }
   let disposed = false
 
   try {
@@ -172,7 +171,7 @@ export async function createFileSystemCacheHandler(
   const tagLog = await openTagLog(logFile, {
     retention: options.tagRetention,
     maxTags: options.maxTags,
-    rewrite: (chunks) => writeAtomic(logFile, chunks, temps, true),
+    rewrite: (chunks) => writeAtomic(logFile, chunks, inFlight, true),
     readTimeoutMs,
     now,
     warn,
@@ -267,7 +266,7 @@ export async function createFileSystemCacheHandler(
           writeDirect(file, chunks)
         } else {
           await replacePlanted(shardOf(hash), warn)
-          await writeAtomic(file, chunks, temps)
+          await writeAtomic(file, chunks, inFlight)
         }
       } catch (error) {
         if (!isDiskTrouble(error)) {
@@ -294,9 +293,11 @@ export async function createFileSystemCacheHandler(
     async dispose() {
       disposed = true
       await walk.stop()
-      // Writes given up on by a bounded close leave no temp file behind (the entry stays as it was).
-      await Promise.all([...temps].map((temp) => removeFile(temp).catch(() => {})))
       await tagLog.settled()
+      // Writes still running (given up on by a bounded close) stop at their next step and
+      // remove their temp file: the entry stays as it was.
+      inFlight.stopped = true
+      await Promise.allSettled([...inFlight.running])
     },
   }
 }
@@ -376,9 +377,28 @@ async function readRegularFile(file: string): Promise<Buffer> {
  * miss. The compacted tag log is (`flush`), since losing it would resurrect stale pages.
  * Callback `fs` rather than `fs/promises`: one `writev` and no FileHandle per write.
  */
-async function writeAtomic(file: string, chunks: Buffer[], temps: Set<string>, flush = false): Promise<void> {
+async function writeAtomic(file: string, chunks: Buffer[], writes: Writes, flush = false): Promise<void> {
+  if (writes.stopped) throw stoppedError()
+  const work = writeThroughTemp(file, chunks, writes, flush)
+  writes.running.add(work)
+  const forget = () => void writes.running.delete(work)
+  work.then(forget, forget)
+  return work
+}
+
+/** The writes in flight of one handler; once `stopped`, each gives up at its next step. */
+interface Writes {
+  stopped: boolean
+  running: Set<Promise<void>>
+}
+
+const stoppedError = () => Object.assign(new Error('[vite-isr] the cache was closed during this write; the entry stays as it was'), { code: 'ECLOSED' })
+
+async function writeThroughTemp(file: string, chunks: Buffer[], writes: Writes, flush: boolean): Promise<void> {
   const temp = `${file}.${tempPrefix}.${(tempCount++).toString(36)}.tmp`
-  temps.add(temp)
+  const check = () => {
+    if (writes.stopped) throw stoppedError()
+  }
   try {
     let fd: number
     try {
@@ -389,17 +409,17 @@ async function writeAtomic(file: string, chunks: Buffer[], temps: Set<string>, f
       fd = await call<number>((done) => fs.open(temp, 'wx', 0o600, done))
     }
     try {
+      check()
       await writeAll(fd, chunks)
       if (flush) await call((done) => fs.fsync(fd, done))
     } finally {
       await call((done) => fs.close(fd, done))
     }
+    check()
     await call((done) => fs.rename(temp, file, done))
   } catch (error) {
     await removeFile(temp).catch(() => {})
     throw error
-  } finally {
-    temps.delete(temp)
   }
 }
 
