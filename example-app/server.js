@@ -27,10 +27,21 @@ const server = http.createServer(isr.wrap(app)).listen(port, () => {
   if (!process.env.REVALIDATE_SECRET) console.log('REVALIDATE_SECRET is not set: /api/revalidate and /api/posts/:slug will answer 500.')
 })
 
-// Finish in-flight requests and release the cache on Ctrl-C or a stop signal.
+// A graceful stop on SIGTERM (docker stop, Kubernetes, systemd) or Ctrl-C: accept no new
+// connections, let vite-isr finish its running renders and writes (up to closeTimeoutMs,
+// 10 s by default) and release its cache, then exit. A second signal exits at once.
+let stopping = false
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (stopping) {
+      // A second signal ends the process at once, by the signal's default action.
+      process.removeAllListeners(signal)
+      process.kill(process.pid, signal)
+      return
+    }
+    stopping = true
     server.close()
-    isr.close().finally(() => process.exit(0))
+    server.closeIdleConnections()
+    isr.close().then(() => process.exit(0))
   })
 }

@@ -16,6 +16,7 @@ import { applyPathRevalidation, pathRevalidation, registerRevalidationTarget, ta
 import { importSeed, openDefaultStore } from './seed.js'
 import { DEFAULT_TAG_RETENTION } from './cache/handlers/tag-times.js'
 import { createRenderLimiter } from './cache/render-limiter.js'
+import { closeCache } from './cache/drain.js'
 
 export type { NextFunction }
 
@@ -30,7 +31,12 @@ export interface ISRHandler extends Pipeline {
   /** The cache store in use (memory tier in front of the configured handler). */
   readonly cache: CacheHandler
   readonly buildId: string
-  /** Stop answering revalidations and release the cache handler. */
+  /**
+   * Stop gracefully: no new render starts (a stale page is still answered; a request that
+   * needs a render gets 503 with `Retry-After`), running renders and their writes are awaited
+   * up to `closeTimeoutMs`, then pending writes are flushed and the cache handler released
+   * (temp files, Redis connections, timers). Never rejects; idempotent.
+   */
   close(): Promise<void>
 }
 
@@ -58,7 +64,7 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
   // Tag times must outlive every entry that may still be served: a year and a day, or
   // expireTime and a day when that is longer (expireTime: Infinity keeps pages for good).
   const tagRetention = Math.max(DEFAULT_TAG_RETENTION, options.expireTime + 86_400)
-  const store = custom ?? (await openDefaultStore(build, { dir: options.cacheDir, maxSize: options.cacheMaxDiskSize, maxEntries: options.cacheMaxDiskEntries, now: options.now, tagRetention }, log))
+  const store = custom ?? (await openDefaultStore(build, { readTimeoutMs: options.cacheReadTimeoutMs, dir: options.cacheDir, maxSize: options.cacheMaxDiskSize, maxEntries: options.cacheMaxDiskEntries, now: options.now, tagRetention }, log))
   if (custom) await importSeed(build, custom, log)
   const cache =
     options.cacheMaxMemorySize > 0
@@ -102,10 +108,14 @@ export async function createISRHandler(userOptions: ISRHandlerOptions = {}): Pro
       return Promise.reject(error)
     }
   }
-  middleware.close = async () => {
-    unregister()
-    env.close()
-    await cache.dispose?.()
+  let closed: Promise<void> | undefined
+  middleware.close = () => {
+    closed ??= Promise.resolve().then(() => {
+      unregister()
+      env.close()
+      return closeCache({ swr: env.swr, handler: cache, timeoutMs: options.closeTimeoutMs, log })
+    })
+    return closed
   }
   return middleware
 }

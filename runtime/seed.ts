@@ -73,6 +73,8 @@ export interface DefaultStoreOptions {
   now: () => number
   /** Seconds tag times are kept (see `CacheHandler.tagRetention`). */
   tagRetention?: number
+  /** Bound on each read of the folder, ms. */
+  readTimeoutMs?: number
 }
 
 export async function openDefaultStore(build: BuildOutput, options: DefaultStoreOptions, log: Logger): Promise<CacheHandler> {

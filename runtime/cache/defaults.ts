@@ -61,3 +61,9 @@ export const RENDER_QUEUE_PER_SLOT = 50
 
 /** `Retry-After` on the 503 a request gets when no render slot frees for it. */
 export const RENDER_BUSY_RETRY_AFTER_SECONDS = 2
+
+/** `closeTimeoutMs`: how long `close()` waits for running renders and writes. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000
+
+/** `cacheReadTimeoutMs`: a read of the cache folder slower than this counts as a miss. */
+export const DEFAULT_STORE_READ_TIMEOUT_MS = 5_000

@@ -12,6 +12,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { CacheEntry, CacheHandler, TagTimes } from './handlers/types.js'
 import { formatBytes, type Logger } from '../inspect/debug.js'
 import { RenderBusyError, type Release } from './render-limiter.js'
+import { ClosingError, createDrain } from './drain.js'
 
 export type CacheState = 'HIT' | 'STALE' | 'MISS'
 export type Freshness = 'fresh' | 'stale' | 'expired'
@@ -103,6 +104,13 @@ export interface SWR {
   readonly pending: ReadonlyMap<string, Promise<Generated>>
   /** Whether the last render of `key` failed (it is backing off or will retry). */
   failing(key: string): boolean
+  /**
+   * Stop starting renders (a stale entry is still answered, without its background render; a
+   * read that needs a new render rejects with `ClosingError`, unless it is nested in a render
+   * already running) and wait, at most `timeoutMs`, for the running renders and their writes.
+   * Resolves with how many were still running at the bound. Idempotent.
+   */
+  close(timeoutMs: number): Promise<number>
 }
 
 /**
@@ -170,6 +178,7 @@ export function createSWR(options: SWROptions): SWR {
   const reading = new Map<string, number>()
   const endedDuringRead = new Map<string, { generated: Generated; seq: number }>()
   let renderSeq = 0
+  const drain = createDrain()
 
   /** A durable write of a nested render, once the render around it has settled as `nested.outcome`. */
   function settleWrite(nested: Nested, write: Nested['writes'][number]): void {
@@ -177,7 +186,7 @@ export function createSWR(options: SWROptions): SWR {
     else if (nested.outcome === 'dropped') return
     else if (nested.parent) settleWrite(nested.parent, write)
     // Not if the key rendered again since: the newer entry decides how it is kept.
-    else if (!pending.has(write.key) && (!handler.peek || handler.peek(write.key) === write.entry)) void store(write.key, { entry: write.entry, store: 'durable' }, write.label)
+    else if (!pending.has(write.key) && (!handler.peek || handler.peek(write.key) === write.entry)) void drain.track(store(write.key, { entry: write.entry, store: 'durable' }, write.label))
   }
 
   function settle(nested: Nested, generated: Generated | undefined): void {
@@ -214,6 +223,8 @@ export function createSWR(options: SWROptions): SWR {
     const inFlight = pending.get(key)
     if (inFlight) return inFlight
     const parent = enclosing.getStore()
+    // Renders nested in a running one (its data reads) still run: that render must finish.
+    if (drain.closing && parent === undefined) return Promise.reject(new ClosingError(label))
     // A render nested in another (a page's data) runs in its parent's slot.
     let slot: Release | Promise<Release> | undefined
     try {
@@ -260,6 +271,7 @@ export function createSWR(options: SWROptions): SWR {
       })
     pending.set(key, promise)
     pendingSince.set(key, startedAt)
+    drain.track(promise.catch(() => {}))
     return promise
   }
 
@@ -277,9 +289,10 @@ export function createSWR(options: SWROptions): SWR {
   function renderLocked(key: string, generate: Generate, label: string, seen: CacheEntry, background = false): Promise<Generated | undefined> {
     const inFlight = pending.get(key) ?? locking.get(key)
     if (inFlight) return inFlight
-    if (!handler.lock) return render(key, generate, label, undefined, background)
+    if (!handler.lock || drain.closing) return render(key, generate, label, undefined, background)
     const attempt = lockAndRender(key, generate, label, seen, background).finally(() => locking.delete(key))
     locking.set(key, attempt)
+    drain.track(attempt.catch(() => {}))
     return attempt
   }
 
@@ -433,6 +446,7 @@ export function createSWR(options: SWROptions): SWR {
   return {
     pending,
     failing: (key) => failures.has(key),
+    close: (timeoutMs) => drain.close(timeoutMs),
     get,
     async refresh(key, generate, label, after) {
       // A render that started after the invalidation already answers it: join it, or take

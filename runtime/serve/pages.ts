@@ -10,6 +10,7 @@ import type { Invalidation, RevalidateEvent, RevalidationTarget } from '../cache
 import type { Generate, Resolved, SWR, SyncReadOptions } from '../cache/swr.js'
 import { RenderBusyError } from '../cache/render-limiter.js'
 import { RENDER_BUSY_RETRY_AFTER_SECONDS } from '../cache/defaults.js'
+import { isClosingError } from '../cache/drain.js'
 import type { Logger } from '../inspect/debug.js'
 import type { CacheStats } from '../inspect/stats.js'
 import { pageKey, toGenerated } from '../render/page-entry.js'
@@ -18,7 +19,7 @@ import { renderError, renderNotFound, renderPage, type RenderApp, type RenderRes
 import { DEFAULT_MAX_BODY_SIZE_BYTES } from '../cache/defaults.js'
 import { renderRoute, toRouteGenerated, UncachedResponse } from '../render/route-entry.js'
 import type { Router, RouteMatch } from '../routes/router.js'
-import { abortResponse, createResponder, NO_EXTRAS, NO_STORE, responseState, type HeaderExtras, type ResponseState } from './response.js'
+import { abortResponse, answerStopping, createResponder, NO_EXTRAS, NO_STORE, responseState, type HeaderExtras, type ResponseState } from './response.js'
 import type { DraftModeServer } from './draft-mode.js'
 import { toWebRequest } from './web-request.js'
 
@@ -255,6 +256,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
 
 
   function fail(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> | void {
+    if (isClosingError(error)) return answerStopping(res)
     if (error instanceof RenderBusyError && !res.headersSent) return sendBusy(req, res, error, pathname)
     // A route handler's own answer that is not cached (a 500 it chose, a 405): sent as it is.
     if (error instanceof UncachedResponse && !res.headersSent) {

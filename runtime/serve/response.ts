@@ -201,6 +201,21 @@ function notModifiedSince(header: string, lastModified: number): boolean {
 }
 
 /**
+ * The answer to a request that needs a render once the server is stopping: 503, which a load
+ * balancer or a browser retries (on another instance) after `Retry-After` seconds.
+ */
+export function answerStopping(res: ServerResponse): void {
+  if (res.headersSent) return void res.destroy()
+  try {
+    for (const name of res.getHeaderNames()) res.removeHeader(name)
+    res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': NO_STORE, 'retry-after': '1', connection: 'close', 'content-length': '19' })
+    res.end('Service Unavailable')
+  } catch {
+    res.destroy()
+  }
+}
+
+/**
  * The answer when writing a response failed: a plain 500 if nothing went out yet (headers a
  * failed `writeHead` left half-set are removed first), else the connection is closed, since
  * the client already has part of another answer.

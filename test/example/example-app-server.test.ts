@@ -3,7 +3,7 @@
  * `node server.js` in its own process with a real SQLite file.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -313,5 +313,14 @@ describe('example-app (node server.js)', () => {
   it('never prints the secret', () => {
     expect(output).not.toContain(SECRET)
     expect(output).not.toContain(DRAFT_SECRET)
+  })
+
+  // Last: it stops the server.
+  it('stops on SIGTERM with exit code 0 once isr.close() has drained, leaving no temp file in the cache', async () => {
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+    child.kill('SIGTERM')
+    expect(await exited).toEqual({ code: 0, signal: null })
+    const tmp = readdirSync(join(APP, 'dist/isr-cache'), { recursive: true }).map(String).filter((name) => name.endsWith('.tmp'))
+    expect(tmp).toEqual([])
   })
 })

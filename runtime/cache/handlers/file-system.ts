@@ -4,7 +4,8 @@ import { createDiskHealth, isDiskTrouble } from './disk-health.js'
 import { DiskIndex } from './disk-index.js'
 import { walkFolder } from './disk-walk.js'
 import { decodeEntry, encodeEntry } from './entry-codec.js'
-import { mkdir, readFile, stat, statfs, unlink } from 'node:fs/promises'
+import { lstat, mkdir, stat, statfs, unlink } from 'node:fs/promises'
+import { DEFAULT_STORE_READ_TIMEOUT_MS } from '../defaults.js'
 import path from 'node:path'
 import { describeValue } from './memory.js'
 import { openTagLog } from './tag-log.js'
@@ -70,6 +71,13 @@ export interface FileSystemCacheHandlerOptions {
    * @default Date.now
    */
   now?: () => number
+  /**
+   * Milliseconds a read of the folder may take (an entry, or a chunk of `tags.log` at start).
+   * A slower entry read counts as a miss (the page renders; one warning a minute at most);
+   * a slower `tags.log` read fails the start.
+   * @default 5000
+   */
+  readTimeoutMs?: number
 }
 
 export interface FileSystemCacheHandler extends CacheHandler {
@@ -133,13 +141,21 @@ export async function createFileSystemCacheHandler(
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new TypeError(`[vite-isr] now must be a function returning ms since the epoch (got ${describeValue(options.now)})`)
   }
+  const readTimeoutMs = options.readTimeoutMs ?? DEFAULT_STORE_READ_TIMEOUT_MS
+  if (typeof readTimeoutMs !== 'number' || !(readTimeoutMs > 0) || !Number.isFinite(readTimeoutMs)) {
+    throw new TypeError(`[vite-isr] readTimeoutMs must be a positive number of milliseconds (got ${describeValue(readTimeoutMs)})`)
+  }
   const warn = options.warn ?? ((message: string) => void process.stderr.write(`[vite-isr] warning: ${message}\n`))
+  const now = options.now ?? Date.now
   const dir = path.resolve(options.dir)
   const entriesDir = path.join(dir, 'entries')
   const logFile = path.join(dir, 'tags.log')
-  const health = createDiskHealth(options.dir, options.now ?? Date.now, warn)
+  const health = createDiskHealth(options.dir, now, warn)
+  const inFlight: Writes = { stopped: false, running: new Set() }
+  let disposed = false
 
   try {
+    await replacePlanted(entriesDir, warn)
     await makeFolder(entriesDir)
   } catch (error) {
     // A full or read-only disk must not stop start-up: serve from memory until it can be written.
@@ -152,10 +168,27 @@ export async function createFileSystemCacheHandler(
   )
   // Disk a file of `size` bytes takes: whole blocks (a 300-byte entry takes a 4 kB block).
   const allocated = (size: number) => Math.max(1, Math.ceil(size / blockSize)) * blockSize
-  const tagLog = await openTagLog(logFile, { retention: options.tagRetention, maxTags: options.maxTags, rewrite: (chunks) => writeAtomic(logFile, chunks, true) })
+  const tagLog = await openTagLog(logFile, {
+    retention: options.tagRetention,
+    maxTags: options.maxTags,
+    rewrite: (chunks) => writeAtomic(logFile, chunks, inFlight, true),
+    readTimeoutMs,
+    now,
+    warn,
+  })
 
   // Concatenated, not path.join()ed: the name is hex and the folder already resolved.
   const fileOf = (name: string) => `${entriesDir}${path.sep}${name.slice(0, 2)}${path.sep}${name}.entry`
+  const shardOf = (name: string) => `${entriesDir}${path.sep}${name.slice(0, 2)}`
+  const stuck = { warnedAt: -Infinity, since: 0 }
+  /** A read slower than the bound: a miss, and a warning at most once a minute (with how many since the last). */
+  const readTimedOut = () => {
+    stuck.since++
+    if (now() - stuck.warnedAt < 60_000) return
+    warn(`a read of the cache folder ${options.dir} took longer than ${readTimeoutMs} ms (${stuck.since} such read${stuck.since === 1 ? '' : 's'} since the last warning); answered as a miss and rendered. Check the disk, or raise cacheReadTimeoutMs`)
+    stuck.warnedAt = now()
+    stuck.since = 0
+  }
   // 16 hex digits, not 64: the disk index below holds one name per file (100,000 files:
   // 3 MB of names instead of 8 MB, which the JS heap then multiplies by its growth room).
   // Encoded from the first 8 bytes, not sliced from the 64-digit string: a slice is a view
@@ -188,9 +221,14 @@ export async function createFileSystemCacheHandler(
       const file = fileOf(hash)
       let data: Buffer
       try {
-        data = await readRegularFile(file)
+        const read = await within(readEntryFile(shardOf(hash), file), readTimeoutMs)
+        if (read === TIMED_OUT) {
+          readTimedOut()
+          return undefined
+        }
+        data = read
       } catch (error) {
-        if (isCode(error, 'ENOENT')) {
+        if (isCode(error, 'ENOENT') || isCode(error, 'ENOTDIR')) {
           files.delete(hash)
           return undefined
         }
@@ -220,10 +258,16 @@ export async function createFileSystemCacheHandler(
       if (setOptions?.memoryOnly) return removeQuietly(file)
       const chunks = encodeEntry(key, entry)
       const bytes = allocated(chunks.reduce((n, chunk) => n + chunk.length, 0))
+      if (disposed) return
       if (bytes > maxSize || !health.mayWrite()) return removeQuietly(file)
       try {
-        if (writes === 'direct') writeDirect(file, chunks)
-        else await writeAtomic(file, chunks)
+        if (writes === 'direct') {
+          replacePlantedSync(shardOf(hash), warn)
+          writeDirect(file, chunks)
+        } else {
+          await replacePlanted(shardOf(hash), warn)
+          await writeAtomic(file, chunks, inFlight)
+        }
       } catch (error) {
         if (!isDiskTrouble(error)) {
           health.settled()
@@ -247,8 +291,13 @@ export async function createFileSystemCacheHandler(
       return tagLog.times.max(tags)
     },
     async dispose() {
+      disposed = true
       await walk.stop()
       await tagLog.settled()
+      // Writes still running (given up on by a bounded close) stop at their next step and
+      // remove their temp file: the entry stays as it was.
+      inFlight.stopped = true
+      await Promise.allSettled([...inFlight.running])
     },
   }
 }
@@ -260,6 +309,56 @@ let tempCount = 0
 
 /** Open flags for reading an entry: never through a symlink, never blocking on a FIFO (constants absent on Windows are 0). */
 const READ_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0)
+
+const TIMED_OUT = Symbol('timed out')
+
+/** `work`, or `TIMED_OUT` once `ms` have passed (the work goes on, unheard). */
+function within<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms)
+  })
+  work.catch(() => {})
+  return Promise.race([work, late]).finally(() => clearTimeout(timer))
+}
+
+const notOurs = (what: string) => Object.assign(new Error(`[vite-isr] ${what} in the cache folder is not a regular file or folder`), { code: 'EFTYPE' })
+
+/** The entry file's bytes, read only if its shard is a real folder (not a link to elsewhere) and it is a regular file. */
+async function readEntryFile(shard: string, file: string): Promise<Buffer> {
+  const info = await lstat(shard)
+  // Not removed here, nor is anything under it: an unlink through a link would reach elsewhere.
+  if (!info.isDirectory()) throw Object.assign(notOurs(path.basename(shard)), { code: 'ENOTDIR' })
+  return readRegularFile(file)
+}
+
+/**
+ * Makes sure `folder` is not something planted in place of a folder of ours (a symlink to
+ * elsewhere, a file): such a thing is removed (never what a link points to), so that nothing
+ * is written outside the cache folder. A missing folder is left to the write to create.
+ */
+async function replacePlanted(folder: string, warn: (message: string) => void): Promise<void> {
+  const info = await lstat(folder).catch((error) => {
+    if (isCode(error, 'ENOENT')) return undefined
+    throw error
+  })
+  if (info === undefined || info.isDirectory()) return
+  warn(`${folder} in the cache folder is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; it is removed (vite-isr never writes through links)`)
+  await unlink(folder)
+}
+
+function replacePlantedSync(folder: string, warn: (message: string) => void): void {
+  let info: fs.Stats
+  try {
+    info = fs.lstatSync(folder)
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return
+    throw error
+  }
+  if (info.isDirectory()) return
+  warn(`${folder} in the cache folder is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; it is removed (vite-isr never writes through links)`)
+  fs.unlinkSync(folder)
+}
 
 /** The bytes of `file` if it is a regular file; else rejects with code ELOOP (a symlink) or EFTYPE (anything else). */
 async function readRegularFile(file: string): Promise<Buffer> {
@@ -278,8 +377,28 @@ async function readRegularFile(file: string): Promise<Buffer> {
  * miss. The compacted tag log is (`flush`), since losing it would resurrect stale pages.
  * Callback `fs` rather than `fs/promises`: one `writev` and no FileHandle per write.
  */
-async function writeAtomic(file: string, chunks: Buffer[], flush = false): Promise<void> {
+async function writeAtomic(file: string, chunks: Buffer[], writes: Writes, flush = false): Promise<void> {
+  if (writes.stopped) throw stoppedError()
+  const work = writeThroughTemp(file, chunks, writes, flush)
+  writes.running.add(work)
+  const forget = () => void writes.running.delete(work)
+  work.then(forget, forget)
+  return work
+}
+
+/** The writes in flight of one handler; once `stopped`, each gives up at its next step. */
+interface Writes {
+  stopped: boolean
+  running: Set<Promise<void>>
+}
+
+const stoppedError = () => Object.assign(new Error('[vite-isr] the cache was closed during this write; the entry stays as it was'), { code: 'ECLOSED' })
+
+async function writeThroughTemp(file: string, chunks: Buffer[], writes: Writes, flush: boolean): Promise<void> {
   const temp = `${file}.${tempPrefix}.${(tempCount++).toString(36)}.tmp`
+  const check = () => {
+    if (writes.stopped) throw stoppedError()
+  }
   try {
     let fd: number
     try {
@@ -290,11 +409,13 @@ async function writeAtomic(file: string, chunks: Buffer[], flush = false): Promi
       fd = await call<number>((done) => fs.open(temp, 'wx', 0o600, done))
     }
     try {
+      check()
       await writeAll(fd, chunks)
       if (flush) await call((done) => fs.fsync(fd, done))
     } finally {
       await call((done) => fs.close(fd, done))
     }
+    check()
     await call((done) => fs.rename(temp, file, done))
   } catch (error) {
     await removeFile(temp).catch(() => {})

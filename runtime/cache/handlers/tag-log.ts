@@ -7,8 +7,7 @@
  * stop the server from starting), and rewritten atomically from memory once it holds far more
  * lines than live records: at start, and whenever appends have made it so.
  */
-import { createReadStream } from 'node:fs'
-import { appendFile } from 'node:fs/promises'
+import fs, { createReadStream } from 'node:fs'
 import { createTagTimes, type TagTimeStore, type TagTimesOptions } from './tag-times.js'
 import type { TagInvalidation } from './types.js'
 
@@ -23,6 +22,20 @@ const READ_BYTES = 1024 * 1024
 export interface TagLogOptions extends TagTimesOptions {
   /** Replace the log's content atomically with `chunks` (temp file, fsync, rename). */
   rewrite(chunks: Buffer[]): Promise<void>
+  /** Bound on each read of the log (ms): past it, start fails rather than hang. */
+  readTimeoutMs: number
+  /** The clock (ms since the epoch) of the entries' `lastModified`. */
+  now: () => number
+  warn: (message: string) => void
+}
+
+/** Never through a symlink, never blocking on a FIFO (constants absent on Windows are 0). */
+const READ_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0)
+const APPEND_FLAGS = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0)
+
+/** What opening `tags.log` met in place of a regular file (a symlink, a FIFO, a folder): not ours. */
+class NotOurs extends Error {
+  readonly code = 'EFTYPE'
 }
 
 export interface TagLog {
@@ -37,7 +50,18 @@ export interface TagLog {
 
 export async function openTagLog(file: string, options: TagLogOptions): Promise<TagLog> {
   const times = createTagTimes(options)
-  const read = await readTagLog(file, times)
+  let read: { lines: number; damaged: boolean }
+  try {
+    read = await readTagLog(file, times, options.readTimeoutMs)
+  } catch (error) {
+    if (!(error instanceof NotOurs)) throw error
+    // Whatever was planted is neither read nor written through: the rewrite below renames a
+    // file of ours over it. Its invalidations are unknown, so every entry stored so far
+    // counts as invalidated (each renders once more) rather than risk serving one past them.
+    options.warn(`${error.message}; it is replaced, and every cached entry renders once more`)
+    times.raiseFloor({ expired: options.now(), stale: 0 })
+    read = { lines: 0, damaged: true }
+  }
   let lines = read.lines
   let queue: Promise<unknown> = Promise.resolve()
   // Every record holds at least one time, so below twice the record count nothing is due:
@@ -70,7 +94,17 @@ export async function openTagLog(file: string, options: TagLogOptions): Promise<
       const text = tags.map((tag) => JSON.stringify({ tag, at: invalidation.at, mode: invalidation.mode }) + '\n').join('')
       // Serialized so that two calls' lines never interleave, nor land in a file being replaced.
       const write = queue.then(async () => {
-        await appendFile(file, text)
+        try {
+          await appendTo(file, text)
+        } catch (error) {
+          if (!(error instanceof NotOurs)) throw error
+          // Replaced by something else since start: the rewrite puts a file of ours back, with this record.
+          options.warn(`${error.message}; it is replaced`)
+          const { chunks, count } = snapshot(times)
+          await options.rewrite(chunks)
+          lines = count
+          return
+        }
         lines += tags.length
         if (due()) await compact()
       })
@@ -116,7 +150,53 @@ function snapshot(times: TagTimeStore): { chunks: Buffer[]; count: number } {
  * whether anything was skipped (a torn last line, an over-long or unreadable one), so the
  * caller rewrites the log.
  */
-async function readTagLog(file: string, times: TagTimeStore): Promise<{ lines: number; damaged: boolean }> {
+function call<T = void>(start: (done: (error: NodeJS.ErrnoException | null, value?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => start((error, value) => (error ? reject(error) : resolve(value as T))))
+}
+
+/** An fd of `file` opened with `flags`, if it is a regular file; else `NotOurs` (ELOOP: a symlink). */
+async function openRegular(file: string, flags: number): Promise<number> {
+  let fd: number
+  try {
+    fd = await call<number>((done) => fs.open(file, flags, 0o600, done))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw new NotOurs(`the tag log ${file} is a symbolic link, which vite-isr never follows`)
+    throw error
+  }
+  const stats = await call<fs.Stats>((done) => fs.fstat(fd, done)).catch(async (error) => {
+    await call((done) => fs.close(fd, done)).catch(() => {})
+    throw error
+  })
+  if (!stats.isFile()) {
+    await call((done) => fs.close(fd, done)).catch(() => {})
+    throw new NotOurs(`the tag log ${file} is not a regular file`)
+  }
+  return fd
+}
+
+async function appendTo(file: string, text: string): Promise<void> {
+  const fd = await openRegular(file, APPEND_FLAGS)
+  try {
+    await call((done) => fs.write(fd, text, null, 'utf8', (error) => done(error)))
+  } finally {
+    await call((done) => fs.close(fd, done)).catch(() => {})
+  }
+}
+
+/** `next()` of `chunks`, or a rejection after `ms`: a stuck disk fails the start instead of hanging it. */
+async function nextWithin<T>(chunks: AsyncIterator<T>, ms: number, file: string): Promise<IteratorResult<T>> {
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`[vite-isr] reading the tag log ${file} took longer than ${ms} ms; check the disk holding the cache folder`)), ms)
+  })
+  try {
+    return await Promise.race([chunks.next(), timedOut])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+async function readTagLog(file: string, times: TagTimeStore, readTimeoutMs: number): Promise<{ lines: number; damaged: boolean }> {
   let lines = 0
   let damaged = false
   let pending: Buffer[] = []
@@ -126,8 +206,18 @@ async function readTagLog(file: string, times: TagTimeStore): Promise<{ lines: n
     lines++
     if (!applyLine(times, line)) damaged = true
   }
+  let fd: number
   try {
-    for await (const chunk of createReadStream(file, { highWaterMark: READ_BYTES }) as AsyncIterable<Buffer>) {
+    fd = await openRegular(file, READ_FLAGS)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { lines: 0, damaged: false }
+    throw error
+  }
+  const stream = createReadStream('', { fd, highWaterMark: READ_BYTES })
+  const chunks = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
+  try {
+    for (let next = await nextWithin(chunks, readTimeoutMs, file); !next.done; next = await nextWithin(chunks, readTimeoutMs, file)) {
+      const chunk = next.value
       let start = 0
       for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
         const piece = chunk.subarray(start, nl)
@@ -155,9 +245,8 @@ async function readTagLog(file: string, times: TagTimeStore): Promise<{ lines: n
         pendingBytes += rest.length
       }
     }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { lines: 0, damaged: false }
-    throw error
+  } finally {
+    stream.destroy()
   }
   // A crash mid-append leaves a last line without its newline: it is ignored.
   if (skipping || pendingBytes > 0) damaged = true
