@@ -15,6 +15,7 @@ import {
   type Metadata,
 } from './document.js'
 import { sendableLocation } from './header-values.js'
+import { headMeta, serializePayload, type PagePayload } from './payload.js'
 import { isNotFoundSignal, isRedirectSignal } from './navigation.js'
 import { lowerRevalidate, renderContext, type RenderContext } from '../cache/render-context.js'
 import type { DataCache } from '../cache/data-cache.js'
@@ -25,6 +26,9 @@ import type { Params, Revalidate, RouteDefinition, ServerEntry } from '../routes
 export interface PageAssets {
   head: string
   body: string
+  /** URLs of the page's and its layouts' chunks, for the data payload (none in dev: Vite serves modules). */
+  scripts?: string[]
+  styles?: string[]
 }
 
 export interface RenderApp {
@@ -32,7 +36,12 @@ export interface RenderApp {
   assets(pageFile: string, layouts: string[]): PageAssets
   /** Where `cache()` and `fetch()` keep data during renders; none in dev. */
   dataCache?: DataCache
+  /** The build rendered, written into the page for client navigation; the data cache's by default. */
+  buildId?: string
 }
+
+/** The build id pages name when the app gives none (dev). */
+export const DEV_BUILD_ID = 'development'
 
 export interface RenderResult {
   status: number
@@ -42,6 +51,8 @@ export interface RenderResult {
   tags: string[]
   /** The lowest of the route's revalidate and the revalidate of the data it used. */
   revalidate: Revalidate
+  /** The page's data payload (JSON), from the same render: pages only, not the app's own 404 and 500 pages. */
+  payload?: Buffer
 }
 
 type Module = Record<string, unknown>
@@ -142,7 +153,7 @@ async function renderTree(
   metadataFrom: (mods: Module[]) => Promise<Metadata>,
   signal: AbortSignal | undefined,
   hydrate: boolean,
-): Promise<string> {
+): Promise<{ html: string; metadata: Metadata; assets: PageAssets }> {
   const mods = await Promise.all([pageFile, ...layoutFiles].map((file) => loadModule(app, file)))
   const [pageMod, ...layoutMods] = mods
   const Page = componentOf(pageMod, pageFile)
@@ -150,10 +161,17 @@ async function renderTree(
   const metadata = await metadataFrom([...layoutMods, pageMod])
   const html = await renderDocument(app, pageFile, wrapInLayouts(createElement(Page, props), layouts, props.params), signal)
   const assets = hydrate ? app.assets(pageFile, layoutFiles) : { head: '', body: '' }
-  const payload: HydrationPayload = { page: pageFile, layouts: layoutFiles, params: props.params, data: props.data }
+  const payload: HydrationPayload = { page: pageFile, layouts: layoutFiles, params: props.params, data: props.data, buildId: buildIdOf(app) }
   const body = hydrate ? dataScript(payload) + assets.body : ''
-  return injectIntoDocument(html, metadataTags(metadata) + assets.head, body)
+  return { html: injectIntoDocument(html, metadataTags(metadata) + assets.head, body), metadata, assets }
 }
+
+function buildIdOf(app: RenderApp): string {
+  return app.buildId ?? app.dataCache?.buildId ?? DEV_BUILD_ID
+}
+
+const payloadBytes = (payload: PagePayload) => exactBuffer(serializePayload(payload))
+const NOT_FOUND_PAYLOAD = serializePayload({ kind: 'not-found' })
 
 const HTML_HEADERS = { 'content-type': 'text/html; charset=utf-8' }
 
@@ -214,15 +232,17 @@ export async function renderPage(app: RenderApp, options: RenderPageOptions): Pr
     } catch (error) {
       if (isNotFoundSignal(error)) {
         const notFound = await renderNotFound(app, signal)
-        return { ...notFound, tags: [...context.tags], revalidate: effectiveRevalidate(route, context.revalidate) }
+        return { ...notFound, tags: [...context.tags], revalidate: effectiveRevalidate(route, context.revalidate), payload: exactBuffer(NOT_FOUND_PAYLOAD) }
       }
       if (isRedirectSignal(error)) {
+        const location = sendableLocation(error.url)
         return {
           status: error.status,
           body: Buffer.alloc(0),
-          headers: { location: sendableLocation(error.url) },
+          headers: { location },
           tags: [...context.tags],
           revalidate: effectiveRevalidate(route, context.revalidate),
+          payload: payloadBytes({ kind: 'redirect', location, status: error.status }),
         }
       }
       throw error
@@ -235,13 +255,24 @@ export async function renderPage(app: RenderApp, options: RenderPageOptions): Pr
       }
       return mergeMetadata(list)
     }
-    const html = await renderTree(app, route.file, route.layouts, { params, data }, metadataFrom, signal, true)
+    const { html, metadata, assets } = await renderTree(app, route.file, route.layouts, { params, data }, metadataFrom, signal, true)
+    const payload = payloadBytes({
+      kind: 'page',
+      page: route.file,
+      layouts: route.layouts,
+      params,
+      data,
+      head: { title: typeof metadata.title === 'string' ? metadata.title : undefined, meta: headMeta(metadata) },
+      scripts: assets.scripts ?? [],
+      styles: assets.styles ?? [],
+    })
     return {
       status: 200,
       body: exactBuffer(html),
       headers: HTML_HEADERS,
       tags: [...context.tags],
       revalidate: effectiveRevalidate(route, context.revalidate),
+      payload,
     }
   })
 }
@@ -255,7 +286,7 @@ const PLAIN_500 = '<!DOCTYPE html><html><head><title>500: Internal Server Error<
 export async function renderNotFound(app: RenderApp, signal?: AbortSignal): Promise<RenderResult> {
   const file = app.entry.app.notFound
   const html = file
-    ? await renderTree(app, file, app.entry.app.rootLayouts, { params: {}, data: undefined }, staticMetadata, signal, true)
+    ? (await renderTree(app, file, app.entry.app.rootLayouts, { params: {}, data: undefined }, staticMetadata, signal, true)).html
     : PLAIN_404
   return { status: 404, body: exactBuffer(html), headers: HTML_HEADERS, tags: [], revalidate: false }
 }
@@ -271,7 +302,7 @@ export async function renderError(app: RenderApp, error: unknown): Promise<Rende
     try {
       // Only the message reaches the page, as in Next.js production: no stack, no cause.
       const safe = { message: 'An error occurred while rendering this page.', digest: digestOf(error) }
-      html = await renderTree(app, file, app.entry.app.rootLayouts, { params: {}, data: undefined, error: safe } as never, staticMetadata, undefined, false)
+      html = (await renderTree(app, file, app.entry.app.rootLayouts, { params: {}, data: undefined, error: safe } as never, staticMetadata, undefined, false)).html
     } catch {
       html = PLAIN_500
     }
