@@ -20,6 +20,7 @@ import { isNotFoundSignal, isRedirectSignal } from './navigation.js'
 import { lowerRevalidate, renderContext, type RenderContext } from '../cache/render-context.js'
 import type { DataCache } from '../cache/data-cache.js'
 import { implicitTags } from '../cache/revalidate.js'
+import { RouterContext, type AppRouter } from '../../client/context.js'
 import type { Params, Revalidate, RouteDefinition, ServerEntry } from '../routes/route-table.js'
 
 /** Tags and scripts for one page, computed once per route (see `assets.ts`). */
@@ -139,11 +140,14 @@ async function renderDocument(app: RenderApp, pageFile: string, tree: ReactNode,
   return Buffer.concat(chunks).toString('utf8')
 }
 
-function wrapInLayouts(page: ReactNode, layouts: ComponentType<any>[], params: Params): ReactNode {
+function wrapInLayouts(page: ReactNode, layouts: ComponentType<any>[], params: Params, pathname: string | null): ReactNode {
   let tree = page
   for (let i = layouts.length - 1; i >= 0; i--) tree = createElement(layouts[i], { params }, tree)
-  return tree
+  // `usePathname()` / `useParams()` read the same values on the server as after hydration.
+  return pathname === null ? tree : createElement(RouterContext.Provider, { value: { router: SERVER_ROUTER, pathname, search: '', params } }, tree)
 }
+
+const SERVER_ROUTER: AppRouter = Object.freeze({ push() {}, replace() {}, back() {}, forward() {}, refresh() {}, prefetch() {} })
 
 async function renderTree(
   app: RenderApp,
@@ -153,13 +157,14 @@ async function renderTree(
   metadataFrom: (mods: Module[]) => Promise<Metadata>,
   signal: AbortSignal | undefined,
   hydrate: boolean,
+  pathname: string | null = null,
 ): Promise<{ html: string; metadata: Metadata; assets: PageAssets }> {
   const mods = await Promise.all([pageFile, ...layoutFiles].map((file) => loadModule(app, file)))
   const [pageMod, ...layoutMods] = mods
   const Page = componentOf(pageMod, pageFile)
   const layouts = layoutMods.map((mod, i) => componentOf(mod, layoutFiles[i]))
   const metadata = await metadataFrom([...layoutMods, pageMod])
-  const html = await renderDocument(app, pageFile, wrapInLayouts(createElement(Page, props), layouts, props.params), signal)
+  const html = await renderDocument(app, pageFile, wrapInLayouts(createElement(Page, props), layouts, props.params, pathname), signal)
   const assets = hydrate ? app.assets(pageFile, layoutFiles) : { head: '', body: '' }
   const payload: HydrationPayload = { page: pageFile, layouts: layoutFiles, params: props.params, data: props.data, buildId: buildIdOf(app) }
   const body = hydrate ? dataScript(payload) + assets.body : ''
@@ -255,7 +260,7 @@ export async function renderPage(app: RenderApp, options: RenderPageOptions): Pr
       }
       return mergeMetadata(list)
     }
-    const { html, metadata, assets } = await renderTree(app, route.file, route.layouts, { params, data }, metadataFrom, signal, true)
+    const { html, metadata, assets } = await renderTree(app, route.file, route.layouts, { params, data }, metadataFrom, signal, true, pathname)
     const payload = payloadBytes({
       kind: 'page',
       page: route.file,

@@ -129,7 +129,7 @@ describe('vite dev server', () => {
     expect(js.status).toBe(200)
     expect(js.headers.get('content-type')).toMatch(/javascript/)
     const code = await js.text()
-    expect(code).toContain('hydrateRoot')
+    expect(code).toContain('hydratePage')
     expect(code).toContain('app/page.tsx')
   })
 
