@@ -6,7 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isRunnableDevEnvironment, type Plugin, type ViteDevServer } from 'vite'
 import { createLogger } from '../runtime/inspect/debug.js'
 import { normalizePathname } from '../runtime/routes/path.js'
-import { renderNotFound, renderPage, type RenderApp, type RenderResult } from '../runtime/render/render.js'
+import { DEV_BUILD_ID, renderNotFound, renderPage, type RenderApp, type RenderResult } from '../runtime/render/render.js'
+import { parsePayloadPath } from '../runtime/serve/payload.js'
 import { registerRevalidationTarget } from '../runtime/cache/revalidate.js'
 import { callRouteHandler } from '../runtime/serve/route-handlers.js'
 import { fillPattern, type Params, type ServerEntry } from '../runtime/routes/route-table.js'
@@ -92,10 +93,14 @@ export function devPlugin(state: PluginState): Plugin {
       async function handle(server: ViteDevServer, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
         const checked = normalizePathname(req.url ?? '/')
         if (!checked.ok) return false
-        const { pathname } = checked
+        // A page's data payload for client navigation: rendered like the page, never cached.
+        const payload = parsePayloadPath(checked.pathname, DEV_BUILD_ID)
+        const pathname = payload?.kind === 'payload' ? payload.pathname : checked.pathname
         const tree = state.tree()
         router ??= createRouter(tree.routes)
-        const match = router.match(pathname)
+        const routed = router.match(pathname)
+        // A payload names a page: of another build, or of a route handler, it is a 404.
+        const match = payload?.kind === 'gone' || (payload && routed?.route.kind === 'route') ? null : routed
         const broken = match && tree.broken.get(match.route.file)
         if (broken) throw withLocation(broken, state.root)
         const ssr = server.environments.ssr
@@ -124,6 +129,12 @@ export function devPlugin(state: PluginState): Plugin {
           result = await renderPage(app, { route: match.route, params: match.params, pathname, request })
         }
         log.debug('dev', `${pathname} rendered in ${Date.now() - started}ms, status ${result.status} (caching is off in dev)`)
+        if (payload !== undefined) {
+          const body = payload.kind === 'payload' ? result.payload : undefined
+          res.writeHead(body ? (result.status === 404 ? 404 : 200) : 404, { ...DEV_HEADERS, 'content-type': 'application/json; charset=utf-8' })
+          res.end(req.method === 'HEAD' ? undefined : (body ?? '{"kind":"not-found"}'))
+          return true
+        }
         res.writeHead(result.status, { ...DEV_HEADERS, ...result.headers, 'cache-control': 'no-store' })
         res.end(req.method === 'HEAD' ? undefined : result.body)
         return true
