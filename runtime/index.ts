@@ -2,6 +2,7 @@ export { createISRHandler, type ISRHandler, type NextFunction } from './handler.
 export type { ISRHandlerOptions } from './options.js'
 export { revalidatePath, revalidateTag, type RevalidatePathOptions, type RevalidatePathType, type RevalidateTagProfile } from './cache/revalidate.js'
 export { notFound, redirect } from './render/navigation.js'
+export { isBot } from './serve/bots.js'
 export { cache, type DataCacheOptions } from './cache/data-cache.js'
 export { fetch, type FetchInit, type NextFetchRequestConfig } from './cache/fetch.js'
 export type { RevalidateEvent } from './options.js'
