@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isRunnableDevEnvironment, type Connect, type Plugin, type ViteDevServer } from 'vite'
-import { createEnvironment, createLogger, createNullCacheHandler, registerRevalidationTarget, StaticParamsError, type Environment } from '../runtime/environment.js'
+import { createEnvironment, createLogger, DEV_BUILD_ID, createNullCacheHandler, registerRevalidationTarget, StaticParamsError, type Environment } from '../runtime/environment.js'
 import type { Logger } from '../runtime/inspect/debug.js'
 import type { RouteDefinition, ServerEntry } from '../runtime/routes/route-table.js'
 import { CLIENT_ENTRY_ID } from './entries.js'
@@ -119,7 +119,7 @@ export function devPlugin(state: PluginState): Plugin {
         const head = await devHead()
         const body = `<script type="module" src="/@id/__x00__${CLIENT_ENTRY_ID}"></script>`
         const env = createEnvironment(
-          { entry, buildId: 'dev', assets: () => ({ head, body }), base: server.config.base, prerendered: admitted },
+          { entry, buildId: DEV_BUILD_ID, assets: () => ({ head, body }), base: server.config.base, prerendered: admitted },
           {
             store,
             log,

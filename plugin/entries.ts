@@ -29,19 +29,11 @@ export function serverEntryCode(tree: AppTree, options: ResolvedPluginOptions): 
   ].join('\n')
 }
 
+/** The hydration entry: the page under the client router, which imports other pages from the same table. */
 export function clientEntryCode(tree: AppTree, dataScriptId: string): string {
-  return `import { createElement } from 'react'
-import { hydrateRoot } from 'react-dom/client'
+  return `import { hydratePage } from 'vite-isr/client/hydrate'
 const modules = ${importer(tree.clientFiles)}
-const script = document.getElementById(${JSON.stringify(dataScriptId)})
-if (script) {
-  const payload = JSON.parse(script.textContent)
-  Promise.all([payload.page, ...payload.layouts].map((file) => modules[file]())).then(([page, ...layouts]) => {
-    let tree = createElement(page.default, { params: payload.params, data: payload.data })
-    for (let i = layouts.length - 1; i >= 0; i--) tree = createElement(layouts[i].default, { params: payload.params }, tree)
-    hydrateRoot(document, tree)
-  })
-}
+hydratePage(modules, ${JSON.stringify(dataScriptId)})
 `
 }
 

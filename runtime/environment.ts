@@ -43,6 +43,7 @@ export { isImplicitTag, registerRevalidationTarget } from './cache/revalidate.js
 export { lowerRevalidate } from './cache/render-context.js'
 export { isCachedRouteHandler, routeRegex } from './routes/route-table.js'
 export { UncachedResponse } from './render/route-entry.js'
+export { DEV_BUILD_ID } from './render/render.js'
 export { StaticParamsError, type StaticPath } from './routes/static-params.js'
 export { EXPIRE_TIME_RULE, normalizeExpireTime } from './options.js'
 export { ONE_YEAR_SECONDS } from './cache/defaults.js'

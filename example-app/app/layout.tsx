@@ -1,5 +1,9 @@
 // The root layout: the whole HTML document. Every page renders inside {children}.
 import type { ReactNode } from 'react'
+// <Link> swaps pages in place (the data comes from the same ISR cache as the HTML); it is a
+// plain <a> for crawlers and without JavaScript.
+import { Link } from 'vite-isr/client'
+import { PagesVisited } from './_components/pages-visited'
 // CSS imported by a layout or page is bundled by Vite and linked from every page that uses it.
 import './globals.css'
 
@@ -15,14 +19,15 @@ export default function RootLayout({ children }: { children: ReactNode }) {
       </head>
       <body>
         <header className="site-header">
-          <a className="brand" href="/">
+          <Link className="brand" href="/">
             vite-isr blog
-          </a>
+          </Link>
           <nav>
-            <a href="/">Home</a>
-            <a href="/blog">All posts</a>
-            <a href="/now">Now</a>
+            <Link href="/">Home</Link>
+            <Link href="/blog">All posts</Link>
+            <Link href="/now">Now</Link>
           </nav>
+          <PagesVisited />
         </header>
         {children}
       </body>

@@ -1,6 +1,7 @@
 // `/`: the latest posts. An ISR page: rendered at build, served from the cache, and
 // regenerated in the background at most once a minute.
 import { listPosts, type PostSummary } from '../server/posts'
+import { Link } from 'vite-isr/client'
 import { GeneratedAt, PostList } from './_components/post-list'
 
 // Read at build time from the source, so it must be a literal (as in Next.js).
@@ -21,7 +22,7 @@ export default function Home({ data }: { data: { posts: PostSummary[]; generated
       <h1>Latest posts</h1>
       <PostList posts={data.posts} />
       <p>
-        <a href="/blog">All posts →</a>
+        <Link href="/blog">All posts →</Link>
       </p>
       <GeneratedAt at={data.generatedAt} />
     </main>

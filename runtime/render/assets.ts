@@ -40,7 +40,12 @@ export function createAssetResolver(manifest: ClientManifest, base: string): (pa
     let head = ''
     for (const css of styles) head += `<link rel="stylesheet" href="${href(css)}">`
     for (const file of scripts) if (file !== entryFile) head += `<link rel="modulepreload" href="${href(file)}">`
-    const assets = { head, body: `<script type="module" src="${href(entryFile)}"></script>` }
+    const assets: PageAssets = {
+      head,
+      body: `<script type="module" src="${href(entryFile)}"></script>`,
+      scripts: [...scripts].filter((file) => file !== entryFile).map(href),
+      styles: [...styles].map(href),
+    }
     memo.set(memoKey, assets)
     return assets
   }

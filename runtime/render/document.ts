@@ -21,6 +21,8 @@ export interface HydrationPayload {
   layouts: string[]
   params: Record<string, string | string[]>
   data: unknown
+  /** The build that rendered the page: client navigation asks for payloads of this build only. */
+  buildId?: string
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }

@@ -49,5 +49,6 @@ export function toGenerated(result: RenderResult, context: PageEntryContext): Ge
     status: result.status,
     headers: result.headers,
   }
+  if (result.payload) entry.payload = { value: result.payload }
   return { entry, store: revalidate === 0 ? 'none' : notFound ? 'memory' : 'durable' }
 }

@@ -46,16 +46,30 @@ export function isPrepared(entry: CacheEntry): boolean {
   return entry.encodings !== undefined
 }
 
-/** `entry` with its ETag (200s only) and compressed bodies (compressible bodies only). */
+const JSON_TYPE = { 'content-type': 'application/json' }
+
+async function encodingsOf(value: Buffer, headers: Record<string, string>): Promise<EntryEncodings> {
+  if (value.length < OFF_THREAD_COMPRESS_BYTES) return encodingsOfSync(value, headers)
+  if (!isCompressible({ value, headers })) return {}
+  const [br, gz] = await Promise.all([brotliAsync(value, brotliOptions(value.length)), gzipAsync(value, GZIP_OPTIONS)])
+  return { gzip: own(gz), br: own(br) }
+}
+
+function encodingsOfSync(value: Buffer, headers: Record<string, string>): EntryEncodings {
+  return isCompressible({ value, headers })
+    ? { gzip: own(gzipSync(value, GZIP_OPTIONS)), br: own(brotliCompressSync(value, brotliOptions(value.length))) }
+    : {}
+}
+
+/** `entry` with its ETag (200s only) and compressed bodies (compressible bodies only), its payload's too. */
 export async function prepareEntry(entry: CacheEntry): Promise<CacheEntry> {
   if (entry.kind !== 'page' || isPrepared(entry)) return entry
-  if (entry.value.length < OFF_THREAD_COMPRESS_BYTES) return prepareEntrySync(entry)
-  let encodings: EntryEncodings = {}
-  if (isCompressible(entry)) {
-    const [br, gz] = await Promise.all([brotliAsync(entry.value, brotliOptions(entry.value.length)), gzipAsync(entry.value, GZIP_OPTIONS)])
-    encodings = { gzip: own(gz), br: own(br) }
-  }
-  return { ...entry, etag: entry.status === 200 ? etagOf(entry.value) : undefined, encodings }
+  const payload = entry.payload
+  const [encodings, payloadEncodings] = await Promise.all([encodingsOf(entry.value, entry.headers), payload && encodingsOf(payload.value, JSON_TYPE)])
+  const prepared: CacheEntry = { ...entry, etag: entry.status === 200 ? etagOf(entry.value) : undefined, encodings }
+  // The payload has an ETag whatever the page's status: it answers 200 for a redirect too.
+  if (payload) prepared.payload = { value: payload.value, etag: etagOf(payload.value), encodings: payloadEncodings }
+  return prepared
 }
 
 /**
@@ -65,8 +79,8 @@ export async function prepareEntry(entry: CacheEntry): Promise<CacheEntry> {
  */
 export function prepareEntrySync(entry: CacheEntry): CacheEntry {
   if (isPrepared(entry)) return entry
-  const encodings = isCompressible(entry)
-    ? { gzip: own(gzipSync(entry.value, GZIP_OPTIONS)), br: own(brotliCompressSync(entry.value, brotliOptions(entry.value.length))) }
-    : {}
-  return { ...entry, etag: entry.status === 200 ? etagOf(entry.value) : undefined, encodings }
+  const prepared: CacheEntry = { ...entry, etag: entry.status === 200 ? etagOf(entry.value) : undefined, encodings: encodingsOfSync(entry.value, entry.headers) }
+  const payload = entry.payload
+  if (payload) prepared.payload = { value: payload.value, etag: etagOf(payload.value), encodings: encodingsOfSync(payload.value, JSON_TYPE) }
+  return prepared
 }

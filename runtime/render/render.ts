@@ -16,16 +16,21 @@ import {
   type Metadata,
 } from './document.js'
 import { sendableLocation } from './header-values.js'
+import { headMeta, serializePayload, type PagePayload } from './payload.js'
 import { isNotFoundSignal, isRedirectSignal } from './navigation.js'
 import { draftScope, lowerRevalidate, renderContext, type RenderContext } from '../cache/render-context.js'
 import type { DataCache } from '../cache/data-cache.js'
 import { implicitTags } from '../cache/revalidate.js'
+import { RouterContext, type AppRouter } from '../../client/context.js'
 import type { Params, Revalidate, RouteDefinition, ServerEntry } from '../routes/route-table.js'
 
 /** Tags and scripts for one page, computed once per route (see `assets.ts`). */
 export interface PageAssets {
   head: string
   body: string
+  /** URLs of the page's and its layouts' chunks, for the data payload (none in dev: Vite serves modules). */
+  scripts?: string[]
+  styles?: string[]
 }
 
 export interface RenderApp {
@@ -33,7 +38,12 @@ export interface RenderApp {
   assets(pageFile: string, layouts: string[]): PageAssets
   /** Where `cache()` and `fetch()` keep data during renders; none in dev. */
   dataCache?: DataCache
+  /** The build rendered, written into the page for client navigation; the data cache's by default. */
+  buildId?: string
 }
+
+/** The build id pages name when the app gives none (dev). */
+export const DEV_BUILD_ID = 'development'
 
 export interface RenderResult {
   status: number
@@ -43,6 +53,8 @@ export interface RenderResult {
   tags: string[]
   /** The lowest of the route's revalidate and the revalidate of the data it used. */
   revalidate: Revalidate
+  /** The page's data payload (JSON), from the same render: pages only, not the app's own 404 and 500 pages. */
+  payload?: Buffer
 }
 
 type Module = Record<string, unknown>
@@ -129,11 +141,14 @@ async function renderDocument(app: RenderApp, pageFile: string, tree: ReactNode,
   return Buffer.concat(chunks).toString('utf8')
 }
 
-function wrapInLayouts(page: ReactNode, layouts: ComponentType<any>[], params: Params): ReactNode {
+function wrapInLayouts(page: ReactNode, layouts: ComponentType<any>[], params: Params, pathname: string | null): ReactNode {
   let tree = page
   for (let i = layouts.length - 1; i >= 0; i--) tree = createElement(layouts[i], { params }, tree)
-  return tree
+  // `usePathname()` / `useParams()` read the same values on the server as after hydration.
+  return pathname === null ? tree : createElement(RouterContext.Provider, { value: { router: SERVER_ROUTER, pathname, search: '', params } }, tree)
 }
+
+const SERVER_ROUTER: AppRouter = Object.freeze({ push() {}, replace() {}, back() {}, forward() {}, refresh() {}, prefetch() {} })
 
 async function renderTree(
   app: RenderApp,
@@ -143,18 +158,26 @@ async function renderTree(
   metadataFrom: (mods: Module[]) => Promise<Metadata>,
   signal: AbortSignal | undefined,
   hydrate: boolean,
-): Promise<string> {
+  pathname: string | null = null,
+): Promise<{ html: string; metadata: Metadata; assets: PageAssets }> {
   const mods = await Promise.all([pageFile, ...layoutFiles].map((file) => loadModule(app, file)))
   const [pageMod, ...layoutMods] = mods
   const Page = componentOf(pageMod, pageFile)
   const layouts = layoutMods.map((mod, i) => componentOf(mod, layoutFiles[i]))
   const metadata = await metadataFrom([...layoutMods, pageMod])
-  const html = await renderDocument(app, pageFile, wrapInLayouts(createElement(Page, props), layouts, props.params), signal)
+  const html = await renderDocument(app, pageFile, wrapInLayouts(createElement(Page, props), layouts, props.params, pathname), signal)
   const assets = hydrate ? app.assets(pageFile, layoutFiles) : { head: '', body: '' }
-  const payload: HydrationPayload = { page: pageFile, layouts: layoutFiles, params: props.params, data: props.data }
+  const payload: HydrationPayload = { page: pageFile, layouts: layoutFiles, params: props.params, data: props.data, buildId: buildIdOf(app) }
   const body = hydrate ? dataScript(payload) + assets.body : ''
-  return injectIntoDocument(html, metadataTags(metadata) + assets.head, body, defaultHeadTags(html))
+  return { html: injectIntoDocument(html, metadataTags(metadata) + assets.head, body, defaultHeadTags(html)), metadata, assets }
 }
+
+function buildIdOf(app: RenderApp): string {
+  return app.buildId ?? app.dataCache?.buildId ?? DEV_BUILD_ID
+}
+
+const payloadBytes = (payload: PagePayload) => exactBuffer(serializePayload(payload))
+const NOT_FOUND_PAYLOAD = serializePayload({ kind: 'not-found' })
 
 const HTML_HEADERS = { 'content-type': 'text/html; charset=utf-8' }
 
@@ -224,15 +247,17 @@ async function renderWithContext(app: RenderApp, options: RenderPageOptions, con
   } catch (error) {
     if (isNotFoundSignal(error)) {
       const notFound = await renderNotFound(app, signal)
-      return { ...notFound, tags: [...context.tags], revalidate: effectiveRevalidate(route, context.revalidate) }
+      return { ...notFound, tags: [...context.tags], revalidate: effectiveRevalidate(route, context.revalidate), payload: exactBuffer(NOT_FOUND_PAYLOAD) }
     }
     if (isRedirectSignal(error)) {
+      const location = sendableLocation(error.url)
       return {
         status: error.status,
         body: Buffer.alloc(0),
-        headers: { location: sendableLocation(error.url) },
+        headers: { location },
         tags: [...context.tags],
         revalidate: effectiveRevalidate(route, context.revalidate),
+        payload: payloadBytes({ kind: 'redirect', location, status: error.status }),
       }
     }
     throw error
@@ -245,13 +270,24 @@ async function renderWithContext(app: RenderApp, options: RenderPageOptions, con
     }
     return mergeMetadata(list)
   }
-  const html = await renderTree(app, route.file, route.layouts, { params, data }, metadataFrom, signal, true)
+  const { html, metadata, assets } = await renderTree(app, route.file, route.layouts, { params, data }, metadataFrom, signal, true, options.pathname)
+  const payload = payloadBytes({
+    kind: 'page',
+    page: route.file,
+    layouts: route.layouts,
+    params,
+    data,
+    head: { title: typeof metadata.title === 'string' ? metadata.title : undefined, meta: headMeta(metadata) },
+    scripts: assets.scripts ?? [],
+    styles: assets.styles ?? [],
+  })
   return {
     status: 200,
     body: exactBuffer(html),
     headers: HTML_HEADERS,
     tags: [...context.tags],
     revalidate: effectiveRevalidate(route, context.revalidate),
+    payload,
   }
 }
 
@@ -266,7 +302,7 @@ const PLAIN_500 = `<!DOCTYPE html><html><head>${PLAIN_HEAD}<title>500: Internal 
 export async function renderNotFound(app: RenderApp, signal?: AbortSignal): Promise<RenderResult> {
   const file = app.entry.app.notFound
   const html = file
-    ? await renderTree(app, file, app.entry.app.rootLayouts, { params: {}, data: undefined }, noindexMetadata, signal, true)
+    ? (await renderTree(app, file, app.entry.app.rootLayouts, { params: {}, data: undefined }, noindexMetadata, signal, true)).html
     : PLAIN_404
   return { status: 404, body: exactBuffer(html), headers: HTML_HEADERS, tags: [], revalidate: false }
 }
@@ -282,7 +318,7 @@ export async function renderError(app: RenderApp, error: unknown): Promise<Rende
     try {
       // Only the message reaches the page, as in Next.js production: no stack, no cause.
       const safe = { message: 'An error occurred while rendering this page.', digest: digestOf(error) }
-      html = await renderTree(app, file, app.entry.app.rootLayouts, { params: {}, data: undefined, error: safe } as never, noindexMetadata, undefined, false)
+      html = (await renderTree(app, file, app.entry.app.rootLayouts, { params: {}, data: undefined, error: safe } as never, noindexMetadata, undefined, false)).html
     } catch {
       html = PLAIN_500
     }

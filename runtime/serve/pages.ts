@@ -22,6 +22,12 @@ import type { Router, RouteMatch } from '../routes/router.js'
 import { abortResponse, answerStopping, createResponder, NO_EXTRAS, NO_STORE, responseState, type HeaderExtras, type ResponseState } from './response.js'
 import type { DraftModeServer } from './draft-mode.js'
 import { toWebRequest } from './web-request.js'
+import { payloadView } from './payload.js'
+
+/** What `target` sends of `entry`: the HTML, or the payload (`undefined` when the entry has none). */
+function representationOf(target: PageTarget, entry: CacheEntry): CacheEntry | undefined {
+  return target.representation === 'payload' ? payloadView(entry) : entry
+}
 
 export interface PageServerOptions {
   app: RenderApp
@@ -73,9 +79,13 @@ export interface PageTarget {
   readonly match: RouteMatch
   readonly key: string
   readonly generate: Generate
+  /** `payload`: answer with the page's data payload (serve/payload.ts) instead of its HTML. */
+  readonly representation?: 'payload'
 }
 
 export interface PageServer extends RevalidationTarget {
+  /** The build whose pages (and page data payloads) this server answers. */
+  readonly buildId: string
   /** The target for `match` at `pathname` (a new object: the caller decides whether to keep it). */
   target(pathname: string, match: RouteMatch): PageTarget
   /**
@@ -229,12 +239,15 @@ export function createPageServer(options: PageServerOptions): PageServer {
     sendOwn(req, res, await prepareEntry(resultEntry(result, buildId)))
   }
 
-  async function serveDynamic(req: IncomingMessage, res: ServerResponse, pathname: string, match: RouteMatch, draft = false): Promise<void> {
+  async function serveDynamic(req: IncomingMessage, res: ServerResponse, target: PageTarget, draft = false): Promise<void> {
+    const { pathname, match } = target
     log.debug('bypass', pathname, { reason: draft ? 'draft mode' : 'revalidate = 0' })
     const result = await renderPage(app, { route: match.route, params: match.params, pathname, request: toWebRequest(req), draft })
     const entry = resultEntry(result, buildId)
     if (result.status === 404) entry.headers = { ...entry.headers, 'cache-control': NO_STORE }
-    if (!sendEntry(req, res, await prepareEntry(entry), 'BYPASS')) throw new Error(`[vite-isr] rendering ${pathname} produced a response Node cannot send (${whyUnsendable(entry)})`)
+    if (result.payload) entry.payload = { value: result.payload }
+    const prepared = await prepareEntry(entry)
+    if (!sendEntry(req, res, representationOf(target, prepared) ?? prepared, 'BYPASS')) throw new Error(`[vite-isr] rendering ${pathname} produced a response Node cannot send (${whyUnsendable(entry)})`)
   }
 
   /** A cached entry that cannot be sent (damaged, or written by something else) is dropped: the request renders it anew. */
@@ -247,13 +260,36 @@ export function createPageServer(options: PageServerOptions): PageServer {
     return dropUnsendable(target, entry)
       .then(() => swr.refresh(target.key, target.generate, target.pathname))
       .then((generated) => {
-        if (!sendEntry(req, res, generated.entry, 'MISS', target.key)) {
+        const sent = representationOf(target, generated.entry)
+        if (sent === undefined || !sendEntry(req, res, sent, 'MISS', target.key)) {
           throw new Error(`[vite-isr] rendering ${target.pathname} produced a response Node cannot send (${whyUnsendable(generated.entry)})`)
         }
       })
       .catch((error: unknown) => fail(req, res, error, target.pathname))
   }
 
+  /**
+   * A page stored without a payload (by an older version, or a store that kept only some of
+   * the entry) is rendered anew for a payload request, never answered half; a render that
+   * started after it was stored is joined.
+   */
+  function renderWithPayload(req: IncomingMessage, res: ServerResponse, target: PageTarget, entry: CacheEntry): Promise<void> {
+    log.debug('miss', target.pathname, { reason: 'cached without its payload' })
+    return swr
+      .refresh(target.key, target.generate, target.pathname, entry.lastModified)
+      .then((generated) => {
+        const sent = payloadView(generated.entry)
+        if (sent === undefined || !sendEntry(req, res, sent, 'MISS', target.key)) throw new Error(`[vite-isr] rendering ${target.pathname} made no sendable payload`)
+      })
+      .catch((error: unknown) => fail(req, res, error, target.pathname))
+  }
+
+  /** Send what `target` asks of `entry`; false when it cannot be sent as it is. */
+  function sendTarget(req: IncomingMessage, res: ServerResponse, target: PageTarget, entry: CacheEntry, state: ResponseState, extras: HeaderExtras): boolean | 'no-payload' {
+    const sent = representationOf(target, entry)
+    if (sent === undefined) return 'no-payload'
+    return sendEntry(req, res, sent, state, target.key, extras)
+  }
 
   function fail(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> | void {
     if (isClosingError(error)) return answerStopping(res)
@@ -274,6 +310,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
   }
 
   return {
+    buildId,
     target(pathname, match) {
       return { pathname, match, key: pageKey(buildId, pathname), generate: generatorFor(match, pathname) }
     },
@@ -284,7 +321,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
       const { pathname, match } = target
       // A draft request renders per request; its answer is private, no-store, and never stored.
       const isDraft = !sync && draft !== undefined && draft.verify(req)
-      if (match.route.revalidate === 0 || isDraft) return sync ? false : serveDynamic(req, res, pathname, match, isDraft).catch((error) => fail(req, res, error, pathname))
+      if (match.route.revalidate === 0 || isDraft) return sync ? false : serveDynamic(req, res, target, isDraft).catch((error) => fail(req, res, error, pathname))
       let resolved: Resolved | Promise<Resolved> | undefined
       try {
         resolved = sync ? swr.get(target.key, target.generate, pathname, SYNC_READ) : swr.get(target.key, target.generate, pathname)
@@ -296,7 +333,9 @@ export function createPageServer(options: PageServerOptions): PageServer {
       if (resolved === undefined) return false
       // A page held in memory is answered right here, without a promise.
       if (!(resolved instanceof Promise)) {
-        if (sendEntry(req, res, resolved.entry, resolved.state, target.key, extras)) return true
+        const sent = sendTarget(req, res, target, resolved.entry, resolved.state, extras)
+        if (sent === true) return true
+        if (sent === 'no-payload') return sync ? false : renderWithPayload(req, res, target, resolved.entry)
         if (!sync) return renderAnew(req, res, target, resolved.entry)
         // The app's path renders it anew once it is gone.
         void dropUnsendable(target, resolved.entry)
@@ -304,7 +343,11 @@ export function createPageServer(options: PageServerOptions): PageServer {
       }
       return resolved
         .then(
-          (r) => (sendEntry(req, res, r.entry, r.state, target.key, extras) ? undefined : renderAnew(req, res, target, r.entry)),
+          (r) => {
+            const sent = sendTarget(req, res, target, r.entry, r.state, extras)
+            if (sent === 'no-payload') return renderWithPayload(req, res, target, r.entry)
+            return sent ? undefined : renderAnew(req, res, target, r.entry)
+          },
           (error: unknown) => fail(req, res, error, pathname),
         )
         .catch((error: unknown) => lastResort(res, error, pathname))

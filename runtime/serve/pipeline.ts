@@ -59,6 +59,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     staticFiles: options.staticFiles,
     inspectorPath: inspect ? INSPECTOR_PATH : undefined,
     target: (pathname, match) => pages.target(pathname, match),
+    buildId: pages.buildId,
   })
 
   function handle(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {

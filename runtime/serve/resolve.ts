@@ -7,6 +7,7 @@ import type { RouteMatch, Router } from '../routes/router.js'
 import { normalizePathname } from '../routes/path.js'
 import { isCachedRouteHandler } from '../routes/route-table.js'
 import type { PageTarget } from './pages.js'
+import { parsePayloadPath } from './payload.js'
 
 export type Resolution =
   /** A path refused before routing: 400 for a malformed one, 404 for one no page may have. */
@@ -28,6 +29,8 @@ export interface ResolverOptions {
   /** Whether the inspector is on (it owns `/__isr` and below). */
   inspectorPath?: string
   target(pathname: string, match: RouteMatch): PageTarget
+  /** The build whose page data payloads (`/_isr/data/<buildId>/...`) this handler serves; none when unset. */
+  buildId?: string
 }
 
 export interface Resolver {
@@ -59,18 +62,33 @@ export function createResolver(options: ResolverOptions): Resolver {
       const { pathname } = checked
       if (inspectorPath !== undefined && (pathname === inspectorPath || pathname.startsWith(inspectorPath + '/'))) return { kind: 'inspector', pathname }
       if (isRead && staticFiles.has(pathname)) return { kind: 'static', pathname }
+      if (options.buildId !== undefined) {
+        const payload = parsePayloadPath(pathname, options.buildId)
+        if (payload !== undefined) return isRead ? resolvePayload(url, payload) : { kind: 'next' }
+      }
       const match = router.match(pathname)
       // A cached route handler's GET / HEAD is served as a page is; its other methods are never cached.
       if (match?.route.kind === 'route' && !(isRead && isCachedRouteHandler(match.route))) return { kind: 'route', pathname, match }
       if (!isRead) return { kind: 'next' }
       if (!match) return { kind: 'page', target: null }
-      const target = options.target(pathname, match)
-      // A query string makes no cache entry, so it must make no memo entry either.
-      if (url.length <= MAX_KEPT_URL_LENGTH && !url.includes('?')) {
-        if (pages.size >= MAX_KEPT_URLS) pages.clear()
-        pages.set(url, target)
-      }
-      return { kind: 'page', target }
+      return { kind: 'page', target: keep(url, options.target(pathname, match)) }
     },
+  }
+
+  function keep(url: string, target: PageTarget): PageTarget {
+    // A query string makes no cache entry, so it must make no memo entry either.
+    if (url.length <= MAX_KEPT_URL_LENGTH && !url.includes('?')) {
+      if (pages.size >= MAX_KEPT_URLS) pages.clear()
+      pages.set(url, target)
+    }
+    return target
+  }
+
+  /** The payload of a page: its page's target, answered with the payload's bytes. Another build's is gone. */
+  function resolvePayload(url: string, payload: NonNullable<ReturnType<typeof parsePayloadPath>>): Resolution {
+    if (payload.kind === 'gone') return { kind: 'reject', status: 404, reason: 'payload of another build' }
+    const match = router.match(payload.pathname)
+    if (!match || match.route.kind !== 'page') return { kind: 'reject', status: 404, reason: 'payload of no page' }
+    return { kind: 'page', target: keep(url, { ...options.target(payload.pathname, match), representation: 'payload' }) }
   }
 }

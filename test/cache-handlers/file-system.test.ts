@@ -54,7 +54,7 @@ describe('file-system cache handler', () => {
     expect(await listTree(dir)).toEqual([path.relative(dir, file).split(path.sep).join('/')])
     const data = await fs.readFile(file)
     expect(data.subarray(0, 4).toString('latin1')).toBe('VISR')
-    expect(data[4]).toBe(2)
+    expect(data[4]).toBe(3)
     const headerEnd = 13 + data.readUInt32BE(5)
     const header = JSON.parse(data.toString('utf8', 13, headerEnd))
     expect(header).toMatchObject({ key: '/blog/hello', bodyLength: 18 })

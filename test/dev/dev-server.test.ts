@@ -101,6 +101,20 @@ describe('vite dev server', () => {
     expect(b).toBe(a + 1)
   })
 
+  it('serves the page data payload for client navigation, rendered per request and never cached', async () => {
+    const html = await (await get('/blog/1')).text()
+    expect(html).toContain('"buildId":"development"')
+    const res = await get('/_isr/data/development/blog/1.json')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect(res.headers.get('cache-control')).toMatch(/no-store/)
+    const payload = await res.json()
+    expect(payload).toMatchObject({ kind: 'page', page: 'app/blog/[id]/page.tsx', params: { id: '1' }, data: { title: 'First post' } })
+    expect((await (await get('/_isr/data/development/blog/1.json')).json()).data.renders).toBe(payload.data.renders + 1)
+    expect((await get('/_isr/data/another/blog/1.json')).status).toBe(404)
+    expect((await get('/_isr/data/development/api/body.json')).status).toBe(404)
+  })
+
   it('includes the Vite client (HMR) and a client entry that Vite serves', async () => {
     const html = await (await get('/')).text()
     expect(html).toContain('/@vite/client')
@@ -112,7 +126,7 @@ describe('vite dev server', () => {
     expect(js.status).toBe(200)
     expect(js.headers.get('content-type')).toMatch(/javascript/)
     const code = await js.text()
-    expect(code).toContain('hydrateRoot')
+    expect(code).toContain('hydratePage')
     expect(code).toContain('app/page.tsx')
   })
 

@@ -75,9 +75,12 @@ async function cached(path: string): Promise<void> {
   await expect.poll(async () => (await get(path)).headers.get('x-isr-cache'), { timeout: 5000, interval: 20 }).toBe('HIT')
 }
 
-/** A page that records every uncaught error, console error and failed request (but the favicon probe). */
-async function openPage(): Promise<{ page: Page; problems: string[] }> {
+/** A page (prefetching off unless asked) that records every uncaught error, console error and failed request (but the favicon probe). */
+async function openPage(options: { prefetch?: boolean } = {}): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1100, height: 800 } })
+  // Tests that count cache states switch prefetching off as a visitor can (Save-Data): a
+  // prefetch is a real request for a page's payload, and regenerates it like any other.
+  if (options.prefetch !== true) await page.addInitScript(() => Object.defineProperty(navigator, 'connection', { value: { saveData: true } }))
   const problems: string[] = []
   page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
   page.on('console', (message) => message.type() === 'error' && !message.location().url.endsWith('/favicon.ico') && problems.push(`console: ${message.text()}`))
@@ -87,6 +90,27 @@ async function openPage(): Promise<{ page: Page; problems: string[] }> {
 }
 
 describe('example-app in Chromium (node server.js)', () => {
+  it('navigates between the index and a post with <Link>: no document load, the layout keeps its count', async () => {
+    const { page, problems } = await openPage({ prefetch: true })
+    const documents: string[] = []
+    page.on('request', (request) => request.resourceType() === 'document' && documents.push(new URL(request.url()).pathname))
+    await page.goto(`${url}/`)
+    await hydrated(page, '.post-list a')
+    await expect.poll(() => page.textContent('#pages-visited')).toBe('1 page this visit')
+    const link = page.locator('.post-list a').first()
+    const title = (await link.textContent())!
+    await link.click()
+    await expect.poll(() => page.textContent('h1')).toBe(title)
+    expect(await page.title()).toContain(title)
+    await expect.poll(() => page.textContent('#pages-visited')).toBe('2 pages this visit')
+    await page.click('.site-header nav a[href="/"]')
+    await expect.poll(() => page.locator('.post-list').count()).toBe(1)
+    await expect.poll(() => page.textContent('#pages-visited')).toBe('3 pages this visit')
+    expect(documents).toEqual(['/'])
+    expect(problems).toEqual([])
+    await page.close()
+  })
+
   it('hydrates a cached post page: the like button counts clicks', async () => {
     const { page, problems } = await openPage()
     const response = await page.goto(`${url}/blog/hello-isr`)

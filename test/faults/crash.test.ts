@@ -94,8 +94,10 @@ describe('crashes', () => {
     const corruptedByKills = afterKills.filter((f) => !f.check.ok)
     figure(`crash: corrupted entry files after the kills: ${corruptedByKills.length} of ${afterKills.length}`)
     expect(corruptedByKills.map((f) => `${f.file}: ${!f.check.ok && f.check.reason}`)).toEqual([])
-    // The kills were real and landed while entries were being written.
-    expect(rounds.at(-1)!.entries).toBeGreaterThan(COUNT / 2)
+    // The kills were real and landed while entries were being written. Each page is stored
+    // with its data payload (and its compressed copies), about twice the bytes and compression
+    // of the HTML alone: on 2 busy cores a third of the pages gets written in the rounds.
+    expect(rounds.at(-1)!.entries).toBeGreaterThan(COUNT / 4)
     expect(leftTemp).toBeGreaterThan(0)
 
     // A power loss can still tear a file (entries are not fsynced): zero a block in the

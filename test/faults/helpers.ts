@@ -163,19 +163,21 @@ const MAGIC = Buffer.from('VISR', 'latin1')
 export function checkEntryFile(file: string): EntryFileCheck {
   const data = readFileSync(file)
   if (data.length < 13 || !data.subarray(0, 4).equals(MAGIC)) return { ok: false, reason: 'bad magic' }
-  if (data[4] !== 2) return { ok: false, reason: `version ${data[4]}` }
+  if (data[4] !== 3) return { ok: false, reason: `version ${data[4]}` }
   const headerEnd = 13 + data.readUInt32BE(5)
   if (headerEnd > data.length) return { ok: false, reason: 'header cut' }
   if (zlib.crc32(data.subarray(13)) !== data.readUInt32BE(9)) return { ok: false, reason: 'checksum' }
-  let header: { key?: unknown; bodyLength?: unknown; status?: unknown; encodings?: { gzip?: number; br?: number } }
+  let header: { key?: unknown; bodyLength?: unknown; status?: unknown; encodings?: { gzip?: number; br?: number }; payload?: { length: number; gzip?: number; br?: number } }
   try {
     header = JSON.parse(data.toString('utf8', 13, headerEnd))
   } catch {
     return { ok: false, reason: 'header not JSON' }
   }
   if (typeof header.key !== 'string' || typeof header.bodyLength !== 'number') return { ok: false, reason: 'header fields' }
-  // The body is followed by its gzip and brotli copies when the page was prepared with them.
-  const stored = header.bodyLength + (header.encodings?.gzip ?? 0) + (header.encodings?.br ?? 0)
+  // The body is followed by its gzip and brotli copies when the page was prepared with them,
+  // then by the page's data payload and its own compressed copies.
+  const payload = header.payload ? header.payload.length + (header.payload.gzip ?? 0) + (header.payload.br ?? 0) : 0
+  const stored = header.bodyLength + (header.encodings?.gzip ?? 0) + (header.encodings?.br ?? 0) + payload
   if (headerEnd + stored !== data.length) return { ok: false, reason: `length ${data.length - headerEnd} != ${stored}` }
   return { ok: true, key: header.key, body: data.subarray(headerEnd, headerEnd + header.bodyLength), status: Number(header.status) }
 }

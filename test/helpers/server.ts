@@ -22,11 +22,13 @@ export interface ServerOptions extends ISRHandlerOptions {
   mode?: ServeMode
   /** Set up the Express app before the ISR handler is mounted (settings, middleware). */
   configure?: (app: Express) => void
+  /** Listen on this port (a restart on the same address); a free one by default. */
+  port?: number
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
   const logs: string[] = []
-  const { mode = 'middleware', configure, ...handlerOptions } = options
+  const { mode = 'middleware', configure, port = 0, ...handlerOptions } = options
   // Without a clock of its own, time runs from just after the build (see afterBuild).
   if (!handlerOptions.now) {
     const anchor = afterBuild(handlerOptions.distDir ?? 'dist')
@@ -38,7 +40,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
   configure?.(app)
   app.use(isr)
   const server: Server = mode === 'fast-path' ? createServer(isr.wrap(app)) : createServer(app)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
     url,

@@ -118,7 +118,7 @@ describe('renderPage', () => {
     it('renders a page without Suspense to the same document, doctype first', async () => {
       const { app } = entryCounting()
       const html = (await renderPage(app, { route, params: { id: '7' }, pathname: '/items/7' })).body.toString()
-      const data = '{"page":"app/items/[id]/page.tsx","layouts":["app/layout.tsx"],"params":{"id":"7"},"data":{"id":"7"}}'
+      const data = '{"page":"app/items/[id]/page.tsx","layouts":["app/layout.tsx"],"params":{"id":"7"},"data":{"id":"7"},"buildId":"development"}'
       // The layout writes no charset or viewport: the default document's come first in the head.
       const head = '<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
       expect(html).toBe(`<!DOCTYPE html><html><head>${head}</head><body><h1>Item 7</h1><script id="__ISR_DATA__" type="application/json">${data}</script></body></html>`)

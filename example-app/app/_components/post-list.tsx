@@ -1,4 +1,5 @@
 // Folders starting with _ are private: not routes, just code shared by pages.
+import { Link } from 'vite-isr/client'
 import type { PostSummary } from '../../server/db'
 
 export function PostList({ posts }: { posts: PostSummary[] }) {
@@ -6,7 +7,7 @@ export function PostList({ posts }: { posts: PostSummary[] }) {
     <ul className="post-list">
       {posts.map((post) => (
         <li key={post.slug}>
-          <a href={`/blog/${post.slug}`}>{post.title}</a>
+          <Link href={`/blog/${post.slug}`}>{post.title}</Link>
           {/* A date cut from the ISO string renders identically on the server and in the browser. */}
           <div className="meta">updated {post.updatedAt.slice(0, 10)}</div>
           <p>{post.excerpt}</p>

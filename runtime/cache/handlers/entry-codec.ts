@@ -8,17 +8,19 @@
 import zlib from 'node:zlib'
 import type { CacheEntry } from './types.js'
 
-// Frame: MAGIC (4) | VERSION (1) | header length, uint32 BE (4) | crc32 of header and body,
-// uint32 BE (4) | JSON header | body | gzip body | br body (the last two when the page was
-// prepared with them; `encodings` in the header gives their lengths). Version 1 checksummed the body only: its files read as
-// a miss and are rendered anew.
+// Frame: MAGIC (4) | VERSION (1) | header length, uint32 BE (4) | crc32 of header and bodies,
+// uint32 BE (4) | JSON header | body | gzip body | br body | payload | payload gzip | payload br
+// (each optional one present when the page was prepared with it; `encodings` and `payload` in
+// the header give their lengths). Version 1 checksummed the body only; version 2 had no
+// payload, and a page served without its payload would make client navigation fall back to
+// full loads: files of both read as a miss and are rendered anew.
 const MAGIC = Buffer.from('VISR', 'latin1')
-const VERSION = 2
+const VERSION = 3
 const LENGTH_AT = MAGIC.length + 1
 const CHECKSUM_AT = LENGTH_AT + 4
 const PREFIX_LENGTH = CHECKSUM_AT + 4
 
-interface EntryHeader extends Omit<CacheEntry, 'value' | 'revalidate' | 'expire' | 'encodings'> {
+interface EntryHeader extends Omit<CacheEntry, 'value' | 'revalidate' | 'expire' | 'encodings' | 'payload'> {
   key: string
   // Infinity does not survive JSON, so it is written as the string 'Infinity'.
   revalidate: number | false | 'Infinity'
@@ -26,6 +28,8 @@ interface EntryHeader extends Omit<CacheEntry, 'value' | 'revalidate' | 'expire'
   bodyLength: number
   /** Set when the page was prepared: lengths of the gzip and brotli bodies after the body (none when sent as is). */
   encodings?: { gzip?: number; br?: number }
+  /** Set when the page has a payload: its length, ETag and the lengths of its compressed bodies. */
+  payload?: { length: number; etag?: string; gzip?: number; br?: number }
 }
 
 // In Node since 20.15 (package.json asks for 20.19).
@@ -37,6 +41,12 @@ export function encodeEntry(key: string, entry: CacheEntry): Buffer[] {
   const bodies = [entry.value]
   if (gzip) bodies.push(gzip)
   if (br) bodies.push(br)
+  const payload = entry.payload
+  if (payload) {
+    bodies.push(payload.value)
+    if (payload.encodings?.gzip) bodies.push(payload.encodings.gzip)
+    if (payload.encodings?.br) bodies.push(payload.encodings.br)
+  }
   const header: EntryHeader = {
     key,
     kind: entry.kind,
@@ -51,6 +61,10 @@ export function encodeEntry(key: string, entry: CacheEntry): Buffer[] {
   }
   if (entry.etag !== undefined) header.etag = entry.etag
   if (entry.encodings) header.encodings = { gzip: gzip?.length, br: br?.length }
+  if (payload) {
+    header.payload = { length: payload.value.length, gzip: payload.encodings?.gzip?.length, br: payload.encodings?.br?.length }
+    if (payload.etag !== undefined) header.payload.etag = payload.etag
+  }
   const json = Buffer.from(JSON.stringify(header), 'utf8')
   const prefix = Buffer.alloc(PREFIX_LENGTH)
   MAGIC.copy(prefix, 0)
@@ -80,7 +94,10 @@ export function decodeEntry(file: Buffer, key: string): CacheEntry | undefined {
   if (!isHeader(h) || h.key !== key) return undefined
   const valueEnd = headerEnd + h.bodyLength
   const gzipEnd = valueEnd + (h.encodings?.gzip ?? 0)
-  if (gzipEnd + (h.encodings?.br ?? 0) !== file.length) return undefined
+  const brEnd = gzipEnd + (h.encodings?.br ?? 0)
+  const payloadEnd = brEnd + (h.payload?.length ?? 0)
+  const payloadGzipEnd = payloadEnd + (h.payload?.gzip ?? 0)
+  if (payloadGzipEnd + (h.payload?.br ?? 0) !== file.length) return undefined
   const entry: CacheEntry = {
     kind: h.kind,
     value: file.subarray(headerEnd, valueEnd),
@@ -96,7 +113,18 @@ export function decodeEntry(file: Buffer, key: string): CacheEntry | undefined {
   if (h.encodings) {
     entry.encodings = {}
     if (h.encodings.gzip) entry.encodings.gzip = file.subarray(valueEnd, gzipEnd)
-    if (h.encodings.br) entry.encodings.br = file.subarray(gzipEnd)
+    if (h.encodings.br) entry.encodings.br = file.subarray(gzipEnd, brEnd)
+  }
+  if (h.payload) {
+    const payload: CacheEntry['payload'] = { value: file.subarray(brEnd, payloadEnd) }
+    if (h.payload.etag !== undefined) payload.etag = h.payload.etag
+    // Prepared with the page: empty encodings mean "sent as is", as for the page's own.
+    if (h.encodings) {
+      payload.encodings = {}
+      if (h.payload.gzip) payload.encodings.gzip = file.subarray(payloadEnd, payloadGzipEnd)
+      if (h.payload.br) payload.encodings.br = file.subarray(payloadGzipEnd)
+    }
+    entry.payload = payload
   }
   return entry
 }
@@ -122,7 +150,8 @@ function isHeader(h: unknown): h is EntryHeader {
     Number.isSafeInteger(x.bodyLength) &&
     (x.bodyLength as number) >= 0 &&
     (x.etag === undefined || typeof x.etag === 'string') &&
-    (x.encodings === undefined || isLengths(x.encodings))
+    (x.encodings === undefined || isLengths(x.encodings)) &&
+    (x.payload === undefined || isPayloadHeader(x.payload))
   )
 }
 
@@ -133,3 +162,9 @@ function isLengths(value: unknown): value is { gzip?: number; br?: number } {
   return length(gzip) && length(br)
 }
 
+
+function isPayloadHeader(value: unknown): value is EntryHeader['payload'] {
+  if (!isLengths(value)) return false
+  const { length, etag } = value as Record<string, unknown>
+  return Number.isSafeInteger(length) && (length as number) >= 0 && (etag === undefined || typeof etag === 'string')
+}

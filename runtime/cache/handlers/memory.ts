@@ -61,8 +61,8 @@ export const DEFAULT_MEMORY_MAX_SIZE = DEFAULT_MEMORY_MAX_SIZE_BYTES
 const ENTRY_OVERHEAD = 1_000
 
 /**
- * Bytes an entry is charged against `maxSize`: its body and the compressed bodies it was
- * prepared with (their real sizes), and a rough metadata estimate.
+ * Bytes an entry is charged against `maxSize`: its body, its payload and the compressed bodies
+ * they were prepared with (their real sizes), and a rough metadata estimate.
  */
 export function estimateEntrySize(key: string, entry: CacheEntry): number {
   return (
@@ -70,6 +70,7 @@ export function estimateEntrySize(key: string, entry: CacheEntry): number {
     (entry.encodings?.gzip?.length ?? 0) +
     (entry.encodings?.br?.length ?? 0) +
     (entry.etag?.length ?? 0) +
+    (entry.payload ? entry.payload.value.length + (entry.payload.encodings?.gzip?.length ?? 0) + (entry.payload.encodings?.br?.length ?? 0) : 0) +
     key.length +
     entry.buildId.length +
     JSON.stringify(entry.tags).length +

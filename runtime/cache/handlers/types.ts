@@ -44,6 +44,18 @@ export interface CacheEntry {
   etag?: string
   /** Compressed copies of `value`, made when a page is stored (never while serving it). */
   encodings?: EntryEncodings
+  /**
+   * A page's data payload (JSON for client navigation), made by the same render as `value`
+   * and stored in the same entry, so the two can never disagree. Prepared with it.
+   */
+  payload?: EntryPayload
+}
+
+/** The payload representation of a page entry: its bytes, ETag and compressed bodies. */
+export interface EntryPayload {
+  value: Buffer
+  etag?: string
+  encodings?: EntryEncodings
 }
 
 /** A page's compressed bodies, by `Content-Encoding`. */

@@ -1,0 +1,32 @@
+/**
+ * The hydration entry's one call: read the page's data from its HTML, import its modules,
+ * hydrate the document under the client router. Used by the entry `isr()` generates.
+ */
+import { createElement } from 'react'
+import { hydrateRoot } from 'react-dom/client'
+import { createClientRouter, RouterRoot, type ModuleTable, type PageView } from './router.js'
+
+interface HydrationData {
+  page: string
+  layouts: string[]
+  params: Record<string, string | string[]>
+  data: unknown
+  buildId?: string
+}
+
+export async function hydratePage(modules: ModuleTable, dataScriptId: string): Promise<void> {
+  const script = document.getElementById(dataScriptId)
+  if (!script) return
+  const payload = JSON.parse(script.textContent ?? 'null') as HydrationData
+  const [page, ...layouts] = await Promise.all([payload.page, ...payload.layouts].map((file) => modules[file]()))
+  const initial: PageView = {
+    pathname: location.pathname,
+    search: location.search,
+    params: payload.params,
+    data: payload.data,
+    page: page.default as PageView['page'],
+    layouts: layouts.map((mod) => mod.default as PageView['page']),
+  }
+  const router = createClientRouter({ buildId: payload.buildId ?? '', modules, initial })
+  hydrateRoot(document, createElement(RouterRoot, { router }))
+}

@@ -1,0 +1,119 @@
+/**
+ * Payloads the client holds: fetched for a navigation or prefetched ahead of one. Each is
+ * fetched once, prefetches run a few at a time behind navigations, and a payload is reused
+ * while it is younger than its window (the page's `s-maxage`, capped: the server's copy may
+ * be revalidated on demand at any time).
+ */
+
+/** A fetched payload and how long it may be reused (ms). */
+export interface Fetched<P> {
+  payload: P
+  maxAgeMs: number
+}
+
+export interface PayloadCacheOptions<P> {
+  /** Fetch one payload; `undefined` (or a rejection) when it cannot be used. */
+  fetch(pathname: string): Promise<Fetched<P> | undefined>
+  /** Prefetches in flight at once. @default 2 */
+  concurrency?: number
+  /** Payloads kept. @default 50 */
+  maxEntries?: number
+  /** Reuse no payload longer than this (ms). @default 300_000 */
+  maxAgeCapMs?: number
+  now?: () => number
+  /** No prefetch at all (`Save-Data`). */
+  saveData?: () => boolean
+}
+
+export interface PayloadCache<P> {
+  /** The payload for a navigation: a fresh kept one, the prefetch in flight, or a new fetch ahead of any queued prefetch. */
+  get(pathname: string): Promise<P | undefined>
+  /** Queue a prefetch, unless the payload is kept, in flight, queued, or prefetching is off. */
+  prefetch(pathname: string): void
+  /** Forget every kept payload (`router.refresh()`). */
+  clear(): void
+  /** Paths queued for prefetch, in order (for tests and the debug panel). */
+  readonly queued: readonly string[]
+}
+
+/** The reuse window of a payload response: its `s-maxage` (or `max-age`), 0 for `no-store` / `no-cache`. */
+export function maxAgeOf(cacheControl: string | null): number {
+  if (!cacheControl || /no-store|no-cache|private/.test(cacheControl)) return 0
+  const match = /(?:^|,)\s*s-maxage=(\d+)/.exec(cacheControl) ?? /(?:^|,)\s*max-age=(\d+)/.exec(cacheControl)
+  return match ? Number(match[1]) * 1000 : 0
+}
+
+export function createPayloadCache<P>(options: PayloadCacheOptions<P>): PayloadCache<P> {
+  const { concurrency = 2, maxEntries = 50, maxAgeCapMs = 300_000, now = Date.now } = options
+  const kept = new Map<string, { payload: P; expiresAt: number }>()
+  const inFlight = new Map<string, Promise<P | undefined>>()
+  const queue: string[] = []
+  let running = 0
+
+  function load(pathname: string): Promise<P | undefined> {
+    let pending = inFlight.get(pathname)
+    if (pending) return pending
+    pending = Promise.resolve()
+      .then(() => options.fetch(pathname))
+      .then(
+        (fetched) => {
+          if (!fetched) return undefined
+          const age = Math.min(fetched.maxAgeMs, maxAgeCapMs)
+          if (age > 0) {
+            kept.delete(pathname)
+            kept.set(pathname, { payload: fetched.payload, expiresAt: now() + age })
+            while (kept.size > maxEntries) kept.delete(kept.keys().next().value!)
+          }
+          return fetched.payload
+        },
+        () => undefined,
+      )
+      .finally(() => inFlight.delete(pathname))
+    inFlight.set(pathname, pending)
+    return pending
+  }
+
+  function fresh(pathname: string): P | undefined {
+    const hit = kept.get(pathname)
+    if (hit === undefined) return undefined
+    if (hit.expiresAt > now()) return hit.payload
+    kept.delete(pathname)
+    return undefined
+  }
+
+  function pump(): void {
+    while (running < concurrency && queue.length > 0) {
+      const pathname = queue.shift()!
+      running++
+      void load(pathname).finally(() => {
+        running--
+        pump()
+      })
+    }
+  }
+
+  return {
+    get(pathname) {
+      const hit = fresh(pathname)
+      if (hit !== undefined) return Promise.resolve(hit)
+      const i = queue.indexOf(pathname)
+      if (i !== -1) queue.splice(i, 1)
+      return load(pathname)
+    },
+    prefetch(pathname) {
+      if (options.saveData?.()) return
+      if (fresh(pathname) !== undefined || inFlight.has(pathname) || queue.includes(pathname)) return
+      // Bounded: a page with a thousand links in view prefetches the first ones it met.
+      if (queue.length >= maxEntries) return
+      queue.push(pathname)
+      pump()
+    },
+    clear() {
+      kept.clear()
+      queue.length = 0
+    },
+    get queued() {
+      return queue
+    },
+  }
+}

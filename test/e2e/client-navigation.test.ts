@@ -1,0 +1,176 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { cpSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Browser, Page, Request } from 'playwright-core'
+import { hydrated, launchBrowser } from '../helpers/browser.js'
+import { buildFixture, REPO } from '../helpers/build.js'
+import { tempCacheDir } from '../helpers/fixture-db.js'
+import { startServer, type TestServer } from '../helpers/server.js'
+
+/** A page with a log of its requests and a marker that only survives while the document does. */
+async function openPage(browser: Browser, url: string, options: { javaScriptEnabled?: boolean } = {}) {
+  const context = await browser.newContext({ javaScriptEnabled: options.javaScriptEnabled ?? true })
+  const page = await context.newPage()
+  const requests: Request[] = []
+  const errors: string[] = []
+  page.on('request', (request) => requests.push(request))
+  page.on('pageerror', (error) => errors.push(error.message))
+  await page.goto(url)
+  if (options.javaScriptEnabled !== false) {
+    await hydrated(page, '#root-count')
+    await page.evaluate(() => ((window as unknown as { __marker: string }).__marker = 'same document'))
+  }
+  const documents = () => requests.filter((r) => r.resourceType() === 'document').map((r) => new URL(r.url()).pathname)
+  const payloads = () => requests.filter((r) => r.url().includes('/_isr/data/')).map((r) => new URL(r.url()).pathname)
+  const marker = () => page.evaluate(() => (window as unknown as { __marker?: string }).__marker)
+  return { page, requests, errors, documents, payloads, marker, close: () => context.close() }
+}
+
+const heading = (page: Page) => page.textContent('h1')
+
+describe('client navigation in a real browser', () => {
+  let browser: Browser
+  let dist: string
+  let server: TestServer
+  let cache: ReturnType<typeof tempCacheDir>
+  beforeAll(async () => {
+    ;[browser, dist] = await Promise.all([launchBrowser(), buildFixture('navigation')])
+  })
+  afterAll(async () => {
+    await browser?.close()
+  })
+  beforeEach(async () => {
+    cache = tempCacheDir()
+    ;(globalThis as { __navRenders?: Record<string, number> }).__navRenders = {}
+    server = await startServer({ distDir: dist, cacheDir: cache.dir, mode: 'fast-path' })
+  })
+  afterEach(async () => {
+    await server.close()
+    cache.remove()
+  })
+
+  it('swaps the page on a Link click without loading a document: the window, layout state and title follow', async () => {
+    const p = await openPage(browser, `${server.url}/`)
+    await p.page.click('#root-count')
+    await p.page.click('#to-one')
+    await expect.poll(() => heading(p.page)).toBe('Post 1')
+    expect(new URL(p.page.url()).pathname).toBe('/posts/1')
+    expect(await p.page.title()).toBe('Post 1')
+    expect(await p.page.getAttribute('meta[name="description"]', 'content')).toBe('About Post 1')
+    expect(await p.page.textContent('#where')).toBe('/posts/1 1')
+    expect(await p.page.textContent('#root-count')).toBe('root 1')
+    expect(await p.marker()).toBe('same document')
+    expect(p.documents()).toEqual(['/'])
+    expect(p.payloads()).toContain(`/_isr/data/${server.isr.buildId}/posts/1.json`)
+
+    // the posts layout stays mounted from one post to the next; the page is a new one
+    await p.page.click('#posts-count')
+    await p.page.click('#next')
+    await expect.poll(() => heading(p.page)).toBe('Post 2')
+    expect(await p.page.textContent('#posts-count')).toBe('posts 1')
+    expect(await p.page.textContent('#root-count')).toBe('root 1')
+    expect(await p.page.evaluate(() => document.getElementById('__isr-route-announcer')?.textContent)).toBe('Post 2')
+    expect(await p.page.evaluate(() => document.activeElement?.tagName)).toBe('H1')
+    expect(await p.marker()).toBe('same document')
+    expect(p.documents()).toEqual(['/'])
+    expect(p.errors).toEqual([])
+    await p.close()
+  })
+
+  it('restores content and scroll position on Back and Forward, and scrolls a new page to the top', async () => {
+    const p = await openPage(browser, `${server.url}/`)
+    await p.page.evaluate(() => window.scrollTo(0, 1200))
+    await expect.poll(() => p.page.evaluate(() => window.scrollY)).toBe(1200)
+    // A click from script: playwright's own would scroll the link into view first.
+    await p.page.evaluate(() => document.querySelector<HTMLElement>('#to-one')!.click())
+    await expect.poll(() => heading(p.page)).toBe('Post 1')
+    expect(await p.page.evaluate(() => window.scrollY)).toBe(0)
+    await p.page.evaluate(() => window.scrollTo(0, 700))
+    // the position is written into the history entry once scrolling settles
+    await p.page.waitForFunction(() => (history.state as { __isrScroll?: { y: number } } | null)?.__isrScroll?.y === 700)
+
+    await p.page.goBack()
+    await expect.poll(() => heading(p.page)).toBe('Home')
+    await expect.poll(() => p.page.evaluate(() => window.scrollY)).toBe(1200)
+    expect(await p.page.title()).toBe('Home')
+    await p.page.goForward()
+    await expect.poll(() => heading(p.page)).toBe('Post 1')
+    await expect.poll(() => p.page.evaluate(() => window.scrollY)).toBe(700)
+    expect(await p.marker()).toBe('same document')
+    expect(p.documents()).toEqual(['/'])
+    await p.close()
+  })
+
+  it('prefetches the payload of a link in view before it is clicked, once, and none for prefetch={false}', async () => {
+    const p = await openPage(browser, `${server.url}/`)
+    const one = `/_isr/data/${server.isr.buildId}/posts/1.json`
+    const two = `/_isr/data/${server.isr.buildId}/posts/2.json`
+    await p.page.evaluate(() => window.scrollTo(0, document.body.scrollHeight))
+    await expect.poll(() => p.payloads()).toContain(one)
+    await p.page.hover('#to-two')
+    await p.page.hover('#nav-about')
+    expect(p.payloads()).not.toContain(two)
+    expect(p.payloads()).not.toContain(`/_isr/data/${server.isr.buildId}/about.json`)
+    await p.page.hover('#to-one')
+    await p.page.click('#to-one')
+    await expect.poll(() => heading(p.page)).toBe('Post 1')
+    // the hover and the click used the prefetched payload
+    expect(p.payloads().filter((path) => path === one)).toHaveLength(1)
+    await p.close()
+  })
+
+  it('follows a redirect() of the target page on the client, and loads a notFound() page in full', async () => {
+    const p = await openPage(browser, `${server.url}/`)
+    await p.page.click('#to-old')
+    await expect.poll(() => heading(p.page)).toBe('Post 2')
+    expect(new URL(p.page.url()).pathname).toBe('/posts/2')
+    expect(await p.marker()).toBe('same document')
+
+    await p.page.click('#nav-home')
+    await expect.poll(() => heading(p.page)).toBe('Home')
+    await p.page.click('#to-missing')
+    await expect.poll(() => heading(p.page)).toBe('Nothing here')
+    expect(new URL(p.page.url()).pathname).toBe('/posts/404')
+    expect(p.documents()).toEqual(['/', '/posts/404'])
+    await p.close()
+  })
+
+  it('leaves a link with target="_blank" to the browser', async () => {
+    const p = await openPage(browser, `${server.url}/`)
+    const popup = p.page.context().waitForEvent('page')
+    await p.page.click('#to-one-new-tab')
+    const opened = await popup
+    await opened.waitForLoadState()
+    expect(await heading(opened)).toBe('Post 1')
+    expect(await heading(p.page)).toBe('Home')
+    await p.close()
+  })
+
+  it('loads the page in full when the payload belongs to another build (a deploy happened)', async () => {
+    const p = await openPage(browser, `${server.url}/`)
+    // The same app deployed again under another build id, on the same address.
+    const next = join(REPO, 'test/.tmp/navigation-next-dist')
+    cpSync(dist, next, { recursive: true })
+    const manifestFile = join(next, 'prerender-manifest.json')
+    writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(readFileSync(manifestFile, 'utf8')), buildId: 'next-build' }))
+    const port = new URL(server.url).port
+    await server.close()
+    server = await startServer({ distDir: next, cacheDir: join(cache.dir, 'next-cache'), mode: 'fast-path', port: Number(port) })
+    expect(new URL(server.url).port).toBe(port)
+
+    await p.page.click('#to-one')
+    await expect.poll(() => heading(p.page)).toBe('Post 1')
+    expect(await p.marker()).toBeUndefined()
+    expect(p.documents()).toEqual(['/', '/posts/1'])
+    await p.close()
+  })
+
+  it('works with JavaScript disabled: a Link is a plain link', async () => {
+    const p = await openPage(browser, `${server.url}/`, { javaScriptEnabled: false })
+    await p.page.click('#to-one')
+    await expect.poll(() => heading(p.page)).toBe('Post 1')
+    expect(p.documents()).toEqual(['/', '/posts/1'])
+    expect(p.payloads()).toEqual([])
+    await p.close()
+  })
+})
