@@ -4,7 +4,8 @@
  * announcer: an `aria-live` region saying the new title).
  */
 
-export type HeadMeta = [attribute: 'name' | 'property', key: string, content: string]
+import type { HeadMeta } from './payload.js'
+export type { HeadMeta }
 
 /** Meta tags that belong to a page (metadata), replaced on navigation; others (charset, viewport) stay. */
 const PAGE_META = /^(?:description|keywords|robots|og:.*)$/

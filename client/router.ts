@@ -6,7 +6,8 @@
 import { createElement, useLayoutEffect, useState, type ComponentType, type ReactNode } from 'react'
 import { flushSync } from 'react-dom'
 import { RouterContext, type AppRouter, type NavigateOptions, type RouterContextValue } from './context.js'
-import { announce, applyHead, focusContent, type HeadMeta } from './head.js'
+import { announce, applyHead, focusContent } from './head.js'
+import type { PagePayload } from './payload.js'
 import { createPayloadCache, maxAgeOf, type PayloadCache } from './payload-cache.js'
 import { payloadUrl } from './payload-url.js'
 import { navigableUrl } from './decisions.js'
@@ -15,20 +16,7 @@ import { rememberedScroll, rememberScroll } from './scroll-memory.js'
 type Module = Record<string, unknown>
 export type ModuleTable = Record<string, () => Promise<Module>>
 
-/** The server's page payload (runtime/render/payload.ts). */
-export type PagePayload =
-  | {
-      kind: 'page'
-      page: string
-      layouts: string[]
-      params: Record<string, string | string[]>
-      data: unknown
-      head: { title?: string; meta: HeadMeta[] }
-      scripts: string[]
-      styles: string[]
-    }
-  | { kind: 'redirect'; location: string; status: number }
-  | { kind: 'not-found' }
+export type { PagePayload } from './payload.js'
 
 /** What is on screen: the modules and their props. */
 export interface PageView {

@@ -4,6 +4,7 @@
  * React 19 hydrates a document and skips tags in <head> and <body> it did not render,
  * so the client tree stays exactly the server tree.
  */
+import { headMeta } from './payload.js'
 
 export interface Metadata {
   title?: string
@@ -51,23 +52,10 @@ export function mergeMetadata(list: (Metadata | undefined)[]): Metadata {
   return merged
 }
 
+/** `<title>` and the meta tags of `metadata`, in the order the payload lists them (headMeta). */
 export function metadataTags(metadata: Metadata): string {
-  let out = ''
-  const meta = (attr: 'name' | 'property', key: string, value: string | undefined) => {
-    if (typeof value === 'string' && value !== '') out += `<meta ${attr}="${key}" content="${escapeHtml(value)}">`
-  }
-  if (typeof metadata.title === 'string') out += `<title>${escapeHtml(metadata.title)}</title>`
-  meta('name', 'description', metadata.description)
-  meta('name', 'keywords', Array.isArray(metadata.keywords) ? metadata.keywords.join(', ') : metadata.keywords)
-  meta('name', 'robots', metadata.robots)
-  const og = metadata.openGraph
-  if (og) {
-    meta('property', 'og:title', og.title ?? metadata.title)
-    meta('property', 'og:description', og.description ?? metadata.description)
-    meta('property', 'og:type', og.type)
-    meta('property', 'og:url', og.url)
-    for (const image of Array.isArray(og.images) ? og.images : og.images ? [og.images] : []) meta('property', 'og:image', image)
-  }
+  let out = typeof metadata.title === 'string' ? `<title>${escapeHtml(metadata.title)}</title>` : ''
+  for (const [attribute, key, value] of headMeta(metadata)) out += `<meta ${attribute}="${key}" content="${escapeHtml(value)}">`
   return out
 }
 

@@ -4,32 +4,12 @@
  * the HTML and stored in the same cache entry (page-entry.ts), so the two never disagree.
  */
 import type { Metadata } from './document.js'
-import type { Params } from '../routes/route-table.js'
 
 /** The URL prefix payloads are served under; the build id follows it. */
 export const PAYLOAD_PREFIX = '/_isr/data/'
 
-/** A `<meta>` tag: which attribute names it (`name` or `property`), its key and content. */
-export type HeadMeta = [attribute: 'name' | 'property', key: string, content: string]
-
-export type PagePayload =
-  | {
-      kind: 'page'
-      /** The page module (project-relative, as the client entry's module table names it). */
-      page: string
-      /** Its layouts from the root down. */
-      layouts: string[]
-      params: Params
-      data: unknown
-      head: { title?: string; meta: HeadMeta[] }
-      /** Chunk URLs the page needs (scripts to modulepreload, stylesheets), as in its HTML. */
-      scripts: string[]
-      styles: string[]
-    }
-  /** The loader called `redirect()`: the client goes there as a full load would. */
-  | { kind: 'redirect'; location: string; status: number }
-  /** The loader called `notFound()`. */
-  | { kind: 'not-found' }
+export type { HeadMeta, PagePayload } from '../../client/payload.js'
+import type { HeadMeta, PagePayload } from '../../client/payload.js'
 
 /**
  * The payload URL of a page path: `/` -> `index.json`, `/blog/1` -> `blog/1.json`. A page
