@@ -3,6 +3,7 @@
  * below if new); anything else is a `custom` row that measures itself (see lib/types.ts).
  */
 import type { LoadSpec } from './lib/load.js'
+import { navigationBytesRow, navigationTimeRow } from './lib/navigation.js'
 import { prerenderRow } from './lib/prerender.js'
 import { firstHitRow, variantsMemoryRow } from './lib/prepared.js'
 import { memoryCappedRow, memoryRow, revalidateTagRow, scaleHitRow } from './lib/scale.js'
@@ -14,6 +15,9 @@ import type { GroupSettings, Row, Variant } from './lib/types.js'
 const HOME: LoadSpec = { path: '/' }
 const HOME_GZIP: LoadSpec = { path: '/', headers: { 'accept-encoding': 'gzip' } }
 const HOME_BR: LoadSpec = { path: '/', headers: { 'accept-encoding': 'br' } }
+/** A cached post of ~25 KB (its text in the loader's data), and its data payload (`{buildId}` is the fixture build's). */
+const POST: LoadSpec = { path: '/nav/1' }
+const POST_PAYLOAD: LoadSpec = { path: '/_isr/data/{buildId}/nav/1.json' }
 /** The same GET, 4 in flight per connection: cheaper for autocannon, so both servers get closer to a full core. */
 const HOME_PIPELINED: LoadSpec = { path: '/', pipelining: 4 }
 
@@ -28,12 +32,15 @@ export const VARIANTS: Record<string, Variant> = {
   'fast-path-fs-p4': { label: 'isr.wrap(app), filesystem cache, 4 pipelined requests per connection', server: { mode: 'fast-path', cache: 'fs' }, load: HOME_PIPELINED, expectHit: true },
   'bare-http-p4': { label: 'node:http, res.end(buffer), 4 pipelined requests per connection', server: { mode: 'bare-http', bodyOf: HOME.path }, load: HOME_PIPELINED },
   express: { label: 'Express 5, res.end(buffer)', server: { mode: 'express', bodyOf: HOME.path }, load: HOME },
+  'fast-path-post': { label: 'isr.wrap(app), filesystem cache, the post\'s HTML', server: { mode: 'fast-path', cache: 'fs' }, load: POST, expectHit: true },
+  'fast-path-payload': { label: 'isr.wrap(app), filesystem cache, the same post\'s data payload', server: { mode: 'fast-path', cache: 'fs' }, load: POST_PAYLOAD, expectHit: true },
 }
 
 /** Rounds per throughput group (the command line's --rounds, --seconds, --warmup override them). */
 export const GROUPS: Record<string, GroupSettings> = {
   hit: { rounds: 5, seconds: 3, warmup: 2, why: 'the rows that are close to their targets and the noise floor: most rounds' },
   compression: { rounds: 3, seconds: 3, warmup: 2, why: 'compressed HITs cost the server less than identity ones by a wide margin: fewer rounds' },
+  payload: { rounds: 5, seconds: 3, warmup: 2, why: 'one pair on its own page and servers, apart from the hit group; as many rounds, since a burst of outside load can halve one round' },
 }
 
 /** Why the rows against bare node:http judge by requests per server CPU-second. */
@@ -71,4 +78,8 @@ export const ROWS: Row[] = [
   // Entries are prepared when stored: a first HIT compresses nothing, and the memory tier counts the compressed copies.
   firstHitRow(),
   variantsMemoryRow(),
+  // Client navigation: a soft navigation against a full load in Chromium, and a payload HIT against the HTML HIT.
+  navigationBytesRow(),
+  navigationTimeRow(),
+  { kind: 'throughput', group: 'payload', name: 'navigation: payload HIT req/CPU-s ÷ the same page\'s HTML HIT (fast path)', a: 'fast-path-payload', b: 'fast-path-post', metric: 'req/CPU-s', target: { op: '>=', value: 0.9 }, why: PER_CPU },
 ]

@@ -2,9 +2,9 @@
  * What rows share during one bench run: the built fixture, one Redis (started on first
  * use), temp folders, servers started from a variant, and the progress log.
  */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { expectHit, type Target } from './load.js'
+import { expectHit, type LoadSpec, type Target } from './load.js'
 import { makeTempDir, makeWorkDir } from './processes.js'
 import { startRedis, type RedisServer } from './redis.js'
 import { startServer, type RunningServer, type ServerConfig } from './servers.js'
@@ -54,8 +54,15 @@ export function createContext(fixtureDir: string, log: (line: string) => void = 
         config.cacheDir = makeTempDir(`cache-${id}`, options)
       }
       const server = await startServer(config)
-      return { url: server.url, server, load: variant.load }
+      return { url: server.url, server, load: withBuildId(variant.load) }
     },
+  }
+
+  /** `{buildId}` in a load's path is the fixture build's id (payload URLs carry it). */
+  function withBuildId(load: LoadSpec): LoadSpec {
+    if (!load.path.includes('{buildId}')) return load
+    const { buildId } = JSON.parse(readFileSync(join(distDir, 'prerender-manifest.json'), 'utf8')) as { buildId: string }
+    return { ...load, path: load.path.replaceAll('{buildId}', encodeURIComponent(buildId)) }
   }
 
   /** The bytes a filesystem-cache middleware server answers for `path` as a HIT. */
