@@ -66,6 +66,8 @@ export function createClientRouter(options: ClientRouterOptions): ClientRouter {
       const res = await win.fetch(payloadUrl(buildId, pathname), { headers: { accept: 'application/json' }, credentials: 'same-origin' })
       if (!res.ok) return undefined
       const payload = (await res.json()) as PagePayload
+      // The page's code too, as Next.js prefetches a route's JS: a click then waits for neither.
+      if (payload.kind === 'page') preload(payload)
       return { payload, maxAgeMs: maxAgeOf(res.headers.get('cache-control')) }
     },
     saveData: () => (win.navigator as Navigator & { connection?: { saveData?: boolean } }).connection?.saveData === true,

@@ -107,6 +107,11 @@ describe('client navigation in a real browser', () => {
     const two = `/_isr/data/${server.isr.buildId}/posts/2.json`
     await p.page.evaluate(() => window.scrollTo(0, document.body.scrollHeight))
     await expect.poll(() => p.payloads()).toContain(one)
+    // and the page's code with it: its chunks are modulepreloaded before any click
+    const { scripts } = (await (await fetch(`${server.url}${one}`)).json()) as { scripts: string[] }
+    expect(scripts.length).toBeGreaterThan(0)
+    const preloaded = () => p.page.evaluate(() => [...document.querySelectorAll('link[rel="modulepreload"]')].map((link) => link.getAttribute('href')))
+    await expect.poll(preloaded).toEqual(expect.arrayContaining(scripts))
     await p.page.hover('#to-two')
     await p.page.hover('#nav-about')
     expect(p.payloads()).not.toContain(two)
