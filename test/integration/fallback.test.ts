@@ -9,6 +9,8 @@ import { startServer, type TestServer } from '../helpers/server.js'
 const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
 const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'
 const LOADING = 'Loading the post'
+/** Generous: the shell needs no render, only the layouts; a request that waits for the held render never ends. */
+const SHELL_BOUND_MS = 10_000
 
 /** The fixture's loader waits on `__lateGate` and counts its calls in `__lateRenders`. */
 const g = globalThis as { __lateGate?: Promise<void>; __lateRenders?: Record<string, number> }
@@ -34,7 +36,10 @@ for (const mode of ['middleware', 'fast-path'] as const) {
     let server: TestServer
     let clock: TestClock
     let cache: ReturnType<typeof tempCacheDir>
+    let openGate: (() => void) | undefined
     const get = (path: string, userAgent = BROWSER) => server.get(path, { headers: { 'user-agent': userAgent } })
+    /** The shell comes at once: a request that waits for the held render gives up after this bound. */
+    const getShell = (path: string) => server.get(path, { headers: { 'user-agent': BROWSER }, signal: AbortSignal.timeout(SHELL_BOUND_MS) })
     const payload = (path: string) => get(`/_isr/data/${server.isr.buildId}${path}.json`)
     const renders = (id: string) => g.__lateRenders?.[id] ?? 0
 
@@ -46,14 +51,16 @@ for (const mode of ['middleware', 'fast-path'] as const) {
       server = await startServer({ distDir: dist, cacheDir: cache.dir, now: clock.now, mode })
     })
     afterEach(async () => {
+      openGate?.()
+      openGate = undefined
       g.__lateGate = undefined
       await server.close()
       cache.remove()
     })
 
     it('answers a browser the loading shell at once for a path never generated, while the one render runs', async () => {
-      const open = closeGate()
-      const shell = await get('/late/a')
+      const open = (openGate = closeGate())
+      const shell = await getShell('/late/a')
       expect(shell.status).toBe(200)
       expect(shell.headers.get('x-isr-cache')).toBe('MISS')
       expect(shell.headers.get('cache-control')).toMatch(/\bprivate\b/)
@@ -92,11 +99,11 @@ for (const mode of ['middleware', 'fast-path'] as const) {
     })
 
     it('renders a path once when a browser, a crawler and payload requests arrive together, then serves it as a HIT', async () => {
-      const open = closeGate()
-      const shell = await get('/late/c')
+      const open = (openGate = closeGate())
+      const shell = await getShell('/late/c')
       const waiting = [get('/late/c', GOOGLEBOT), payload('/late/c'), payload('/late/c'), get('/late/c', 'Mozilla/5.0 (compatible; bingbot/2.0)')]
       // Another browser while the render is still running gets a shell too: the page is not generated yet.
-      const second = await get('/late/c')
+      const second = await getShell('/late/c')
       expect(await second.text()).toContain(LOADING)
       expect(await shell.text()).toContain(LOADING)
       open()
@@ -118,8 +125,8 @@ for (const mode of ['middleware', 'fast-path'] as const) {
       expect(fresh.headers.get('x-isr-cache')).toBe('HIT')
       expect(await fresh.text()).toContain('The content of ready')
       clock.advance(61_000)
-      const open = closeGate()
-      const stale = await get('/late/ready')
+      const open = (openGate = closeGate())
+      const stale = await server.get('/late/ready', { headers: { 'user-agent': BROWSER }, signal: AbortSignal.timeout(SHELL_BOUND_MS) })
       expect(stale.headers.get('x-isr-cache')).toBe('STALE')
       const html = await stale.text()
       expect(html).toContain('The content of ready')
