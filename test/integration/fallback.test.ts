@@ -23,12 +23,14 @@ function closeGate(): () => void {
 }
 
 let dist: string
+let buildOutput: string
 beforeAll(async () => {
   // A copy of its own: the browser tests build the fixture in its own folder at the same time.
   const dir = copyFixture('navigation', 'fallback')
   const result = await viteBuild(dir)
   if (result.code !== 0) throw new Error(`vite build failed:\n${result.output}`)
   dist = join(dir, 'dist')
+  buildOutput = result.output
 }, 120_000)
 
 for (const mode of ['middleware', 'fast-path'] as const) {
@@ -163,6 +165,11 @@ describe('fallback in the build output', () => {
     const basic = JSON.parse(readFileSync(join(BASIC_DIST, 'prerender-manifest.json'), 'utf8'))
     expect(basic.dynamicRoutes['/fixed/[slug]'].fallback).toBe(false)
     expect(basic.dynamicRoutes['/blog/[id]'].fallback).toBeNull()
+  })
+
+  it('shows a shell route in the route table, and blocking routes as before', () => {
+    expect(buildOutput).toMatch(/^\/late\/\[id\]\s+ISR 60s \(fallback: shell\)\s+1 \(\/late\/ready\)/m)
+    expect(buildOutput).toMatch(/^\/posts\/\[id\]\s+ISR 60s\s+2 \(/m)
   })
 
   function appWith(name: string, files: Record<string, string>): string {
