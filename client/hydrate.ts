@@ -12,6 +12,8 @@ interface HydrationData {
   params: Record<string, string | string[]>
   data: unknown
   buildId?: string
+  /** A loading shell: `page` is the loading component; the page itself is loaded once hydrated. */
+  shell?: true
 }
 
 export async function hydratePage(modules: ModuleTable, dataScriptId: string): Promise<void> {
@@ -27,6 +29,6 @@ export async function hydratePage(modules: ModuleTable, dataScriptId: string): P
     page: page.default as PageView['page'],
     layouts: layouts.map((mod) => mod.default as PageView['page']),
   }
-  const router = createClientRouter({ buildId: payload.buildId ?? '', modules, initial })
+  const router = createClientRouter({ buildId: payload.buildId ?? '', modules, initial, shell: payload.shell === true })
   hydrateRoot(document, createElement(RouterRoot, { router }))
 }

@@ -39,6 +39,12 @@ export interface ClientRouterOptions {
   buildId: string
   modules: ModuleTable
   initial: PageView
+  /**
+   * The document is a loading shell (a `fallback = 'shell'` page never generated): once
+   * mounted, the page's payload is loaded (joining its one render on the server) and shown in
+   * place, as `refresh()` does.
+   */
+  shell?: boolean
   window?: Window
 }
 
@@ -60,6 +66,7 @@ export function createClientRouter(options: ClientRouterOptions): ClientRouter {
   let setView: ((view: PageView) => void) | undefined
   let current = options.initial
   let navigation = 0
+  let shellPending = options.shell === true
 
   const payloads = createPayloadCache<PagePayload>({
     async fetch(pathname) {
@@ -173,6 +180,10 @@ export function createClientRouter(options: ClientRouterOptions): ClientRouter {
       win.addEventListener('popstate', onPopState)
       win.addEventListener('scroll', onScroll, { passive: true })
       win.addEventListener('pagehide', save)
+      if (shellPending) {
+        shellPending = false
+        void navigate(new URL(win.location.href), 'refresh', false)
+      }
       return () => {
         setView = undefined
         clearTimeout(settle)

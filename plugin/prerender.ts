@@ -22,7 +22,7 @@ import {
   UncachedResponse,
   type Environment,
 } from '../runtime/environment.js'
-import type { PrerenderManifest } from '../runtime/render/manifest.js'
+import type { DynamicRoute, PrerenderManifest } from '../runtime/render/manifest.js'
 import type { Params, RouteDefinition } from '../runtime/routes/route-table.js'
 import { progressReporter, routeTable, stylerFor } from './report.js'
 import { RouteError } from './routes.js'
@@ -66,6 +66,12 @@ async function runPool<T>(items: T[], concurrency: number, work: (item: T) => Pr
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker))
 }
 
+/** `dynamicRoutes[*].fallback` as Next.js writes it. */
+export function fallbackOf(route: RouteDefinition): DynamicRoute['fallback'] {
+  if (!route.dynamicParams) return false
+  return route.fallback === 'shell' ? `${route.pattern}.html` : null
+}
+
 /** Every path to prerender; fills the manifest's dynamic routes and per-request pages on the way. */
 async function collectJobs(env: Environment, manifest: PrerenderManifest): Promise<Job[]> {
   const jobs: Job[] = []
@@ -73,7 +79,7 @@ async function collectJobs(env: Environment, manifest: PrerenderManifest): Promi
   for (const route of env.entry.routes) {
     if (route.kind !== 'page' && !isCachedRouteHandler(route)) continue
     if (route.segments.some((s) => s.type !== 'static')) {
-      manifest.dynamicRoutes[route.pattern] = { routeRegex: routeRegex(route.segments), fallback: route.dynamicParams ? null : false, revalidate: route.revalidate }
+      manifest.dynamicRoutes[route.pattern] = { routeRegex: routeRegex(route.segments), fallback: fallbackOf(route), revalidate: route.revalidate }
     }
     if (route.revalidate === 0) {
       manifest.dynamicPages.push(route.pattern)

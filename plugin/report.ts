@@ -62,7 +62,7 @@ export function routeTable(routes: RouteDefinition[], manifest: PrerenderManifes
         : ''
       return [
         route.pattern,
-        kindOf(route, manifest, stats?.revalidates ?? []),
+        kindOf(route, manifest, stats?.revalidates ?? []) + (route.fallback === 'shell' && route.dynamicParams && route.revalidate !== 0 ? ' (fallback: shell)' : ''),
         route.revalidate === 0 || kindOf(route, manifest, []).startsWith('dynamic') ? '-' : `${count}${sample}`,
         stats && count > 0 ? formatBytes(Math.round(stats.bytes / count)) : '-',
         stats && stats.tags.size > 0 ? [...stats.tags].join(', ') : '',

@@ -117,7 +117,9 @@ export function scanApp(root: string, appDir: string, { lenient = false }: { len
     }
   }
 
-  function visit(dir: string, segments: RouteSegment[], layouts: string[], catchAllAbove: string | null): void {
+  function visit(dir: string, segments: RouteSegment[], layouts: string[], catchAllAbove: string | null, loadingAbove: string | null): void {
+    const loadingName = findModule(dir, 'loading')
+    const loading = loadingName ? rel(join(dir, loadingName)) : loadingAbove
     const layoutName = findModule(dir, 'layout')
     const chain = layoutName ? [...layouts, rel(join(dir, layoutName))] : layouts
     if (layoutName) {
@@ -152,6 +154,7 @@ export function scanApp(root: string, appDir: string, { lenient = false }: { len
         let page: ModuleExports
         let config: ReturnType<typeof effectiveConfig>
         let staticParamsLayouts: string[] = []
+        let shell = false
         try {
           page = readConfig(file)
           if (!page.hasDefault) throw new RouteError(`[vite-isr] ${file} has no default export. Export the page component: \`export default function Page({ params, data }) { ... }\``, file)
@@ -159,12 +162,19 @@ export function scanApp(root: string, appDir: string, { lenient = false }: { len
           const layoutError = chain.map((layout) => layoutErrors.get(layout)).find(Boolean)
           if (layoutError) throw layoutError
           staticParamsLayouts = chain.filter((layout) => readConfig(layout).hasGenerateStaticParams)
+          if (config.fallback === 'shell') {
+            if (!loading) {
+              throw new RouteError(`[vite-isr] ${file} exports \`fallback = 'shell'\` but there is no loading.tsx beside it or in a folder above: the shell shows that component while the page renders. Add ${rel(join(dir, 'loading.tsx'))} (\`export default function Loading() { return <p>Loading...</p> }\`), or remove the \`fallback\` export.`, file)
+            }
+            if (!readConfig(loading).hasDefault) throw new RouteError(`[vite-isr] ${loading} has no default export. Export the loading component: \`export default function Loading() { return <p>Loading...</p> }\``, loading)
+            shell = true
+          }
         } catch (error) {
           if (!lenient) throw error
           // Dev: this page answers its mistake (with Vite's overlay); the others keep working.
           broken.set(file, error as Error)
           page = { hasDefault: true, hasGenerateStaticParams: false } as ModuleExports
-          config = { revalidate: 0, dynamicParams: true, dynamic: 'force-dynamic' }
+          config = { revalidate: 0, dynamicParams: true, dynamic: 'force-dynamic', fallback: 'blocking' }
         }
         routes.push({
           kind: 'page',
@@ -177,8 +187,13 @@ export function scanApp(root: string, appDir: string, { lenient = false }: { len
           dynamic: config.dynamic,
           hasGenerateStaticParams: page.hasGenerateStaticParams,
           ...(staticParamsLayouts.length > 0 ? { staticParamsLayouts } : {}),
+          ...(shell ? { fallback: 'shell' as const, loading: loading! } : {}),
         })
         clientFiles.push(file)
+        if (shell) {
+          files.push(loading!)
+          clientFiles.push(loading!)
+        }
       } else {
         routes.push({ kind: 'route', pattern, segments, file, layouts: [], ...routeHandlerConfig(readConfig(file), 0) })
       }
@@ -207,11 +222,11 @@ export function scanApp(root: string, appDir: string, { lenient = false }: { len
         throw new RouteError(`[vite-isr] ${rel(childDir)}: nothing can follow the catch-all segment ${catchAllAbove}. Move this folder out of it.`, rel(childDir))
       }
       const isCatchAll = segment?.type === 'catch-all' || segment?.type === 'optional-catch-all'
-      visit(childDir, segment ? [...segments, segment] : segments, chain, isCatchAll ? dirent.name : catchAllAbove)
+      visit(childDir, segment ? [...segments, segment] : segments, chain, isCatchAll ? dirent.name : catchAllAbove, loading)
     }
   }
 
-  visit(appPath, [], [], null)
+  visit(appPath, [], [], null, null)
   const rootLayoutName = findModule(appPath, 'layout')
   const special = (name: string) => {
     const found = findModule(appPath, name)

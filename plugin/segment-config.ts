@@ -2,11 +2,13 @@ import { parseAst } from 'vite'
 
 export type Revalidate = number | false
 export type Dynamic = 'auto' | 'force-static' | 'force-dynamic' | 'error'
+export type Fallback = 'blocking' | 'shell'
 
 export interface SegmentConfig {
   revalidate?: Revalidate
   dynamicParams?: boolean
   dynamic?: Dynamic
+  fallback?: Fallback
 }
 
 export interface ModuleExports extends SegmentConfig {
@@ -39,7 +41,8 @@ type Declarator = Extract<NonNullable<ExportNamed['declaration']>, { type: 'Vari
 type Expression = NonNullable<Declarator['init']>
 type Span = { start: number; end: number }
 
-const CONFIG_NAMES = new Set(['revalidate', 'dynamicParams', 'dynamic'])
+const CONFIG_NAMES = new Set(['revalidate', 'dynamicParams', 'dynamic', 'fallback'])
+const FALLBACK_VALUES: readonly Fallback[] = ['blocking', 'shell']
 const DYNAMIC_VALUES: readonly Dynamic[] = ['auto', 'force-static', 'force-dynamic', 'error']
 const REVALIDATE_USAGE =
   'Use 0 to render on every request, a number of seconds, or false to cache until revalidated on demand.'
@@ -153,6 +156,16 @@ function readDynamic(code: string, file: string, expr: Expression): Dynamic {
   )
 }
 
+function readFallback(code: string, file: string, expr: Expression): Fallback {
+  const node = unwrap(expr)
+  if (node.type === 'Literal' && FALLBACK_VALUES.includes(node.value as Fallback)) return node.value as Fallback
+  fail(
+    code, file, expr.start,
+    `\`fallback\` must be the string literal 'blocking' or 'shell' (found \`${snippet(code, expr)}\`). ` +
+      "Write `export const fallback = 'shell'` to show browsers the loading.tsx shell while a new page renders, or 'blocking' (the default) to make them wait for it.",
+  )
+}
+
 function badDeclaration(code: string, file: string, name: string, node: Span): never {
   fail(
     code, file, node.start,
@@ -232,6 +245,7 @@ export function readSegmentConfig(code: string, file: string): ModuleExports {
       if (decl.kind !== 'const' || !d.init) badDeclaration(code, file, name, stmt)
       if (name === 'revalidate') config.revalidate = readRevalidate(code, file, d.init)
       else if (name === 'dynamicParams') config.dynamicParams = readDynamicParams(code, file, d.init)
+      else if (name === 'fallback') config.fallback = readFallback(code, file, d.init)
       else config.dynamic = readDynamic(code, file, d.init)
     }
   }
@@ -260,7 +274,7 @@ export function mergeRevalidate(values: (Revalidate | undefined)[]): Revalidate 
 export function effectiveConfig(
   layouts: SegmentConfig[],
   page: SegmentConfig,
-): { revalidate: Revalidate; dynamicParams: boolean; dynamic: Dynamic } {
+): { revalidate: Revalidate; dynamicParams: boolean; dynamic: Dynamic; fallback: Fallback } {
   const chain = [...layouts, page]
   const nearest = <K extends keyof SegmentConfig>(key: K): SegmentConfig[K] =>
     chain.findLast((c) => c[key] !== undefined)?.[key]
@@ -269,5 +283,6 @@ export function effectiveConfig(
     revalidate: forceDynamic ? 0 : mergeRevalidate(chain.map((c) => c.revalidate)),
     dynamicParams: nearest('dynamicParams') ?? true,
     dynamic: nearest('dynamic') ?? 'auto',
+    fallback: nearest('fallback') ?? 'blocking',
   }
 }

@@ -50,6 +50,12 @@ export interface ReadOptions {
    * would keep it for a whole window.
    */
   refreshStale?: boolean
+  /**
+   * Called, synchronously, when the read finds no entry of this build and starts (or joins)
+   * its render: the caller may answer something else at once while that one render runs
+   * (the bot-aware fallback's loading shell). The returned promise still settles with it.
+   */
+  onMiss?: () => void
 }
 
 /**
@@ -369,7 +375,9 @@ export function createSWR(options: SWROptions): SWR {
   function decide(key: string, entry: CacheEntry | undefined, generate: Generate, label: string, read?: ReadOptions): Resolved | Promise<Resolved> {
     if (!entry || entry.buildId !== buildId) {
       log.debug('miss', label, entry ? { reason: `entry of build ${entry.buildId}` } : undefined)
-      return render(key, generate, label).then((generated) => ({ entry: generated.entry, state: 'MISS' }))
+      const rendering = render(key, generate, label).then((generated): Resolved => ({ entry: generated.entry, state: 'MISS' }))
+      read?.onMiss?.()
+      return rendering
     }
     const times = handler.getTagTimes(read?.softTags?.length ? [...entry.tags, ...read.softTags] : entry.tags)
     if (isPromise(times)) return times.then((t) => serve(key, entry, t, generate, label, read))

@@ -24,6 +24,8 @@ export interface HydrationPayload {
   data: unknown
   /** The build that rendered the page: client navigation asks for payloads of this build only. */
   buildId?: string
+  /** The document is a loading shell: `page` is the loading component, and the page's payload is loaded once hydrated. */
+  shell?: true
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }

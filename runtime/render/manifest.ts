@@ -27,8 +27,12 @@ export interface PrerenderedRoute {
 export interface DynamicRoute {
   /** A regular expression source matching the route's paths (`^/blog/([^/]+?)(?:/)?$`), as Next.js. */
   routeRegex: string
-  /** `null` renders unknown params on demand (dynamicParams = true); `false` answers 404. */
-  fallback: null | false
+  /**
+   * As Next.js: `null` renders unknown params on demand, blocking (dynamicParams = true);
+   * `false` answers 404 (dynamicParams = false); a path for `fallback = 'shell'`, the route
+   * pattern's HTML path (`/blog/[slug].html`, where Next names its fallback HTML file).
+   */
+  fallback: null | false | string
   revalidate: Revalidate
 }
 

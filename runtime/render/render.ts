@@ -159,6 +159,7 @@ async function renderTree(
   signal: AbortSignal | undefined,
   hydrate: boolean,
   pathname: string | null = null,
+  shell = false,
 ): Promise<{ html: string; metadata: Metadata; assets: PageAssets }> {
   const mods = await Promise.all([pageFile, ...layoutFiles].map((file) => loadModule(app, file)))
   const [pageMod, ...layoutMods] = mods
@@ -167,7 +168,7 @@ async function renderTree(
   const metadata = await metadataFrom([...layoutMods, pageMod])
   const html = await renderDocument(app, pageFile, wrapInLayouts(createElement(Page, props), layouts, props.params, pathname), signal)
   const assets = hydrate ? app.assets(pageFile, layoutFiles) : { head: '', body: '' }
-  const payload: HydrationPayload = { page: pageFile, layouts: layoutFiles, params: props.params, data: props.data, buildId: buildIdOf(app) }
+  const payload: HydrationPayload = { page: pageFile, layouts: layoutFiles, params: props.params, data: props.data, buildId: buildIdOf(app), ...(shell ? { shell: true } : {}) }
   const body = hydrate ? dataScript(payload) + assets.body : ''
   return { html: injectIntoDocument(html, metadataTags(metadata) + assets.head, body, defaultHeadTags(html)), metadata, assets }
 }
@@ -289,6 +290,19 @@ async function renderWithContext(app: RenderApp, options: RenderPageOptions, con
     revalidate: effectiveRevalidate(route, context.revalidate),
     payload,
   }
+}
+
+/**
+ * The loading shell of a `fallback = 'shell'` route (SPEC §9): its layouts with the route's
+ * `loading.tsx` in the page's place, and the layouts' own metadata. It runs no loader; its
+ * client code loads the page's payload (joining the one render) and shows the page in place.
+ */
+export async function renderShell(app: RenderApp, options: { route: RouteDefinition; params: Params; pathname: string; signal?: AbortSignal }): Promise<Buffer> {
+  const { route, params, pathname, signal } = options
+  if (route.loading === undefined) throw new Error(`[vite-isr] ${route.file} has no loading component for its shell; rebuild the app`)
+  const layoutMetadata = async (mods: Module[]) => mergeMetadata(mods.slice(0, -1).map((mod) => mod.metadata as Metadata | undefined))
+  const { html } = await renderTree(app, route.loading, route.layouts, { params, data: undefined }, layoutMetadata, signal, true, pathname, true)
+  return exactBuffer(html)
 }
 
 /** The 404 and error pages are never indexed, whatever the layouts' metadata says (as Next.js). */

@@ -5,6 +5,8 @@
 
 export type Revalidate = number | false
 export type DynamicOption = 'auto' | 'force-static' | 'force-dynamic' | 'error'
+/** What a browser gets for a path never generated: wait for the render, or the loading shell at once (SPEC §9). */
+export type FallbackOption = 'blocking' | 'shell'
 
 export type RouteSegment =
   | { type: 'static'; value: string }
@@ -32,6 +34,10 @@ export interface RouteDefinition {
    * segment's params; each is called with the params of the layouts above it (pages only).
    */
   staticParamsLayouts?: string[]
+  /** Pages only: `shell` answers browsers the loading shell for a path never generated. Unset: `blocking`. */
+  fallback?: FallbackOption
+  /** Pages only: the nearest `loading.tsx` (beside the page or in a folder above), the shell's content. */
+  loading?: string
   /** A metadata route (`app/sitemap.ts`, `app/robots.ts`): its default export is turned into the response. */
   metadata?: 'sitemap' | 'robots'
 }

@@ -15,7 +15,7 @@ import type { Logger } from '../inspect/debug.js'
 import type { CacheStats } from '../inspect/stats.js'
 import { pageKey, toGenerated } from '../render/page-entry.js'
 import { prepareEntry } from '../render/prepare.js'
-import { renderError, renderNotFound, renderPage, type RenderApp, type RenderResult } from '../render/render.js'
+import { renderError, renderNotFound, renderPage, renderShell, type RenderApp, type RenderResult } from '../render/render.js'
 import { DEFAULT_MAX_BODY_SIZE_BYTES } from '../cache/defaults.js'
 import { renderRoute, toRouteGenerated, UncachedResponse } from '../render/route-entry.js'
 import type { Router, RouteMatch } from '../routes/router.js'
@@ -23,6 +23,7 @@ import { abortResponse, answerStopping, createResponder, NO_EXTRAS, NO_STORE, re
 import type { DraftModeServer } from './draft-mode.js'
 import { toWebRequest } from './web-request.js'
 import { payloadView } from './payload.js'
+import { isBot } from './bots.js'
 
 /** What `target` sends of `entry`: the HTML, or the payload (`undefined` when the entry has none). */
 function representationOf(target: PageTarget, entry: CacheEntry): CacheEntry | undefined {
@@ -291,6 +292,39 @@ export function createPageServer(options: PageServerOptions): PageServer {
     return sendEntry(req, res, sent, state, target.key, extras)
   }
 
+  /**
+   * Whether a miss of `target` answers the loading shell (SPEC §9): a `fallback = 'shell'`
+   * route's HTML asked by a browser. Crawlers get the full page, blocking, so no search engine
+   * indexes a shell; after a failed render the page's own answer (the error page) is due, not
+   * another shell whose payload would fail again; dev keeps nothing, so its payload request
+   * would render the page a second time.
+   */
+  const wantsShell = (req: IncomingMessage, target: PageTarget): boolean =>
+    target.match.route.fallback === 'shell' && target.representation === undefined && dev === undefined && !isBot(req.headers['user-agent']) && !swr.failing(target.key)
+
+  /**
+   * The shell, at once: 200, a MISS (the cache had no page), stored by no one. The render it
+   * stands in for goes on; if the shell itself cannot be rendered, the request waits for the
+   * page as a crawler's does.
+   */
+  function sendShell(req: IncomingMessage, res: ServerResponse, target: PageTarget, page: Promise<Resolved>, waitForPage: () => Promise<void>): Promise<void> {
+    const { route, params } = target.match
+    return renderShell(app, { route, params, pathname: target.pathname }).then(
+      (body) => {
+        log.debug('shell', target.pathname)
+        stats?.count('MISS')
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': body.length, 'cache-control': NO_STORE, 'x-isr-cache': 'MISS' })
+        res.end(req.method === 'HEAD' ? undefined : body)
+        // The render goes on for the payload request and everyone after; its failure is logged by the core.
+        page.catch(() => {})
+      },
+      (error: unknown) => {
+        log.error(`rendering the loading shell of ${target.pathname} failed; the request waits for the page`, error)
+        return waitForPage()
+      },
+    )
+  }
+
   function fail(req: IncomingMessage, res: ServerResponse, error: unknown, pathname: string): Promise<void> | void {
     if (isClosingError(error)) return answerStopping(res)
     if (error instanceof RenderBusyError && !res.headersSent) return sendBusy(req, res, error, pathname)
@@ -323,8 +357,15 @@ export function createPageServer(options: PageServerOptions): PageServer {
       const isDraft = !sync && draft !== undefined && draft.verify(req)
       if (match.route.revalidate === 0 || isDraft) return sync ? false : serveDynamic(req, res, target, isDraft).catch((error) => fail(req, res, error, pathname))
       let resolved: Resolved | Promise<Resolved> | undefined
+      // Settles when the read turns out a miss (the render has started by then), for the shell.
+      let missed: Promise<true> | undefined
       try {
-        resolved = sync ? swr.get(target.key, target.generate, pathname, SYNC_READ) : swr.get(target.key, target.generate, pathname)
+        if (sync) resolved = swr.get(target.key, target.generate, pathname, SYNC_READ)
+        else if (wantsShell(req, target)) {
+          let onMiss!: () => void
+          missed = new Promise<true>((resolve) => (onMiss = () => resolve(true)))
+          resolved = swr.get(target.key, target.generate, pathname, { onMiss })
+        } else resolved = swr.get(target.key, target.generate, pathname)
       } catch (error) {
         if (!sync) return Promise.resolve(fail(req, res, error, pathname))
         log.error(`reading ${pathname} from memory failed; handing the request to the app`, error)
@@ -341,8 +382,9 @@ export function createPageServer(options: PageServerOptions): PageServer {
         void dropUnsendable(target, resolved.entry)
         return false
       }
-      return resolved
-        .then(
+      const page = resolved
+      const answer = (): Promise<void> =>
+        page.then(
           (r) => {
             const sent = sendTarget(req, res, target, r.entry, r.state, extras)
             if (sent === 'no-payload') return renderWithPayload(req, res, target, r.entry)
@@ -350,7 +392,9 @@ export function createPageServer(options: PageServerOptions): PageServer {
           },
           (error: unknown) => fail(req, res, error, pathname),
         )
-        .catch((error: unknown) => lastResort(res, error, pathname))
+      // The miss is known before its render can end (onMiss runs as the render starts).
+      const answered = missed === undefined ? answer() : Promise.race([missed, page.then(() => false, () => false)]).then((miss) => (miss ? sendShell(req, res, target, page, answer) : answer()))
+      return answered.catch((error: unknown) => lastResort(res, error, pathname))
     },
 
     async invalidate(invalidation: Invalidation) {

@@ -210,13 +210,15 @@ describe('README.md code blocks', () => {
       route: 'export async function POST() { return new Response(null) }\n',
       'not-found': 'export default function NotFound() { return null }\n',
       error: 'export default function Failed() { return null }\n',
+      loading: 'export default function Loading() { return null }\n',
     }
+    const SHELL = "export const fallback = 'shell'\n"
     for (const { path } of entries) {
       if (path.endsWith('/')) write(`app/${path}page.tsx`, CONTENT.page) // a private folder: even a page.tsx in it is no route
       else {
         const kind = /([\w-]+)\.tsx?$/.exec(path)?.[1] ?? ''
         expect(CONTENT, `${where(block)}: ${path} is not a file name the plugin knows`).toHaveProperty(kind)
-        write(`app/${path}`, CONTENT[kind])
+        write(`app/${path}`, (kind === 'page' && entries.find((e) => e.path === path)!.comment.includes(SHELL.trim()) ? SHELL : '') + CONTENT[kind])
       }
     }
     const tree = scanApp(dir, 'app')
@@ -233,11 +235,14 @@ describe('README.md code blocks', () => {
       if (kind === 'layout') expect(tree.files, at).toContain(file)
       if (kind === 'not-found') expect(tree.notFound, at).toBe(file)
       if (kind === 'error') expect(tree.error, at).toBe(file)
+      // A loading component is part of the app once a `fallback = 'shell'` page below uses it.
+      if (kind === 'loading') expect(tree.routes.map((r) => r.loading), at).toContain(file)
       if (kind !== 'page' && kind !== 'route') continue
       const route = tree.routes.find((r) => r.file === file)
       expect(route, `${at}: a route`).toBeDefined()
       expect(route!.kind, at).toBe(kind)
       expect(route!.pattern, `${at}: route groups add no URL segment`).not.toMatch(/\(/)
+      if (comment.includes(SHELL.trim())) expect(route!.fallback, at).toBe('shell')
       const url = /^(\/\S*)/.exec(comment)?.[1]
       if (url) expect(asUrl(route!.pattern), at).toBe(url)
       const also = /\(also (\/\S*)\)/.exec(comment)?.[1]

@@ -178,4 +178,32 @@ describe('client navigation in a real browser', () => {
     expect(p.payloads()).toEqual([])
     await p.close()
   })
+
+  it("shows a never-generated 'shell' page's loading state, then its content in place without loading the document again", async () => {
+    const g = globalThis as { __lateGate?: Promise<void>; __lateRenders?: Record<string, number> }
+    let open!: () => void
+    g.__lateGate = new Promise<void>((resolve) => (open = resolve))
+    g.__lateRenders = {}
+    try {
+      const p = await openPage(browser, `${server.url}/late/fresh`)
+      // Hydrated, the shell has asked for the payload, which waits for the one render.
+      await expect.poll(() => p.payloads()).toContain(`/_isr/data/${server.isr.buildId}/late/fresh.json`)
+      expect(await p.page.textContent('#loading')).toBe('Loading the post…')
+      expect(await p.page.$('#late-body')).toBeNull()
+      open()
+      await expect.poll(() => heading(p.page)).toBe('Late post fresh')
+      expect(await p.page.textContent('#late-body')).toBe('The content of fresh')
+      expect(await p.page.$('#loading')).toBeNull()
+      expect(await p.page.title()).toBe('Late post fresh')
+      expect(await p.marker()).toBe('same document')
+      expect(p.documents()).toEqual(['/late/fresh'])
+      expect(new URL(p.page.url()).pathname).toBe('/late/fresh')
+      expect(p.errors).toEqual([])
+      expect(g.__lateRenders.fresh).toBe(1)
+      await p.close()
+    } finally {
+      open()
+      g.__lateGate = undefined
+    }
+  })
 })

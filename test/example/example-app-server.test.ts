@@ -100,6 +100,20 @@ describe('example-app (node server.js)', () => {
     expect((await get('/blog/hello-isr')).headers.get('x-isr-cache')).toBe('HIT')
   })
 
+  it("shows a browser the print view's loading shell on a first visit and a crawler the full page; then both the page", async () => {
+    const browser = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36' }
+    const crawler = { 'user-agent': 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' }
+    const shell = await get('/print/hello-isr', { headers: browser })
+    expect(shell.status).toBe(200)
+    expect(shell.headers.get('cache-control')).toContain('no-store')
+    expect(await shell.text()).toContain('Preparing the print version')
+    const crawled = await get('/print/deploying', { headers: crawler })
+    expect(crawled.headers.get('x-isr-cache')).toBe('MISS')
+    expect(await crawled.text()).not.toContain('Preparing the print version')
+    expect(await cached('/print/hello-isr')).not.toContain('Preparing the print version')
+    expect(buildOutput).toMatch(/^\/print\/\[slug\]\s+ISR 60s \(fallback: shell\)/m)
+  })
+
   it('generates a post that was not prerendered on its first request', async () => {
     const first = await get('/blog/deploying')
     expect(first.status).toBe(200)

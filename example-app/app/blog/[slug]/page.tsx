@@ -40,6 +40,10 @@ export default function PostPage({ data }: { data: Data }) {
           <p key={i}>{paragraph}</p>
         ))}
       </article>
+      {/* A plain link: a first visit loads the print view's shell, then the page (fallback = 'shell'). */}
+      <p className="meta">
+        <a href={`/print/${post.slug}`}>Print version</a>
+      </p>
       <LikeButton />
       <GeneratedAt at={data.generatedAt} />
     </main>
