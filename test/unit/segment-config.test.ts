@@ -198,12 +198,13 @@ describe('effectiveConfig', () => {
       revalidate: 0,
       dynamicParams: true,
       dynamic: 'force-dynamic',
+      fallback: 'blocking',
     })
     expect(effectiveConfig([{ revalidate: 600 }], { revalidate: false, dynamic: 'force-dynamic' }).revalidate).toBe(0)
   })
 
   it('merges revalidate over layouts and page and applies defaults', () => {
-    expect(effectiveConfig([], {})).toEqual({ revalidate: false, dynamicParams: true, dynamic: 'auto' })
+    expect(effectiveConfig([], {})).toEqual({ revalidate: false, dynamicParams: true, dynamic: 'auto', fallback: 'blocking' })
     expect(effectiveConfig([{ revalidate: 30 }, { revalidate: false }], { revalidate: 300 }).revalidate).toBe(30)
   })
 
