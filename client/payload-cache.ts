@@ -8,7 +8,9 @@
  * path and query. A payload kept for reuse answers every query of its path: only a cached
  * page's payload is reusable, and a cached page's entry is the same whatever the query (the
  * server ignores it, as for the HTML). A page rendered per request answers `private, no-store`:
- * its payload is never kept, so `?q=1` and `?q=2` never answer each other.
+ * its payload is never kept, so `?q=1` and `?q=2` never answer each other, and once its path
+ * has answered so it is no longer prefetched (its data is fetched when it is shown, as
+ * Next.js does for a dynamic page): a prefetch would be a render the server does for nothing.
  */
 
 /** A fetched payload and how long it may be reused (ms). */
@@ -60,6 +62,8 @@ export function createPayloadCache<P>(options: PayloadCacheOptions<P>): PayloadC
   const kept = new Map<string, { payload: P; expiresAt: number }>()
   const inFlight = new Map<string, Promise<P | undefined>>()
   const queue: string[] = []
+  /** Paths whose payload may not be reused (rendered per request). */
+  const perRequest = new Set<string>()
   let running = 0
 
   function load(href: string): Promise<P | undefined> {
@@ -71,11 +75,14 @@ export function createPayloadCache<P>(options: PayloadCacheOptions<P>): PayloadC
         (fetched) => {
           if (!fetched) return undefined
           const age = Math.min(fetched.maxAgeMs, maxAgeCapMs)
+          const path = pathOf(href)
           if (age > 0) {
-            const path = pathOf(href)
             kept.delete(path)
             kept.set(path, { payload: fetched.payload, expiresAt: now() + age })
             while (kept.size > maxEntries) kept.delete(kept.keys().next().value!)
+          } else if (!perRequest.has(path)) {
+            if (perRequest.size >= maxEntries) perRequest.delete(perRequest.values().next().value!)
+            perRequest.add(path)
           }
           return fetched.payload
         },
@@ -116,7 +123,7 @@ export function createPayloadCache<P>(options: PayloadCacheOptions<P>): PayloadC
     },
     prefetch(href) {
       if (options.saveData?.()) return
-      if (fresh(href) !== undefined || inFlight.has(href) || queue.includes(href)) return
+      if (fresh(href) !== undefined || inFlight.has(href) || queue.includes(href) || perRequest.has(pathOf(href))) return
       // Bounded: a page with a thousand links in view prefetches the first ones it met.
       if (queue.length >= maxEntries) return
       queue.push(href)

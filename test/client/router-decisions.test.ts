@@ -179,9 +179,26 @@ describe('the payload cache and prefetch queue', () => {
     expect(await one).toBe('payload of /search?q=1')
     // neither was kept (private, no-store): the next navigation to either fetches again
     void cache.get('/search?q=1')
-    cache.prefetch('/search?q=2')
+    void cache.get('/search?q=2')
     await tick()
     expect(started).toEqual(['/search?q=1', '/search?q=2', '/search?q=1', '/search?q=2'])
+  })
+
+  it('prefetches a path no more once it answered a payload that may not be reused (rendered per request)', async () => {
+    const { cache, started, release, tick } = setup()
+    cache.prefetch('/search?q=1')
+    await tick()
+    release.get('/search?q=1')!(0)
+    await tick()
+    cache.prefetch('/search?q=1')
+    cache.prefetch('/search?q=3')
+    cache.prefetch('/blog/1')
+    await tick()
+    expect(started).toEqual(['/search?q=1', '/blog/1'])
+    // a navigation still fetches it
+    void cache.get('/search?q=3')
+    await tick()
+    expect(started).toEqual(['/search?q=1', '/blog/1', '/search?q=3'])
   })
 
   it("shares a cached page's payload between the queries of its path (the server ignores them too)", async () => {

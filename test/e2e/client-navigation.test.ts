@@ -157,6 +157,10 @@ describe('client navigation in a real browser', () => {
     expect(await shown()).toEqual({ heading: 'Search 1', loader: '/search?q=1', hook: '1', cookie: 'session=abc' })
     // a link in view is prefetched with its query
     await expect.poll(() => p.payloadsWithQuery()).toContain(data('9'))
+    const prefetched = p.requests.find((r) => r.url().endsWith(data('9')))!
+    await (await prefetched.response())?.finished()
+    // its answer was private (rendered per request): a hover does not prefetch it again
+    await p.page.hover('#far-query')
 
     await p.page.click('#next-query')
     await expect.poll(() => heading(p.page)).toBe('Search 2')
@@ -187,6 +191,8 @@ describe('client navigation in a real browser', () => {
     await expect.poll(() => heading(p.page)).toBe('Search 2')
     expect(Number(await p.page.textContent('#render'))).toBeGreaterThan(soft)
     expect(p.payloadsWithQuery().filter((url) => url === data('2'))).toHaveLength(2)
+    // its path answered private once: not prefetched again, neither on hover nor by the links shown since
+    expect(p.payloadsWithQuery().filter((url) => url === data('9'))).toHaveLength(1)
     expect(await p.marker()).toBe('same document')
     expect(p.documents()).toEqual(['/search'])
     expect(p.errors).toEqual([])
