@@ -36,7 +36,7 @@ export interface PayloadCacheOptions<P> {
 export interface PayloadCache<P> {
   /** The payload for a navigation: a fresh kept one, the prefetch in flight, or a new fetch ahead of any queued prefetch. */
   get(href: string): Promise<P | undefined>
-  /** Queue a prefetch, unless the payload is kept, in flight, queued, or prefetching is off. */
+  /** Queue a prefetch, unless the payload is kept, in flight, queued, its path is rendered per request, or prefetching is off. */
   prefetch(href: string): void
   /** Forget every kept payload (`router.refresh()`). */
   clear(): void
