@@ -69,8 +69,8 @@ export function createClientRouter(options: ClientRouterOptions): ClientRouter {
   let shellPending = options.shell === true
 
   const payloads = createPayloadCache<PagePayload>({
-    async fetch(pathname) {
-      const res = await win.fetch(payloadUrl(buildId, pathname), { headers: { accept: 'application/json' }, credentials: 'same-origin' })
+    async fetch(href) {
+      const res = await win.fetch(payloadUrl(buildId, href), { headers: { accept: 'application/json' }, credentials: 'same-origin' })
       if (!res.ok) return undefined
       const payload = (await res.json()) as PagePayload
       // The page's code too, as Next.js prefetches a route's JS: a click then waits for neither.
@@ -98,7 +98,7 @@ export function createClientRouter(options: ClientRouterOptions): ClientRouter {
     const id = ++navigation
     try {
       if (mode === 'refresh') payloads.clear()
-      const payload = await payloads.get(url.pathname)
+      const payload = await payloads.get(url.pathname + url.search)
       if (id !== navigation) return
       if (payload === undefined || payload.kind === 'not-found') return fullLoad(url, mode === 'pop')
       if (payload.kind === 'redirect') {
@@ -156,7 +156,7 @@ export function createClientRouter(options: ClientRouterOptions): ClientRouter {
     refresh: () => void navigate(new URL(win.location.href), 'refresh', false),
     prefetch(href) {
       const url = navigableUrl(href, win.location.href)
-      if (url !== null && url.pathname !== current.pathname) payloads.prefetch(url.pathname)
+      if (url !== null && (url.pathname !== current.pathname || url.search !== current.search)) payloads.prefetch(url.pathname + url.search)
     },
     attach(setter) {
       setView = setter
