@@ -12,11 +12,11 @@ import {
   injectIntoDocument,
   mergeMetadata,
   metadataTags,
-  type HydrationPayload,
   type Metadata,
 } from './document.js'
 import { sendableLocation } from './header-values.js'
 import { headMeta, serializePayload, type PagePayload } from './payload.js'
+import type { HydrationData } from '../../client/payload.js'
 import { isNotFoundSignal, isRedirectSignal } from './navigation.js'
 import { draftScope, lowerRevalidate, renderContext, type RenderContext } from '../cache/render-context.js'
 import type { DataCache } from '../cache/data-cache.js'
@@ -168,7 +168,7 @@ async function renderTree(
   const metadata = await metadataFrom([...layoutMods, pageMod])
   const html = await renderDocument(app, pageFile, wrapInLayouts(createElement(Page, props), layouts, props.params, pathname), signal)
   const assets = hydrate ? app.assets(pageFile, layoutFiles) : { head: '', body: '' }
-  const payload: HydrationPayload = { page: pageFile, layouts: layoutFiles, params: props.params, data: props.data, buildId: buildIdOf(app), ...(shell ? { shell: true } : {}) }
+  const payload: HydrationData = { page: pageFile, layouts: layoutFiles, params: props.params, data: props.data, buildId: buildIdOf(app), ...(shell ? { shell: true } : {}) }
   const body = hydrate ? dataScript(payload) + assets.body : ''
   return { html: injectIntoDocument(html, metadataTags(metadata) + assets.head, body, defaultHeadTags(html)), metadata, assets }
 }
