@@ -6,7 +6,7 @@
 import type { CacheEntry } from '../cache/handlers/types.js'
 import { implicitTags } from '../cache/revalidate.js'
 import { renderContext, type RenderContext } from '../cache/render-context.js'
-import type { Generated } from '../cache/swr.js'
+import { UncacheableResult, type Generated } from '../cache/swr.js'
 import type { Params, RouteDefinition } from '../routes/route-table.js'
 import { asRouteHandlerModule } from './metadata-routes.js'
 import { toGenerated, type PageEntryContext } from './page-entry.js'
@@ -30,7 +30,7 @@ const NOT_STORED = new Set(['cache-control', 'content-length', 'transfer-encodin
  * other than 2xx, 3xx or 404 (Next.js stores only those), or no `GET` at all. Thrown from a
  * render, so a stale copy keeps being served when there is one (as when a page fails).
  */
-export class UncachedResponse extends Error {
+export class UncachedResponse extends UncacheableResult {
   override name = 'UncachedResponse'
   constructor(
     message: string,

@@ -126,23 +126,31 @@ describe('route handlers cached as ISR', () => {
     expect(t.server.logs.filter((line) => line.includes('app/api/cookie/route.ts: GET set a cookie'))).toHaveLength(1)
   })
 
-  it('sends a 500 the handler answers without storing it: the next request runs the handler again', async () => {
+  it('sends a 500 the handler answers without storing it, logged as a warning: the next request runs the handler again', async () => {
     const first = await t.server.get('/api/posts/boom')
     expect(first.status).toBe(500)
     expect(first.headers.get('cache-control')).toBe(NO_STORE)
     expect(await first.text()).toBe('upstream down')
     expect((await t.server.get('/api/posts/boom')).status).toBe(500)
     expect(source.calls['render:post:boom']).toBe(2)
+    expect(t.server.logs.filter((l) => l.includes('boom'))).toEqual(['[vite-isr] warning: GET /api/posts/boom answered 500; not caching it (attempt 1)', '[vite-isr] warning: GET /api/posts/boom answered 500; not caching it (attempt 2)'])
   })
 
-  it('keeps serving the last good answer when a regeneration answers 500', async () => {
-    source.status = 500
+  it('keeps serving the last good answer when a regeneration answers 503, and logs it as a warning with the path and status, not as a crash', async () => {
+    source.status = 503
     t.clock.advance(61_000)
     expect((await t.server.get('/api/status')).headers.get('x-isr-cache')).toBe('STALE')
     await expect.poll(() => source.calls['render:status']).toBe(1)
     const after = await t.server.get('/api/status')
     expect(after.status).toBe(203)
     expect(await after.text()).toBe('status render 1')
+    await expect.poll(() => t.server.logs.filter((line) => line.includes('answered 503'))).toHaveLength(1)
+    const [line] = t.server.logs.filter((l) => l.includes('answered 503'))
+    expect(line).toBe('[vite-isr] warning: regenerating /api/status: GET /api/status answered 503; not caching it; the last good copy keeps being served (attempt 1; next try in 2s or later)')
+    expect(t.server.logs.filter((l) => l.startsWith('[vite-isr] error:'))).toEqual([])
+    // Backed off as any failure: the next stale read does not run the handler again at once.
+    await t.server.get('/api/status')
+    expect(source.calls['render:status']).toBe(1)
   })
 
   it('passes the handler a request with none of the visitor’s headers, cookies or query', async () => {
