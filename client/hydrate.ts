@@ -4,17 +4,8 @@
  */
 import { createElement } from 'react'
 import { hydrateRoot } from 'react-dom/client'
+import type { HydrationData } from './payload.js'
 import { createClientRouter, RouterRoot, type ModuleTable, type PageView } from './router.js'
-
-interface HydrationData {
-  page: string
-  layouts: string[]
-  params: Record<string, string | string[]>
-  data: unknown
-  buildId?: string
-  /** A loading shell: `page` is the loading component; the page itself is loaded once hydrated. */
-  shell?: true
-}
 
 export async function hydratePage(modules: ModuleTable, dataScriptId: string): Promise<void> {
   const script = document.getElementById(dataScriptId)

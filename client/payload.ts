@@ -1,7 +1,8 @@
 /**
- * The page data payload's shape: the contract between the server that makes it
- * (runtime/render/payload.ts, stored beside the HTML in one cache entry) and the client router
- * that reads it. Types only: the browser bundle gets nothing from this file.
+ * The JSON the server hands the client, and the client reads: the page data payload
+ * (runtime/render/payload.ts, stored beside the HTML in one cache entry, read by the client
+ * router) and the hydration data (runtime/render/document.ts writes it into the HTML,
+ * client/hydrate.ts reads it). Types only: the browser bundle gets nothing from this file.
  */
 
 /** A `<meta>` tag: which attribute names it (`name` or `property`), its key and content. */
@@ -25,3 +26,15 @@ export type PagePayload =
   | { kind: 'redirect'; location: string; status: number }
   /** The loader called `notFound()`. */
   | { kind: 'not-found' }
+
+/** The hydration data in a page's HTML: which modules the client imports, with which props. */
+export interface HydrationData {
+  page: string
+  layouts: string[]
+  params: Record<string, string | string[]>
+  data: unknown
+  /** The build that rendered the page: client navigation asks for payloads of this build only. */
+  buildId?: string
+  /** The document is a loading shell: `page` is the loading component, and the page's payload is loaded once hydrated. */
+  shell?: true
+}

@@ -3,7 +3,7 @@
 // paths, and vite-isr prints a warning at start.
 import http from 'node:http'
 import express from 'express'
-import { createISRHandler } from 'vite-isr/runtime'
+import { createISRHandler, stopOnSignals } from 'vite-isr/runtime'
 
 const app = express()
 
@@ -30,18 +30,4 @@ const server = http.createServer(isr.wrap(app)).listen(port, () => {
 // A graceful stop on SIGTERM (docker stop, Kubernetes, systemd) or Ctrl-C: accept no new
 // connections, let vite-isr finish its running renders and writes (up to closeTimeoutMs,
 // 10 s by default) and release its cache, then exit. A second signal exits at once.
-let stopping = false
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    if (stopping) {
-      // A second signal ends the process at once, by the signal's default action.
-      process.removeAllListeners(signal)
-      process.kill(process.pid, signal)
-      return
-    }
-    stopping = true
-    server.close()
-    server.closeIdleConnections()
-    isr.close().then(() => process.exit(0))
-  })
-}
+stopOnSignals(server, isr)

@@ -136,35 +136,33 @@ function fold(node: Expression): number | undefined {
   }
 }
 
-function readDynamicParams(code: string, file: string, expr: Expression): boolean {
+/** A literal that must be one of `allowed`; anything else fails the build with `rule`, what was found, and `hint`. */
+function readLiteral<T extends string | boolean>(code: string, file: string, expr: Expression, allowed: readonly T[], rule: string, hint: string): T {
   const node = unwrap(expr)
-  if (node.type === 'Literal' && typeof node.value === 'boolean') return node.value
-  fail(
-    code, file, expr.start,
-    `\`dynamicParams\` must be a literal true or false (found \`${snippet(code, expr)}\`). ` +
-      'Write `export const dynamicParams = false` to return 404 for params not listed by generateStaticParams, or true (the default) to render them on demand.',
-  )
+  if (node.type === 'Literal' && allowed.includes(node.value as T)) return node.value as T
+  fail(code, file, expr.start, `${rule} (found \`${snippet(code, expr)}\`). ${hint}`)
 }
 
-function readDynamic(code: string, file: string, expr: Expression): Dynamic {
-  const node = unwrap(expr)
-  if (node.type === 'Literal' && DYNAMIC_VALUES.includes(node.value as Dynamic)) return node.value as Dynamic
-  fail(
-    code, file, expr.start,
-    `\`dynamic\` must be one of the string literals 'auto', 'force-static', 'force-dynamic' or 'error' (found \`${snippet(code, expr)}\`). ` +
-      "Write the string out, e.g. `export const dynamic = 'force-static'`.",
+const readDynamicParams = (code: string, file: string, expr: Expression): boolean =>
+  readLiteral(
+    code, file, expr, [true, false],
+    '`dynamicParams` must be a literal true or false',
+    'Write `export const dynamicParams = false` to return 404 for params not listed by generateStaticParams, or true (the default) to render them on demand.',
   )
-}
 
-function readFallback(code: string, file: string, expr: Expression): Fallback {
-  const node = unwrap(expr)
-  if (node.type === 'Literal' && FALLBACK_VALUES.includes(node.value as Fallback)) return node.value as Fallback
-  fail(
-    code, file, expr.start,
-    `\`fallback\` must be the string literal 'blocking' or 'shell' (found \`${snippet(code, expr)}\`). ` +
-      "Write `export const fallback = 'shell'` to show browsers the loading.tsx shell while a new page renders, or 'blocking' (the default) to make them wait for it.",
+const readDynamic = (code: string, file: string, expr: Expression): Dynamic =>
+  readLiteral(
+    code, file, expr, DYNAMIC_VALUES,
+    "`dynamic` must be one of the string literals 'auto', 'force-static', 'force-dynamic' or 'error'",
+    "Write the string out, e.g. `export const dynamic = 'force-static'`.",
   )
-}
+
+const readFallback = (code: string, file: string, expr: Expression): Fallback =>
+  readLiteral(
+    code, file, expr, FALLBACK_VALUES,
+    "`fallback` must be the string literal 'blocking' or 'shell'",
+    "Write `export const fallback = 'shell'` to show browsers the loading.tsx shell while a new page renders, or 'blocking' (the default) to make them wait for it.",
+  )
 
 function badDeclaration(code: string, file: string, name: string, node: Span): never {
   fail(

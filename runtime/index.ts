@@ -1,5 +1,6 @@
 export { createISRHandler, type ISRHandler, type NextFunction } from './handler.js'
 export type { ISRHandlerOptions } from './options.js'
+export { stopOnSignals, type StopOnSignalsOptions } from './stop-on-signals.js'
 export { revalidatePath, revalidateTag, type RevalidatePathOptions, type RevalidatePathType, type RevalidateTagProfile } from './cache/revalidate.js'
 export { notFound, redirect } from './render/navigation.js'
 export { draftMode, type DraftMode } from './serve/draft-mode.js'

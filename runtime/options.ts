@@ -3,7 +3,7 @@ import { DEFAULT_CACHE_DIR } from './render/build-output.js'
 import type { CacheHandler } from './cache/handlers/types.js'
 import type { RevalidateEvent } from './cache/revalidate.js'
 import type { InspectorOptions, ResolvedInspectorOptions } from './serve/inspector.js'
-import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_STORE_READ_TIMEOUT_MS, DEFAULT_DISK_MAX_ENTRIES, DEFAULT_DISK_MAX_SIZE_BYTES, DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_MEMORY_MAX_SIZE_BYTES, DEFAULT_RENDER_TIMEOUT_MS, DEFAULT_RETRY_BACKOFF_MS, defaultRenderConcurrency, INFINITE_EXPIRE_TIME_SECONDS, MIN_DRAFT_SECRET_LENGTH, ONE_YEAR_SECONDS, RENDER_QUEUE_PER_SLOT } from './cache/defaults.js'
+import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_STORE_READ_TIMEOUT_MS, DEFAULT_DISK_MAX_ENTRIES, DEFAULT_DISK_MAX_SIZE_BYTES, DEFAULT_MAX_BODY_SIZE_BYTES, DEFAULT_MEMORY_MAX_SIZE_BYTES, DEFAULT_RENDER_TIMEOUT_MS, DEFAULT_RETRY_BACKOFF_MS, defaultRenderConcurrency, INFINITE_EXPIRE_TIME_SECONDS, MAX_TIMER_MS, MIN_DRAFT_SECRET_LENGTH, ONE_YEAR_SECONDS, RENDER_QUEUE_PER_SLOT } from './cache/defaults.js'
 
 export type { RevalidateEvent }
 
@@ -50,12 +50,14 @@ export interface ISRHandlerOptions {
    * Milliseconds a read of the default filesystem cache may take (an entry, or a chunk of
    * `tags.log` at start). A slower entry read counts as a miss: the page renders, and one
    * warning a minute at most is logged. A slower `tags.log` read fails the start.
+   * At most 2147483647 (about 24.8 days, the longest timer Node keeps).
    * @default 5000
    */
   cacheReadTimeoutMs?: number
   /**
    * Milliseconds `close()` waits for running renders and their writes before it gives up on
    * them (and logs how many); the cache is then flushed and released.
+   * At most 2147483647 (about 24.8 days, the longest timer Node keeps).
    * @default 10000
    */
   closeTimeoutMs?: number
@@ -77,6 +79,7 @@ export interface ISRHandlerOptions {
   expireTime?: number
   /**
    * Milliseconds a render may take before it counts as failed (the stale page keeps being served).
+   * At most 2147483647 (about 24.8 days, the longest timer Node keeps): there is no "no timeout".
    * @default 30000
    */
   renderTimeout?: number
@@ -226,9 +229,13 @@ export function resolveHandlerOptions(options: ISRHandlerOptions, defaults: Pick
   check(o.cacheMaxDiskSize === undefined || o.cacheMaxDiskSize === Infinity || (isNonNegativeInteger(o.cacheMaxDiskSize) && o.cacheMaxDiskSize > 0), `cacheMaxDiskSize must be a positive integer of bytes or Infinity (got ${o.cacheMaxDiskSize})`)
   check(o.cacheMaxDiskEntries === undefined || o.cacheMaxDiskEntries === Infinity || (isNonNegativeInteger(o.cacheMaxDiskEntries) && o.cacheMaxDiskEntries > 0), `cacheMaxDiskEntries must be a positive integer number of files or Infinity (got ${o.cacheMaxDiskEntries})`)
   check(o.staleIfError === undefined || (typeof o.staleIfError === 'number' && o.staleIfError >= 0), `staleIfError must be a number of seconds >= 0 (got ${o.staleIfError})`)
-  check(o.cacheReadTimeoutMs === undefined || (isPositive(o.cacheReadTimeoutMs) && Number.isFinite(o.cacheReadTimeoutMs)), `cacheReadTimeoutMs must be a positive number of milliseconds (got ${o.cacheReadTimeoutMs})`)
+  check(o.cacheReadTimeoutMs === undefined || isPositive(o.cacheReadTimeoutMs), `cacheReadTimeoutMs must be a positive number of milliseconds (got ${o.cacheReadTimeoutMs})`)
   check(o.closeTimeoutMs === undefined || (typeof o.closeTimeoutMs === 'number' && o.closeTimeoutMs >= 0 && Number.isFinite(o.closeTimeoutMs)), `closeTimeoutMs must be a number of milliseconds >= 0 (got ${o.closeTimeoutMs})`)
   check(o.renderTimeout === undefined || isPositive(o.renderTimeout), `renderTimeout must be a positive number of milliseconds (got ${o.renderTimeout})`)
+  for (const name of ['cacheReadTimeoutMs', 'closeTimeoutMs', 'renderTimeout'] as const) {
+    const value = o[name]
+    check(value === undefined || value <= MAX_TIMER_MS, `${name} must be at most ${MAX_TIMER_MS} milliseconds (about 24.8 days), the longest timer Node keeps; a longer one would fire at once (got ${value})`)
+  }
   check(o.renderConcurrency === undefined || o.renderConcurrency === Infinity || (isNonNegativeInteger(o.renderConcurrency) && o.renderConcurrency > 0), `renderConcurrency must be a positive integer number of renders or Infinity (got ${o.renderConcurrency})`)
   check(o.renderQueueSize === undefined || o.renderQueueSize === Infinity || isNonNegativeInteger(o.renderQueueSize), `renderQueueSize must be an integer number of requests >= 0 or Infinity (got ${o.renderQueueSize})`)
   const renderConcurrency = o.renderConcurrency ?? defaultRenderConcurrency()

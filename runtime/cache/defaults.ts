@@ -22,6 +22,13 @@ export const DEFAULT_DISK_MAX_ENTRIES = 1_000_000
 /** A route handler's request body bound (`maxBodySize`). */
 export const DEFAULT_MAX_BODY_SIZE_BYTES = 1024 * 1024
 
+/**
+ * The longest delay Node's timers keep (2^31 - 1 ms, about 24.8 days): a longer one fires at
+ * once, with only a warning. Options that become a timer (`renderTimeout`, `closeTimeoutMs`,
+ * `cacheReadTimeoutMs`) are refused above it.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
 /** `renderTimeout`. */
 export const DEFAULT_RENDER_TIMEOUT_MS = 30_000
 

@@ -10,8 +10,7 @@
  * `timeout` bounds a task's run, not its wait), and this is a counter, a queue and a timer.
  */
 
-/** setTimeout's longest delay; a longer one would fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1
+import { MAX_TIMER_MS } from './defaults.js'
 
 /** Gives the slot back; calling it again does nothing. */
 export type Release = () => void

@@ -23,6 +23,15 @@ export interface Generated {
   store: 'durable' | 'memory' | 'none'
 }
 
+/**
+ * A render that ended in an answer the app chose but that must not be cached (a route
+ * handler's 500, as in Next.js): a failure to back off from, and the last good copy stays, but
+ * no crash: it is logged as a warning, without a stack.
+ */
+export class UncacheableResult extends Error {
+  override name = 'UncacheableResult'
+}
+
 export interface GenerateContext {
   /** When this render started; becomes the entry's `lastModified`. */
   startedAt: number
@@ -268,7 +277,11 @@ export function createSWR(options: SWROptions): SWR {
         failures.set(key, { count, retryAt: now() + wait })
         // Bounded: a crawler asking for many failing paths must not grow this without limit.
         if (failures.size > MAX_FAILURE_RECORDS) failures.delete(failures.keys().next().value!)
-        log.error(`regenerating ${label} failed (attempt ${count}; next try in ${Math.round(wait / 1000)}s or later)`, error)
+        const attempt = `attempt ${count}; next try in ${Math.round(wait / 1000)}s or later`
+        if (error instanceof UncacheableResult) {
+          const what = error.message.replace(/^\[vite-isr\] /, '')
+          log.warn(background ? `regenerating ${label}: ${what}; the last good copy keeps being served (${attempt})` : `${what} (attempt ${count})`)
+        } else log.error(`regenerating ${label} failed (${attempt})`, error)
         throw error
       })
       .finally(() => {

@@ -4,6 +4,7 @@
  * React 19 hydrates a document and skips tags in <head> and <body> it did not render,
  * so the client tree stays exactly the server tree.
  */
+import type { HydrationData } from '../../client/payload.js'
 import { headMeta } from './payload.js'
 
 export interface Metadata {
@@ -15,18 +16,6 @@ export interface Metadata {
 }
 
 export const DATA_SCRIPT_ID = '__ISR_DATA__'
-
-/** What the client entry needs to hydrate: which modules to import, with which props. */
-export interface HydrationPayload {
-  page: string
-  layouts: string[]
-  params: Record<string, string | string[]>
-  data: unknown
-  /** The build that rendered the page: client navigation asks for payloads of this build only. */
-  buildId?: string
-  /** The document is a loading shell: `page` is the loading component, and the page's payload is loaded once hydrated. */
-  shell?: true
-}
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
 
@@ -44,7 +33,7 @@ export function serializeForScript(value: unknown): string {
   return (JSON.stringify(value) ?? 'null').replace(/[<>&\u2028\u2029]/g, (c) => JSON_ESCAPES[c])
 }
 
-export function dataScript(payload: HydrationPayload): string {
+export function dataScript(payload: HydrationData): string {
   return `<script id="${DATA_SCRIPT_ID}" type="application/json">${serializeForScript(payload)}</script>`
 }
 

@@ -12,11 +12,11 @@ import {
   injectIntoDocument,
   mergeMetadata,
   metadataTags,
-  type HydrationPayload,
   type Metadata,
 } from './document.js'
 import { sendableLocation } from './header-values.js'
 import { headMeta, serializePayload, type PagePayload } from './payload.js'
+import type { HydrationData } from '../../client/payload.js'
 import { isNotFoundSignal, isRedirectSignal } from './navigation.js'
 import { draftScope, lowerRevalidate, renderContext, type RenderContext } from '../cache/render-context.js'
 import type { DataCache } from '../cache/data-cache.js'
@@ -170,7 +170,7 @@ async function renderTree(
   const metadata = await metadataFrom([...layoutMods, pageMod])
   const html = await renderDocument(app, pageFile, wrapInLayouts(createElement(Page, props), layouts, props.params, pathname, search), signal)
   const assets = hydrate ? app.assets(pageFile, layoutFiles) : { head: '', body: '' }
-  const payload: HydrationPayload = { page: pageFile, layouts: layoutFiles, params: props.params, data: props.data, buildId: buildIdOf(app), ...(shell ? { shell: true } : {}) }
+  const payload: HydrationData = { page: pageFile, layouts: layoutFiles, params: props.params, data: props.data, buildId: buildIdOf(app), ...(shell ? { shell: true } : {}) }
   const body = hydrate ? dataScript(payload) + assets.body : ''
   return { html: injectIntoDocument(html, metadataTags(metadata) + assets.head, body, defaultHeadTags(html)), metadata, assets }
 }
@@ -219,21 +219,22 @@ export interface RenderPageOptions {
   draft?: boolean
 }
 
+/** What a render of `route` at `pathname` collects (the tags and the lowest revalidate of the data it reads) and reads from. */
+export function newRenderContext(route: RouteDefinition, pathname: string, reads: Pick<RenderContext, 'perRequest' | 'dataCache' | 'signal'>): RenderContext {
+  return { pathname, implicitTags: implicitTags(pathname, route), tags: new Set(), revalidate: route.revalidate, ...reads }
+}
+
 /**
  * Render a page route. Resolves a 200 page, a 404 (`notFound()`) or a redirect
  * (`redirect()`); rejects when the loader, the metadata or React throws.
  */
 export async function renderPage(app: RenderApp, options: RenderPageOptions): Promise<RenderResult> {
-  const { route, params, pathname, request, signal } = options
-  const context: RenderContext = {
-    pathname,
-    implicitTags: implicitTags(pathname, route),
-    tags: new Set(),
-    revalidate: route.revalidate,
+  const { route, pathname, signal } = options
+  const context = newRenderContext(route, pathname, {
     perRequest: route.revalidate === 0 || options.draft === true,
     dataCache: options.draft ? undefined : app.dataCache,
     signal,
-  }
+  })
   // A render for the cache may start inside a draft request (revalidatePath({ regenerate })
   // in a route handler): it must not see that request's draft mode.
   const run = () => renderContext.run(context, () => renderWithContext(app, options, context))

@@ -4,13 +4,12 @@
  * at build and regeneration at run time both come through here.
  */
 import type { CacheEntry } from '../cache/handlers/types.js'
-import { implicitTags } from '../cache/revalidate.js'
-import { renderContext, type RenderContext } from '../cache/render-context.js'
-import type { Generated } from '../cache/swr.js'
+import { renderContext } from '../cache/render-context.js'
+import { UncacheableResult, type Generated } from '../cache/swr.js'
 import type { Params, RouteDefinition } from '../routes/route-table.js'
 import { asRouteHandlerModule } from './metadata-routes.js'
 import { toGenerated, type PageEntryContext } from './page-entry.js'
-import { effectiveRevalidate, exactBuffer, loadModule, type RenderApp, type RenderResult } from './render.js'
+import { effectiveRevalidate, exactBuffer, loadModule, newRenderContext, type RenderApp, type RenderResult } from './render.js'
 
 /**
  * The origin of the request a cached handler receives. Its answer is shared by every visitor,
@@ -30,7 +29,7 @@ const NOT_STORED = new Set(['cache-control', 'content-length', 'transfer-encodin
  * other than 2xx, 3xx or 404 (Next.js stores only those), or no `GET` at all. Thrown from a
  * render, so a stale copy keeps being served when there is one (as when a page fails).
  */
-export class UncachedResponse extends Error {
+export class UncachedResponse extends UncacheableResult {
   override name = 'UncachedResponse'
   constructor(
     message: string,
@@ -90,14 +89,7 @@ const plain = (status: number, text: string, headers: Record<string, string> = {
 /** Call the route's `GET` (or its metadata export) with the shared request, collecting tags and revalidate. */
 export async function renderRoute(app: RenderApp, options: RenderRouteOptions): Promise<RouteRenderResult> {
   const { route, params, pathname, signal } = options
-  const context: RenderContext = {
-    pathname,
-    implicitTags: implicitTags(pathname, route),
-    tags: new Set(),
-    revalidate: route.revalidate,
-    dataCache: app.dataCache,
-    signal,
-  }
+  const context = newRenderContext(route, pathname, { dataCache: app.dataCache, signal })
   return renderContext.run(context, async () => {
     const mod = asRouteHandlerModule(route, await loadModule(app, route.file))
     const GET = mod.GET as ((request: Request, context: { params: Params }) => unknown) | undefined

@@ -6,6 +6,7 @@ import { hydrated, launchBrowser } from '../helpers/browser.js'
 import { buildFixture, REPO } from '../helpers/build.js'
 import { tempCacheDir } from '../helpers/fixture-db.js'
 import { startServer, type TestServer } from '../helpers/server.js'
+import { payloadPath } from '../helpers/payload.js'
 
 /** A page with a log of its requests and a marker that only survives while the document does. */
 async function openPage(browser: Browser, url: string, options: { javaScriptEnabled?: boolean; cookies?: { name: string; value: string }[] } = {}) {
@@ -66,7 +67,7 @@ describe('client navigation in a real browser', () => {
     expect(await p.page.textContent('#root-count')).toBe('root 1')
     expect(await p.marker()).toBe('same document')
     expect(p.documents()).toEqual(['/'])
-    expect(p.payloads()).toContain(`/_isr/data/${server.isr.buildId}/posts/1.json`)
+    expect(p.payloads()).toContain(payloadPath(server.isr.buildId, '/posts/1'))
 
     // the posts layout stays mounted from one post to the next; the page is a new one
     await p.page.click('#posts-count')
@@ -108,8 +109,8 @@ describe('client navigation in a real browser', () => {
 
   it('prefetches the payload of a link in view before it is clicked, once, and none for prefetch={false}', async () => {
     const p = await openPage(browser, `${server.url}/`)
-    const one = `/_isr/data/${server.isr.buildId}/posts/1.json`
-    const two = `/_isr/data/${server.isr.buildId}/posts/2.json`
+    const one = payloadPath(server.isr.buildId, '/posts/1')
+    const two = payloadPath(server.isr.buildId, '/posts/2')
     await p.page.evaluate(() => window.scrollTo(0, document.body.scrollHeight))
     await expect.poll(() => p.payloads()).toContain(one)
     // and the page's code with it: its chunks are modulepreloaded before any click
@@ -120,7 +121,7 @@ describe('client navigation in a real browser', () => {
     await p.page.hover('#to-two')
     await p.page.hover('#nav-about')
     expect(p.payloads()).not.toContain(two)
-    expect(p.payloads()).not.toContain(`/_isr/data/${server.isr.buildId}/about.json`)
+    expect(p.payloads()).not.toContain(payloadPath(server.isr.buildId, '/about'))
     await p.page.hover('#to-one')
     await p.page.click('#to-one')
     await expect.poll(() => heading(p.page)).toBe('Post 1')
@@ -247,7 +248,7 @@ describe('client navigation in a real browser', () => {
     try {
       const p = await openPage(browser, `${server.url}/late/fresh`)
       // Hydrated, the shell has asked for the payload, which waits for the one render.
-      await expect.poll(() => p.payloads()).toContain(`/_isr/data/${server.isr.buildId}/late/fresh.json`)
+      await expect.poll(() => p.payloads()).toContain(payloadPath(server.isr.buildId, '/late/fresh'))
       expect(await p.page.textContent('#loading')).toBe('Loading the post…')
       expect(await p.page.$('#late-body')).toBeNull()
       open()

@@ -8,7 +8,6 @@
  * The app is built from a scratch copy under test/.tmp, so this file never races
  * test/example/example-app-server.test.ts over example-app/dist or its cache.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hydrated, launchBrowser } from '../helpers/browser.js'
 import { REPO, viteBuild } from '../helpers/build.js'
 import { tick } from '../helpers/clock.js'
+import { startExampleServer, type ExampleServer } from '../helpers/example-app.js'
 
 const SOURCE = join(REPO, 'example-app')
 const APP = join(REPO, 'test/.tmp/e2e-example-app')
@@ -25,9 +25,8 @@ const SECRET = 'e2e-revalidate-secret-0123456789'
 const TOKEN = 'e2e-inspector-token-0123456789'
 
 let browser: Browser
-let child: ChildProcess
+let server: ExampleServer
 let url: string
-let output = ''
 let dataDir: string
 
 beforeAll(async () => {
@@ -40,30 +39,17 @@ beforeAll(async () => {
   const [build, launched] = await Promise.all([viteBuild(APP, env), launchBrowser()])
   browser = launched
   if (build.code !== 0) throw new Error(`example-app build failed:\n${build.output}`)
-  child = spawn(process.execPath, ['server.js'], {
+  server = await startExampleServer({
     cwd: APP,
     env: { ...process.env, ...env, PORT: '0', REVALIDATE_SECRET: SECRET, NODE_ENV: 'production', ISR_INSPECTOR: '1', ISR_INSPECTOR_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
   })
-  url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk
-      const m = /listening on (http:\/\/localhost:\d+)/.exec(output)
-      if (m) resolve(m[1].replace('localhost', '127.0.0.1'))
-    })
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk))
-    child.once('exit', (code) => reject(new Error(`server.js exited with ${code}:\n${output}`)))
-  })
+  url = server.url
   mkdirSync(SCREENSHOTS, { recursive: true })
 })
 
 afterAll(async () => {
   await browser?.close()
-  if (child && child.exitCode === null) {
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    child.kill('SIGTERM')
-    await exited
-  }
+  await server?.stop()
   if (dataDir) rmSync(dataDir, { recursive: true, force: true })
   rmSync(APP, { recursive: true, force: true })
 })
@@ -261,8 +247,8 @@ describe('example-app in Chromium (node server.js)', () => {
   })
 
   it('printed no error while serving', () => {
-    expect(output).not.toMatch(/error/i)
-    expect(output).not.toContain(SECRET)
-    expect(output).not.toContain(TOKEN)
+    expect(server.output).not.toMatch(/error/i)
+    expect(server.output).not.toContain(SECRET)
+    expect(server.output).not.toContain(TOKEN)
   })
 })

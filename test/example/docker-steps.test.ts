@@ -13,12 +13,13 @@
  * production-package.mjs and `npm install --package-lock-only` lines run as written.
  * npm runs with prefer-offline so packages come from the local npm cache when it has them.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REPO, run, viteBuild } from '../helpers/build.js'
+import { startExampleServer, type ExampleServer } from '../helpers/example-app.js'
 import { freePort } from '../helpers/local-servers.js'
 
 const DOCKERFILE = join(REPO, 'example-app/Dockerfile')
@@ -71,9 +72,8 @@ let buildRoot: string
 let buildCopy: string
 const volumes: Record<string, string> = {}
 let env: Record<string, string> = {}
-let server: ChildProcess
+let server: ExampleServer
 let url: string
-let output = ''
 let port: number
 const skipped: string[] = []
 const figures: string[] = []
@@ -163,25 +163,13 @@ beforeAll(async () => {
   env = { ...env, PORT: String(port) }
   const [command, ...commandArgs] = execForm(one('CMD').args)
   const started = Date.now()
-  server = spawn(command === 'node' ? process.execPath : command, commandArgs, { cwd: app, env: { PATH: process.env.PATH, HOME: work, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  url = await new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk
-      const m = /listening on (http:\/\/localhost:\d+)/.exec(output)
-      if (m) resolve(m[1].replace('localhost', '127.0.0.1'))
-    }
-    server.stdout!.on('data', onData)
-    server.stderr!.on('data', onData)
-    server.once('exit', (code) => reject(new Error(`CMD exited with ${code}:\n${output}`)))
-  })
+  server = await startExampleServer({ cwd: app, env: { PATH: process.env.PATH, HOME: work, ...env }, command: [command === 'node' ? process.execPath : command, ...commandArgs], name: 'CMD' })
+  url = server.url
   figures.push(`CMD listening after ${Date.now() - started} ms`)
 }, 300_000)
 
 afterAll(async () => {
-  if (server && server.exitCode === null && server.signalCode === null) {
-    server.kill('SIGKILL')
-    await new Promise((resolve) => server.once('exit', resolve))
-  }
+  await server?.stop('SIGKILL')
   console.log(`docker-steps (final stage run outside Docker: no engine here)\n  ${figures.join('\n  ')}\n  skipped: ${skipped.join('; ') || 'nothing'}`)
   if (work) rmSync(work, { recursive: true, force: true })
   if (buildRoot) rmSync(buildRoot, { recursive: true, force: true })
@@ -232,10 +220,9 @@ describe('example-app/Dockerfile, final stage performed outside Docker (no Docke
   })
 
   it('stops on its STOPSIGNAL with exit code 0', async () => {
-    const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)))
+    expect(server.process.exitCode).toBeNull()
     const started = Date.now()
-    server.kill(one('STOPSIGNAL').args as NodeJS.Signals)
-    const code = await exited
+    const { code } = await server.stop(one('STOPSIGNAL').args as NodeJS.Signals)
     figures.push(`stopped ${Date.now() - started} ms after ${one('STOPSIGNAL').args}, exit code ${code}`)
     expect(code).toBe(0)
   })

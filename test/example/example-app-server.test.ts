@@ -2,7 +2,6 @@
  * The example app, run the way `npm start` runs it: a real `vite build`, then
  * `node server.js` in its own process with a real SQLite file.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,14 +9,14 @@ import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REPO, viteBuild } from '../helpers/build.js'
 import { tick } from '../helpers/clock.js'
+import { startExampleServer, type ExampleServer } from '../helpers/example-app.js'
 
 const APP = join(REPO, 'example-app')
 const SECRET = 'example-secret-0123456789'
 const DRAFT_SECRET = 'example-draft-secret-0123456789abcdef'
 
-let child: ChildProcess
+let server: ExampleServer
 let url: string
-let output = ''
 let dataDir: string
 let buildOutput = ''
 
@@ -26,29 +25,15 @@ beforeAll(async () => {
   if (build.code !== 0) throw new Error(`example-app build failed:\n${build.output}`)
   buildOutput = build.output
   dataDir = mkdtempSync(join(tmpdir(), 'vite-isr-example-db-'))
-  child = spawn(process.execPath, ['server.js'], {
+  server = await startExampleServer({
     cwd: APP,
     env: { ...process.env, PORT: '0', REVALIDATE_SECRET: SECRET, ISR_DRAFT_SECRET: DRAFT_SECRET, DATABASE_PATH: join(dataDir, 'blog.db'), NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'pipe'],
   })
-  url = await new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk
-      const m = /listening on (http:\/\/localhost:\d+)/.exec(output)
-      if (m) resolve(m[1].replace('localhost', '127.0.0.1'))
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', (chunk) => (output += chunk))
-    child.once('exit', (code) => reject(new Error(`server.js exited with ${code}:\n${output}`)))
-  })
+  url = server.url
 })
 
 afterAll(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    child.kill('SIGTERM')
-    await exited
-  }
+  await server?.stop()
   rmSync(dataDir, { recursive: true, force: true })
 })
 
@@ -325,15 +310,14 @@ describe('example-app (node server.js)', () => {
   })
 
   it('never prints the secret', () => {
-    expect(output).not.toContain(SECRET)
-    expect(output).not.toContain(DRAFT_SECRET)
+    expect(server.output).not.toContain(SECRET)
+    expect(server.output).not.toContain(DRAFT_SECRET)
   })
 
   // Last: it stops the server.
   it('stops on SIGTERM with exit code 0 once isr.close() has drained, leaving no temp file in the cache', async () => {
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
-    child.kill('SIGTERM')
-    expect(await exited).toEqual({ code: 0, signal: null })
+    expect(server.process.exitCode).toBeNull()
+    expect(await server.stop('SIGTERM')).toEqual({ code: 0, signal: null })
     const tmp = readdirSync(join(APP, 'dist/isr-cache'), { recursive: true }).map(String).filter((name) => name.endsWith('.tmp'))
     expect(tmp).toEqual([])
   })

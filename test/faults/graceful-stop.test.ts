@@ -1,16 +1,18 @@
 /**
- * Graceful stop: a real server process (the stop handler of example-app/server.js) gets
+ * Graceful stop: a real server process (`stopOnSignals`, as example-app/server.js) gets
  * SIGTERM during a burst of slow regenerations. It exits 0 within `closeTimeoutMs`, having
  * finished the renders that were running and written their entries whole, with no temp file
  * left; with the Redis handler its connections are gone and nothing keeps the process alive;
  * a render that never ends is given up on at the bound.
  */
 import { readdirSync } from 'node:fs'
+import { createServer } from 'node:http'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { afterBuild } from '../helpers/clock.js'
 import { BASIC_DIST, resetDb, tempCacheDir } from '../helpers/fixture-db.js'
 import { startServer } from '../helpers/server.js'
+import { stopOnSignals } from 'vite-isr/runtime'
 import { createFileSystemCacheHandler } from '../../runtime/cache/handlers/file-system.js'
 import { makeEntry } from '../cache-handlers/contract.js'
 import { startRedis, type RedisServer } from '../helpers/redis.js'
@@ -176,6 +178,25 @@ describe('graceful stop on SIGTERM', () => {
     await expect(startServer({ distDir: BASIC_DIST, closeTimeoutMs: '10s' as unknown as number })).rejects.toThrow(TypeError)
     await expect(startServer({ distDir: BASIC_DIST, cacheReadTimeoutMs: 0 })).rejects.toThrow(new TypeError('[vite-isr] createISRHandler: cacheReadTimeoutMs must be a positive number of milliseconds (got 0)'))
     await expect(startServer({ distDir: BASIC_DIST, cacheReadTimeoutMs: Infinity })).rejects.toThrow(TypeError)
+  })
+
+  it('stopOnSignals checks its arguments with a TypeError that says what to pass, and the function it returns removes its listeners', async () => {
+    const server = await startServer({ distDir: BASIC_DIST })
+    try {
+      const httpServer = createServer()
+      expect(() => stopOnSignals(undefined as unknown as typeof httpServer, server.isr)).toThrow(new TypeError('[vite-isr] stopOnSignals(server, isr): server must be the node:http (or https) server that listens, e.g. http.createServer(isr.wrap(app)).listen(3000)'))
+      expect(() => stopOnSignals(httpServer, {} as typeof server.isr)).toThrow(new TypeError('[vite-isr] stopOnSignals(server, isr): isr must be the handler createISRHandler() returned'))
+      expect(() => stopOnSignals(httpServer, server.isr, { signals: [] })).toThrow(/\[vite-isr\] stopOnSignals: signals must be a non-empty array of signal names/)
+      expect(() => stopOnSignals(httpServer, server.isr, { signals: ['TERM' as NodeJS.Signals] })).toThrow(TypeError)
+      expect(() => stopOnSignals(httpServer, server.isr, { exit: 'no' as unknown as boolean })).toThrow(new TypeError('[vite-isr] stopOnSignals: exit must be true or false (got no)'))
+      const before = process.listenerCount('SIGTERM')
+      const remove = stopOnSignals(httpServer, server.isr, { signals: ['SIGTERM'] })
+      expect(process.listenerCount('SIGTERM')).toBe(before + 1)
+      remove()
+      expect(process.listenerCount('SIGTERM')).toBe(before)
+    } finally {
+      await server.close()
+    }
   })
 
   describe('with the Redis handler', () => {

@@ -1,6 +1,6 @@
 /**
  * A real ISR server process for test/faults/graceful-stop.test.ts, stopped with SIGTERM:
- * Express 5 with `http.createServer(isr.wrap(app))` and the stop handler of
+ * Express 5 with `http.createServer(isr.wrap(app))` and `stopOnSignals(server, isr)`, as
  * example-app/server.js (close the server, `await isr.close()`, exit 0; a second signal exits
  * at once). It serves the basic fixture; `/blog/<id>` shows version `VERSION` of post <id>.
  *
@@ -18,7 +18,7 @@
 import { open } from 'node:fs'
 import { createServer } from 'node:http'
 import express from 'express'
-import { createISRHandler } from 'vite-isr/runtime'
+import { createISRHandler, stopOnSignals } from 'vite-isr/runtime'
 import { createRedisCacheHandler } from 'vite-isr/cache-handlers/redis'
 
 const env = process.env
@@ -76,30 +76,18 @@ app.use(isr)
 const server = createServer(isr.wrap(app))
 server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${server.address().port}\n`))
 
-// As example-app/server.js.
-let stopping = false
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    if (stopping) {
-      // A second signal ends the process at once, by the signal's default action.
-      process.removeAllListeners(signal)
-      process.kill(process.pid, signal)
-      return
-    }
-    stopping = true
-    const since = performance.now()
-    server.close()
-    server.closeIdleConnections()
-    isr.close().then(() => {
-      process.stdout.write(`closed ${Math.round(performance.now() - since)}\n`)
-      if (env.EXIT !== 'natural') process.exit(0)
-      // Requests still open (a render given up on) and stdin would hold the loop: theirs, not vite-isr's.
-      server.closeAllConnections()
+// The stop example-app/server.js uses too.
+stopOnSignals(server, isr, {
+  exit: env.EXIT !== 'natural',
+  onStopped(ms) {
+    process.stdout.write(`closed ${Math.round(ms)}\n`)
+    // stdin would hold the loop: the test's, not vite-isr's.
+    if (env.EXIT === 'natural') {
       process.stdin.removeAllListeners('close')
       process.stdin.destroy()
-    })
-  })
-}
+    }
+  },
+})
 // Never outlive the test that spawned it.
 process.stdin.on('close', () => process.exit(3))
 process.stdin.resume()

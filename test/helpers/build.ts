@@ -1,12 +1,18 @@
 /** A real `vite build` of a fixture app, run as the user would run it. */
 import { spawn } from 'node:child_process'
-import { cpSync, mkdirSync, rmSync } from 'node:fs'
+import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { PrerenderManifest } from 'vite-isr/runtime'
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 export const FIXTURES = join(REPO, 'test/fixtures')
 const VITE_BIN = join(REPO, 'node_modules/vite/bin/vite.js')
+
+/** The `prerender-manifest.json` a build wrote into `distDir`. */
+export function readManifest(distDir: string): PrerenderManifest {
+  return JSON.parse(readFileSync(join(distDir, 'prerender-manifest.json'), 'utf8')) as PrerenderManifest
+}
 
 export interface CommandResult {
   code: number | null

@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { PrerenderManifest } from 'vite-isr/runtime'
+import { readManifest } from '../helpers/build.js'
 import { BASIC_DIST } from '../helpers/fixture-db.js'
 
-const manifest = () => JSON.parse(readFileSync(join(BASIC_DIST, 'prerender-manifest.json'), 'utf8')) as PrerenderManifest
+const manifest = () => readManifest(BASIC_DIST)
 
 describe('build output', () => {
   it('writes a prerender manifest with routes, dynamic routes and the build id', () => {

@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { cache, revalidatePath, revalidateTag, type PrerenderManifest } from 'vite-isr/runtime'
+import { cache, revalidatePath, revalidateTag } from 'vite-isr/runtime'
+import { readManifest } from '../helpers/build.js'
 import { DATA_DIST, resetDataSource } from '../helpers/data-source.js'
 import { useFixtureServer } from '../helpers/server.js'
 import type { DataSource } from '../fixtures/data/server/source.js'
@@ -38,7 +38,7 @@ describe('the data cache', () => {
   const t = useFixtureServer({ distDir: DATA_DIST, debug: true })
 
   it('records the tags a page used through cache() in the manifest', () => {
-    const manifest = JSON.parse(readFileSync(join(DATA_DIST, 'prerender-manifest.json'), 'utf8')) as PrerenderManifest
+    const manifest = readManifest(DATA_DIST)
     expect(manifest.routes['/posts/1'].tags.sort()).toEqual(['authors', 'posts'])
     expect(manifest.routes['/posts'].tags).toEqual(['posts'])
   })

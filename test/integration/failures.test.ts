@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { useFixtureServer } from '../helpers/server.js'
+import { BASIC_DIST, resetDb, tempCacheDir } from '../helpers/fixture-db.js'
+import { startServer, useFixtureServer } from '../helpers/server.js'
 
 describe('failing renders', () => {
   // a back-off the tests step over with the clock (the render timeout is the default: a
@@ -69,5 +70,28 @@ describe('a hung render', () => {
     const res = await t.server.get('/blog/2')
     expect(res.status).toBe(200)
     expect(await res.text()).toContain('Second post')
+  })
+})
+
+describe('timeouts longer than a Node timer can wait', () => {
+  it('are refused in the factory with a TypeError naming the option and the 2147483647 ms bound, which itself is accepted', async () => {
+    for (const name of ['renderTimeout', 'closeTimeoutMs', 'cacheReadTimeoutMs'] as const) {
+      await expect(startServer({ distDir: BASIC_DIST, [name]: 2 ** 31 })).rejects.toThrow(
+        new TypeError(`[vite-isr] createISRHandler: ${name} must be at most 2147483647 milliseconds (about 24.8 days), the longest timer Node keeps; a longer one would fire at once (got 2147483648)`),
+      )
+    }
+    const cache = tempCacheDir()
+    const server = await startServer({ distDir: BASIC_DIST, cacheDir: cache.dir, renderTimeout: 2 ** 31 - 1, closeTimeoutMs: 2 ** 31 - 1, cacheReadTimeoutMs: 2 ** 31 - 1 })
+    try {
+      resetDb()
+      const res = await server.get('/blog/3')
+      expect(res.status).toBe(200)
+      expect(res.headers.get('x-isr-cache')).toBe('MISS')
+      expect(await res.text()).toContain('Only rendered on demand.')
+      expect(server.logs.join('\n')).not.toContain('timed out')
+    } finally {
+      await server.close()
+      cache.remove()
+    }
   })
 })

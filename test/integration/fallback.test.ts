@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { copyFixture, viteBuild } from '../helpers/build.js'
 import { afterBuild, createClock, type TestClock } from '../helpers/clock.js'
 import { BASIC_DIST, tempCacheDir } from '../helpers/fixture-db.js'
+import { payloadPath } from '../helpers/payload.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 
 const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
@@ -42,7 +43,7 @@ for (const mode of ['middleware', 'fast-path'] as const) {
     const get = (path: string, userAgent = BROWSER) => server.get(path, { headers: { 'user-agent': userAgent } })
     /** The shell comes at once: a request that waits for the held render gives up after this bound. */
     const getShell = (path: string) => server.get(path, { headers: { 'user-agent': BROWSER }, signal: AbortSignal.timeout(SHELL_BOUND_MS) })
-    const payload = (path: string) => get(`/_isr/data/${server.isr.buildId}${path}.json`)
+    const payload = (path: string) => get(payloadPath(server.isr.buildId, path))
     const renders = (id: string) => g.__lateRenders?.[id] ?? 0
 
     beforeEach(async () => {

@@ -1,19 +1,10 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { beforeEach, describe, expect, it } from 'vitest'
-import type { PrerenderManifest } from 'vite-isr/runtime'
-import { HANDLERS_DIST, resetHandlerSource } from '../helpers/handler-source.js'
-import { useFixtureServer } from '../helpers/server.js'
-import type { HandlerSource } from '../fixtures/handlers/server/source.js'
-
-const readManifest = () => JSON.parse(readFileSync(join(HANDLERS_DIST, 'prerender-manifest.json'), 'utf8')) as PrerenderManifest
+import { describe, expect, it } from 'vitest'
+import { readManifest } from '../helpers/build.js'
+import { HANDLERS_DIST, useHandlersServer } from '../helpers/handler-source.js'
 
 describe('metadata routes', () => {
-  let source: HandlerSource
-  beforeEach(() => {
-    source = resetHandlerSource()
-  })
-  const t = useFixtureServer({ distDir: HANDLERS_DIST })
+  const t = useHandlersServer()
+  const { source } = t
 
   it('answers /sitemap.xml from app/sitemap.ts as a sitemap in application/xml, values escaped', async () => {
     const res = await t.server.get('/sitemap.xml')
@@ -69,7 +60,7 @@ describe('metadata routes', () => {
   })
 
   it('prerenders both at build and lists them in the manifest with their tags and content types', () => {
-    const { routes } = readManifest()
+    const { routes } = readManifest(HANDLERS_DIST)
     expect(routes['/sitemap.xml']).toMatchObject({ srcRoute: '/sitemap.xml', initialRevalidateSeconds: false, tags: ['posts'], dataRoute: null, initialHeaders: { 'content-type': 'application/xml' } })
     expect(routes['/robots.txt']).toMatchObject({ initialRevalidateSeconds: 3600, initialHeaders: { 'content-type': 'text/plain' } })
   })

@@ -3,12 +3,10 @@
  * fetch-no-cache, the not-found and error pages, dynamic-params-revalidation, layout
  * generateStaticParams, the default document), over HTTP against built fixtures.
  */
-import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest'
-import type { PrerenderManifest } from 'vite-isr/runtime'
+import { readManifest } from '../helpers/build.js'
 import { afterBuild, createClock, type TestClock } from '../helpers/clock.js'
 import { tempCacheDir } from '../helpers/fixture-db.js'
 import { PARITY_DIST, resetParityStore } from '../helpers/parity-store.js'
@@ -49,7 +47,7 @@ beforeAll(async () => {
 })
 afterAll(() => new Promise<void>((resolve) => upstream.server!.close(() => resolve())))
 
-const manifest = () => JSON.parse(readFileSync(join(PARITY_DIST, 'prerender-manifest.json'), 'utf8')) as PrerenderManifest
+const manifest = () => readManifest(PARITY_DIST)
 
 describe('Next.js parity on the parity fixture', () => {
   const t = useParityServer()

@@ -2,16 +2,13 @@ import { describe, expect, it } from 'vitest'
 import { randomUUID } from 'node:crypto'
 import { revalidatePath, revalidateTag } from 'vite-isr/runtime'
 import { DATA_DIST, resetDataSource } from '../helpers/data-source.js'
+import { hydrationData, payloadPath } from '../helpers/payload.js'
 import { useFixtureServer, type FixtureServer } from '../helpers/server.js'
 
-const payloadUrl = (t: FixtureServer, path: string) => `/_isr/data/${t.server.isr.buildId}${path === '/' ? '/index' : path}.json`
+const payloadUrl = (t: FixtureServer, path: string) => payloadPath(t.server.isr.buildId, path)
 
 /** The loader data of the HTML's hydration script. */
-function htmlData(html: string): unknown {
-  const json = /<script id="__ISR_DATA__" type="application\/json">([\s\S]*?)<\/script>/.exec(html)?.[1]
-  if (!json) throw new Error('no hydration data in the page')
-  return JSON.parse(json).data
-}
+const htmlData = (html: string): unknown => hydrationData(html).data
 
 const SHARED_HEADERS = ['x-isr-cache', 'cache-control', 'last-modified']
 

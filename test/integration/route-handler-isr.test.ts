@@ -1,22 +1,15 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { PrerenderManifest } from 'vite-isr/runtime'
+import { readManifest } from '../helpers/build.js'
 import { createClock, afterBuild } from '../helpers/clock.js'
 import { tempCacheDir } from '../helpers/fixture-db.js'
-import { HANDLERS_DIST, resetHandlerSource } from '../helpers/handler-source.js'
-import { startServer, useFixtureServer } from '../helpers/server.js'
-import type { HandlerSource } from '../fixtures/handlers/server/source.js'
+import { HANDLERS_DIST, resetHandlerSource, useHandlersServer } from '../helpers/handler-source.js'
+import { startServer } from '../helpers/server.js'
 
 const NO_STORE = 'private, no-cache, no-store, max-age=0, must-revalidate'
-const readManifest = () => JSON.parse(readFileSync(join(HANDLERS_DIST, 'prerender-manifest.json'), 'utf8')) as PrerenderManifest
 
 describe('route handlers cached as ISR', () => {
-  let source: HandlerSource
-  beforeEach(() => {
-    source = resetHandlerSource()
-  })
-  const t = useFixtureServer({ distDir: HANDLERS_DIST })
+  const t = useHandlersServer()
+  const { source } = t
 
   it('serves a prerendered GET as a HIT with its own status and headers and the window as Cache-Control', async () => {
     const res = await t.server.get('/api/status')
@@ -61,8 +54,8 @@ describe('route handlers cached as ISR', () => {
     expect(etag).toMatch(/^"/)
     // Rendered during the build: Last-Modified is the prerender's time, not the request's.
     const modified = Date.parse(first.headers.get('last-modified') ?? '')
-    expect(modified).toBeLessThanOrEqual(readManifest().builtAt)
-    expect(modified).toBeGreaterThan(readManifest().builtAt - 120_000)
+    expect(modified).toBeLessThanOrEqual(readManifest(HANDLERS_DIST).builtAt)
+    expect(modified).toBeGreaterThan(readManifest(HANDLERS_DIST).builtAt - 120_000)
     const conditional = await t.server.get('/feed.xml', { headers: { 'if-none-match': etag, 'accept-encoding': 'identity' } })
     expect(conditional.status).toBe(304)
     expect(await conditional.text()).toBe('')
@@ -74,7 +67,7 @@ describe('route handlers cached as ISR', () => {
   })
 
   it('carries the tags of the data it read, so revalidateTag refreshes it', async () => {
-    expect(readManifest().routes['/feed.xml'].tags).toEqual(['posts'])
+    expect(readManifest(HANDLERS_DIST).routes['/feed.xml'].tags).toEqual(['posts'])
     source.posts['3'] = { title: 'Third post', url: 'https://example.com/posts/3' }
     expect(await (await t.server.get('/feed.xml')).text()).not.toContain('Third post')
     await t.server.isr.revalidateTag('posts')
@@ -126,23 +119,31 @@ describe('route handlers cached as ISR', () => {
     expect(t.server.logs.filter((line) => line.includes('app/api/cookie/route.ts: GET set a cookie'))).toHaveLength(1)
   })
 
-  it('sends a 500 the handler answers without storing it: the next request runs the handler again', async () => {
+  it('sends a 500 the handler answers without storing it, logged as a warning: the next request runs the handler again', async () => {
     const first = await t.server.get('/api/posts/boom')
     expect(first.status).toBe(500)
     expect(first.headers.get('cache-control')).toBe(NO_STORE)
     expect(await first.text()).toBe('upstream down')
     expect((await t.server.get('/api/posts/boom')).status).toBe(500)
     expect(source.calls['render:post:boom']).toBe(2)
+    expect(t.server.logs.filter((l) => l.includes('boom'))).toEqual(['[vite-isr] warning: GET /api/posts/boom answered 500; not caching it (attempt 1)', '[vite-isr] warning: GET /api/posts/boom answered 500; not caching it (attempt 2)'])
   })
 
-  it('keeps serving the last good answer when a regeneration answers 500', async () => {
-    source.status = 500
+  it('keeps serving the last good answer when a regeneration answers 503, and logs it as a warning with the path and status, not as a crash', async () => {
+    source.status = 503
     t.clock.advance(61_000)
     expect((await t.server.get('/api/status')).headers.get('x-isr-cache')).toBe('STALE')
     await expect.poll(() => source.calls['render:status']).toBe(1)
     const after = await t.server.get('/api/status')
     expect(after.status).toBe(203)
     expect(await after.text()).toBe('status render 1')
+    await expect.poll(() => t.server.logs.filter((line) => line.includes('answered 503'))).toHaveLength(1)
+    const [line] = t.server.logs.filter((l) => l.includes('answered 503'))
+    expect(line).toBe('[vite-isr] warning: regenerating /api/status: GET /api/status answered 503; not caching it; the last good copy keeps being served (attempt 1; next try in 2s or later)')
+    expect(t.server.logs.filter((l) => l.startsWith('[vite-isr] error:'))).toEqual([])
+    // Backed off as any failure: the next stale read does not run the handler again at once.
+    await t.server.get('/api/status')
+    expect(source.calls['render:status']).toBe(1)
   })
 
   it('passes the handler a request with none of the visitor’s headers, cookies or query', async () => {
@@ -169,7 +170,7 @@ describe('route handlers cached as ISR', () => {
   })
 
   it('lists prerendered handlers in the manifest, without a data route and with their headers', () => {
-    const manifest = readManifest()
+    const manifest = readManifest(HANDLERS_DIST)
     expect(manifest.routes['/api/posts/1']).toMatchObject({ srcRoute: '/api/posts/[id]', initialStatus: 200, initialRevalidateSeconds: false, dataRoute: null, initialHeaders: { 'content-type': 'application/json' } })
     expect(manifest.routes['/api/status']).toMatchObject({ initialStatus: 203, initialRevalidateSeconds: 60, initialHeaders: { 'x-custom': 'kept' } })
     expect(manifest.routes['/api/counter'].initialRevalidateSeconds).toBe(false)

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createMemoryCacheHandler, type MemoryCacheHandler } from '../../runtime/cache/handlers/memory.js'
 import type { CacheEntry, CacheHandler, Lock, SetOptions, TagTimes } from '../../runtime/cache/handlers/types.js'
 import { createLogger } from '../../runtime/inspect/debug.js'
-import { classify, createSWR, type Generate, type Generated, type Resolved, type SWR } from '../../runtime/cache/swr.js'
+import { classify, createSWR, UncacheableResult, type Generate, type Generated, type Resolved, type SWR } from '../../runtime/cache/swr.js'
 
 const BUILD = 'build-1'
 const KEY = 'page:build-1:/blog/1'
@@ -226,6 +226,28 @@ describe('createSWR', () => {
       expect(errors[0]).toContain('render #2 failed')
 
       expect(swr.get(KEY, gen.generate, LABEL)).toEqual({ entry: original, state: 'STALE' })
+    })
+
+    it('logs a render that ends in an uncacheable answer as one warning without a stack, keeps the stale entry and backs off', async () => {
+      const { swr, clock, lines } = setup({ retry: { min: 1_000, max: 4_000 } })
+      let calls = 0
+      const generate: Generate = async (context) => {
+        calls++
+        if (calls > 1) throw new UncacheableResult('[vite-isr] GET /feed.xml answered 503; not caching it')
+        return counting().generate(context)
+      }
+      const original = (await swr.get(KEY, generate, LABEL)).entry
+
+      clock.advance(10_000)
+      expect(swr.get(KEY, generate, LABEL)).toEqual({ entry: original, state: 'STALE' })
+      await settle(swr)
+      expect(calls).toBe(2)
+      expect(errorLines(lines)).toEqual([])
+      expect(lines).toEqual([`[vite-isr] warning: regenerating ${LABEL}: GET /feed.xml answered 503; not caching it; the last good copy keeps being served (attempt 1; next try in 1s or later)`])
+
+      expect(swr.get(KEY, generate, LABEL)).toEqual({ entry: original, state: 'STALE' })
+      await settle(swr)
+      expect(calls).toBe(2)
     })
 
     it('backs off after failures, doubling the wait up to retry.max, and a success clears the back-off', async () => {
