@@ -70,7 +70,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     get: (path, init) => fetch(url + path, { redirect: 'manual', signal: AbortSignal.timeout(15_000), ...init }),
     async close() {
       await server.close()
-      rmSync(dir, { recursive: true, force: true })
+      // Vite's dependency optimizer may still be writing its cache folder as the server closes.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
     },
   }
 }
