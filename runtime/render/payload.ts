@@ -29,7 +29,8 @@ export function pagePathOfPayload(rest: string): string | undefined {
   if (!rest.startsWith('/') || !rest.endsWith('.json')) return undefined
   const page = rest.slice(0, -'.json'.length)
   if (page === '/index') return '/'
-  if (page.startsWith('/index/')) return page.slice('/index'.length)
+  // Only a page under /index has an index in front: `/index/blog` is not a second URL of `/blog`.
+  if (page.startsWith('/index/')) return /^\/index\/index(?:\/|$)/.test(page) ? page.slice('/index'.length) : undefined
   if (page.length <= 1 || page.endsWith('/')) return undefined
   return page
 }

@@ -9,7 +9,8 @@ import type { Router } from '../routes/router.js'
 import type { ServerEntry } from '../routes/route-table.js'
 import { INSPECTOR_PATH } from './inspector.js'
 import type { DraftModeServer } from './draft-mode.js'
-import type { PageServer } from './pages.js'
+import type { PageServer, PageTarget } from './pages.js'
+import { PAYLOAD_PREFIX, pagePathOfPayload } from '../render/payload.js'
 import { originForm } from '../routes/path.js'
 import { createResolver } from './resolve.js'
 import { NO_EXTRAS, POWERED_BY_EXPRESS } from './response.js'
@@ -62,12 +63,44 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     buildId: pages.buildId,
   })
 
+  /**
+   * A payload is its page's content at another URL, so the app's middleware must see it under
+   * the page's path (a guard on `/blog` guards `/_isr/data/<buildId>/blog/1.json` too): the
+   * request goes through the Express app once more with the page's URL, and is answered with
+   * the payload when it comes back here unchanged. Only then may the fast path know its URL.
+   */
+  const detours = new WeakMap<IncomingMessage, { url: string; pageUrl: string; target: PageTarget }>()
+
+  function detour(req: IncomingMessage, res: ServerResponse, url: string, target: PageTarget): boolean {
+    const app = (req as { app?: { handle?: unknown } }).app
+    if (detours.has(req) || typeof app?.handle !== 'function' || (req as { baseUrl?: string }).baseUrl) return false
+    const q = url.indexOf('?')
+    const page = pagePathOfPayload(url.slice(PAYLOAD_PREFIX.length + pages.buildId.length, q === -1 ? undefined : q))
+    if (page === undefined) return false
+    const pageUrl = q === -1 ? page : page + url.slice(q)
+    detours.set(req, { url, pageUrl, target })
+    req.url = pageUrl
+    ;(app.handle as (req: IncomingMessage, res: ServerResponse, done: NextFunction) => void)(req, res, (error) => {
+      if (error) log.error(`GET ${url.slice(0, 200)} failed`, error)
+      if (!res.headersSent) sendPlain(res, error ? 500 : 404, error ? 'Internal Server Error' : 'Not Found')
+    })
+    return true
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+    const detoured = detours.get(req)
+    if (detoured !== undefined && req.url === detoured.pageUrl) {
+      req.url = detoured.url
+      resolver.remember(detoured.url, detoured.target)
+      void pages.serve(req, res, detoured.target)
+      return
+    }
     if (req.url !== undefined && req.url.charCodeAt(0) !== 47 /* / */) req.url = originForm(req.url)
     const url = req.url ?? '/'
     const resolved = resolver.resolve(url, req.method)
     switch (resolved.kind) {
       case 'page':
+        if (resolved.target?.representation === 'payload' && detour(req, res, url, resolved.target)) return
         void pages.serve(req, res, resolved.target)
         return
       case 'reject':

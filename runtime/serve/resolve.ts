@@ -37,6 +37,8 @@ export interface Resolver {
   resolve(url: string, method: string | undefined): Resolution
   /** The page a URL already resolved to, or `undefined`: the fast path's only lookup. */
   known(url: string): PageTarget | undefined
+  /** Keep a payload URL's target once the app's middleware has let its page path through. */
+  remember(url: string, target: PageTarget): void
 }
 
 /** URLs kept: query strings make new URLs, so the memo is emptied when full. */
@@ -50,6 +52,7 @@ export function createResolver(options: ResolverOptions): Resolver {
 
   return {
     known: (url) => pages.get(url),
+    remember: (url, target) => void keep(url, target),
     resolve(url, method) {
       const isRead = method === 'GET' || method === 'HEAD'
       if (isRead) {
@@ -64,7 +67,7 @@ export function createResolver(options: ResolverOptions): Resolver {
       if (isRead && staticFiles.has(pathname)) return { kind: 'static', pathname }
       if (options.buildId !== undefined) {
         const payload = parsePayloadPath(pathname, options.buildId)
-        if (payload !== undefined) return isRead ? resolvePayload(url, payload) : { kind: 'next' }
+        if (payload !== undefined) return isRead ? resolvePayload(payload) : { kind: 'next' }
       }
       const match = router.match(pathname)
       // A cached route handler's GET / HEAD is served as a page is; its other methods are never cached.
@@ -85,10 +88,11 @@ export function createResolver(options: ResolverOptions): Resolver {
   }
 
   /** The payload of a page: its page's target, answered with the payload's bytes. Another build's is gone. */
-  function resolvePayload(url: string, payload: NonNullable<ReturnType<typeof parsePayloadPath>>): Resolution {
+  function resolvePayload(payload: NonNullable<ReturnType<typeof parsePayloadPath>>): Resolution {
     if (payload.kind === 'gone') return { kind: 'reject', status: 404, reason: 'payload of another build' }
     const match = router.match(payload.pathname)
     if (!match || match.route.kind !== 'page') return { kind: 'reject', status: 404, reason: 'payload of no page' }
-    return { kind: 'page', target: keep(url, { ...options.target(payload.pathname, match), representation: 'payload' }) }
+    // Not kept yet: the fast path may answer it only once the app's middleware has seen its page path.
+    return { kind: 'page', target: { ...options.target(payload.pathname, match), representation: 'payload' } }
   }
 }
