@@ -5,6 +5,7 @@
 import { createElement } from 'react'
 import { hydrateRoot } from 'react-dom/client'
 import { createClientRouter, RouterRoot, type ModuleTable, type PageView } from './router.js'
+import type { ClientRoute } from './route-table.js'
 
 interface HydrationData {
   page: string
@@ -16,7 +17,7 @@ interface HydrationData {
   shell?: true
 }
 
-export async function hydratePage(modules: ModuleTable, dataScriptId: string): Promise<void> {
+export async function hydratePage(modules: ModuleTable, dataScriptId: string, routes?: readonly ClientRoute[]): Promise<void> {
   const script = document.getElementById(dataScriptId)
   if (!script) return
   const payload = JSON.parse(script.textContent ?? 'null') as HydrationData
@@ -29,6 +30,6 @@ export async function hydratePage(modules: ModuleTable, dataScriptId: string): P
     page: page.default as PageView['page'],
     layouts: layouts.map((mod) => mod.default as PageView['page']),
   }
-  const router = createClientRouter({ buildId: payload.buildId ?? '', modules, initial, shell: payload.shell === true })
+  const router = createClientRouter({ buildId: payload.buildId ?? '', modules, routes, initial, shell: payload.shell === true })
   hydrateRoot(document, createElement(RouterRoot, { router }))
 }
