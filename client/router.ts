@@ -112,8 +112,10 @@ export function createClientRouter(options: ClientRouterOptions): ClientRouter {
     const id = ++navigation
     try {
       if (mode === 'refresh') payloads.clear()
-      else headStart(url.pathname)
-      const payload = await payloads.get(url.pathname)
+      const pending = payloads.get(url.pathname)
+      // After the payload request has gone out (it is queued first): the server's answer is the longer wait.
+      if (mode !== 'refresh') queueMicrotask(() => headStart(url.pathname))
+      const payload = await pending
       if (id !== navigation) return
       if (payload === undefined || payload.kind === 'not-found') return fullLoad(url, mode === 'pop')
       if (payload.kind === 'redirect') {
