@@ -37,8 +37,10 @@ export function useParams<T extends Record<string, string | string[]> = Record<s
 }
 
 /**
- * The query string, read-only. Empty while the page is rendered on the server: the query
- * string makes no cache entry, so a cached page cannot depend on it (Next.js's static pages too).
+ * The query string, read-only. A page rendered per request (`revalidate = 0`) has it on the
+ * server too, on a full load and on a client navigation alike. A cached page renders it empty
+ * on the server: the query string makes no cache entry, so a cached page cannot depend on it
+ * (Next.js's static pages too).
  */
 export function useSearchParams(): URLSearchParams {
   const search = useRouterContext('useSearchParams')?.search ?? ''

@@ -73,8 +73,8 @@ export function createClientRouter(options: ClientRouterOptions): ClientRouter {
   const guess = options.routes ? createModuleGuess(options.routes) : () => []
 
   const payloads = createPayloadCache<PagePayload>({
-    async fetch(pathname) {
-      const res = await win.fetch(payloadUrl(buildId, pathname), { headers: { accept: 'application/json' }, credentials: 'same-origin' })
+    async fetch(href) {
+      const res = await win.fetch(payloadUrl(buildId, href), { headers: { accept: 'application/json' }, credentials: 'same-origin' })
       if (!res.ok) return undefined
       const payload = (await res.json()) as PagePayload
       // The page's code too, as Next.js prefetches a route's JS: a click then waits for neither.
@@ -112,7 +112,7 @@ export function createClientRouter(options: ClientRouterOptions): ClientRouter {
     const id = ++navigation
     try {
       if (mode === 'refresh') payloads.clear()
-      const pending = payloads.get(url.pathname)
+      const pending = payloads.get(url.pathname + url.search)
       // After the payload request has gone out (it is queued first): the server's answer is the longer wait.
       if (mode !== 'refresh') queueMicrotask(() => headStart(url.pathname))
       const payload = await pending
@@ -173,7 +173,7 @@ export function createClientRouter(options: ClientRouterOptions): ClientRouter {
     refresh: () => void navigate(new URL(win.location.href), 'refresh', false),
     prefetch(href) {
       const url = navigableUrl(href, win.location.href)
-      if (url !== null && url.pathname !== current.pathname) payloads.prefetch(url.pathname)
+      if (url !== null && (url.pathname !== current.pathname || url.search !== current.search)) payloads.prefetch(url.pathname + url.search)
     },
     attach(setter) {
       setView = setter

@@ -141,11 +141,12 @@ async function renderDocument(app: RenderApp, pageFile: string, tree: ReactNode,
   return Buffer.concat(chunks).toString('utf8')
 }
 
-function wrapInLayouts(page: ReactNode, layouts: ComponentType<any>[], params: Params, pathname: string | null): ReactNode {
+function wrapInLayouts(page: ReactNode, layouts: ComponentType<any>[], params: Params, pathname: string | null, search: string): ReactNode {
   let tree = page
   for (let i = layouts.length - 1; i >= 0; i--) tree = createElement(layouts[i], { params }, tree)
-  // `usePathname()` / `useParams()` read the same values on the server as after hydration.
-  return pathname === null ? tree : createElement(RouterContext.Provider, { value: { router: SERVER_ROUTER, pathname, search: '', params } }, tree)
+  // `usePathname()` / `useParams()` (and `useSearchParams()` on a page rendered per request)
+  // read the same values on the server as after hydration.
+  return pathname === null ? tree : createElement(RouterContext.Provider, { value: { router: SERVER_ROUTER, pathname, search, params } }, tree)
 }
 
 const SERVER_ROUTER: AppRouter = Object.freeze({ push() {}, replace() {}, back() {}, forward() {}, refresh() {}, prefetch() {} })
@@ -160,13 +161,14 @@ async function renderTree(
   hydrate: boolean,
   pathname: string | null = null,
   shell = false,
+  search = '',
 ): Promise<{ html: string; metadata: Metadata; assets: PageAssets }> {
   const mods = await Promise.all([pageFile, ...layoutFiles].map((file) => loadModule(app, file)))
   const [pageMod, ...layoutMods] = mods
   const Page = componentOf(pageMod, pageFile)
   const layouts = layoutMods.map((mod, i) => componentOf(mod, layoutFiles[i]))
   const metadata = await metadataFrom([...layoutMods, pageMod])
-  const html = await renderDocument(app, pageFile, wrapInLayouts(createElement(Page, props), layouts, props.params, pathname), signal)
+  const html = await renderDocument(app, pageFile, wrapInLayouts(createElement(Page, props), layouts, props.params, pathname, search), signal)
   const assets = hydrate ? app.assets(pageFile, layoutFiles) : { head: '', body: '' }
   const payload: HydrationPayload = { page: pageFile, layouts: layoutFiles, params: props.params, data: props.data, buildId: buildIdOf(app), ...(shell ? { shell: true } : {}) }
   const body = hydrate ? dataScript(payload) + assets.body : ''
@@ -271,7 +273,9 @@ async function renderWithContext(app: RenderApp, options: RenderPageOptions, con
     }
     return mergeMetadata(list)
   }
-  const { html, metadata, assets } = await renderTree(app, route.file, route.layouts, { params, data }, metadataFrom, signal, true, options.pathname)
+  // Only a page rendered per request has a request, and so a query string.
+  const search = request ? new URL(request.url).search : ''
+  const { html, metadata, assets } = await renderTree(app, route.file, route.layouts, { params, data }, metadataFrom, signal, true, options.pathname, false, search)
   const payload = payloadBytes({
     kind: 'page',
     page: route.file,

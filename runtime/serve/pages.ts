@@ -22,7 +22,7 @@ import type { Router, RouteMatch } from '../routes/router.js'
 import { abortResponse, answerStopping, createResponder, NO_EXTRAS, NO_STORE, responseState, type HeaderExtras, type ResponseState } from './response.js'
 import type { DraftModeServer } from './draft-mode.js'
 import { toWebRequest } from './web-request.js'
-import { payloadView } from './payload.js'
+import { pageUrlOfPayload, payloadView } from './payload.js'
 import { isBot } from './bots.js'
 
 /** What `target` sends of `entry`: the HTML, or the payload (`undefined` when the entry has none). */
@@ -243,7 +243,9 @@ export function createPageServer(options: PageServerOptions): PageServer {
   async function serveDynamic(req: IncomingMessage, res: ServerResponse, target: PageTarget, draft = false): Promise<void> {
     const { pathname, match } = target
     log.debug('bypass', pathname, { reason: draft ? 'draft mode' : 'revalidate = 0' })
-    const result = await renderPage(app, { route: match.route, params: match.params, pathname, request: toWebRequest(req), draft })
+    // A payload request is rendered for its page's URL (path and query), as a full load of it is.
+    const url = target.representation === 'payload' ? pageUrlOfPayload(req.url ?? '/') : undefined
+    const result = await renderPage(app, { route: match.route, params: match.params, pathname, request: toWebRequest(req, undefined, url), draft })
     const entry = resultEntry(result, buildId)
     if (result.status === 404) entry.headers = { ...entry.headers, 'cache-control': NO_STORE }
     if (result.payload) entry.payload = { value: result.payload }

@@ -63,3 +63,19 @@ export function parsePayloadPath(pathname: string, buildId: string): PayloadRequ
   const page = pagePathOfPayload(rest.slice(slash))
   return page === undefined ? { kind: 'gone' } : { kind: 'payload', pathname: page }
 }
+
+/**
+ * The page URL a payload request stands for, in the form a full load of the page sends it:
+ * `/_isr/data/<buildId>/blog/1.json?q=1` -> `/blog/1?q=1` (the path keeps its encoding, the
+ * query is the request's own). A page rendered per request reads this URL either way.
+ * `undefined` for a URL that names no payload.
+ */
+export function pageUrlOfPayload(url: string): string | undefined {
+  const q = url.indexOf('?')
+  const path = q === -1 ? url : url.slice(0, q)
+  if (!path.startsWith(PAYLOAD_PREFIX)) return undefined
+  const slash = path.indexOf('/', PAYLOAD_PREFIX.length)
+  if (slash === -1) return undefined
+  const page = pagePathOfPayload(path.slice(slash))
+  return page === undefined ? undefined : page + (q === -1 ? '' : url.slice(q))
+}

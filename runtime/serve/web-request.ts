@@ -98,7 +98,12 @@ function requestClass(limit: BodyLimit | undefined): typeof Request {
   }
 }
 
-export function toWebRequest(req: IncomingMessage & { body?: unknown }, limit?: BodyLimit): Request {
+/**
+ * `req` as a Web `Request`. `url` is the path and query it is for, `req.url` unless the request
+ * stands for another URL (a page's data payload, for the page: the loader sees the same URL
+ * on a client navigation as on a full load).
+ */
+export function toWebRequest(req: IncomingMessage & { body?: unknown }, limit?: BodyLimit, url = req.url ?? '/'): Request {
   const headers = new Headers()
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || name.startsWith(':')) continue
@@ -121,7 +126,7 @@ export function toWebRequest(req: IncomingMessage & { body?: unknown }, limit?: 
     }
   }
   const WebRequest = requestClass(limit)
-  return new WebRequest(originOf(req) + (req.url ?? '/'), init)
+  return new WebRequest(originOf(req) + url, init)
 }
 
 /**

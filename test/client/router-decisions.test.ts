@@ -4,6 +4,7 @@ import { createPayloadCache, maxAgeOf } from '../../client/payload-cache.js'
 import { payloadUrl } from '../../client/payload-url.js'
 import { rememberedScroll, rememberScroll, type HistoryLike } from '../../client/scroll-memory.js'
 import { payloadPath, pagePathOfPayload } from '../../runtime/render/payload.js'
+import { pageUrlOfPayload } from '../../runtime/serve/payload.js'
 
 const HERE = 'https://site.test/blog/1?x=1'
 const click = (over: Partial<ClickLike> = {}): ClickLike => ({ button: 0, metaKey: false, ctrlKey: false, shiftKey: false, altKey: false, defaultPrevented: false, ...over })
@@ -47,6 +48,16 @@ describe('payload URLs', () => {
       expect(payloadUrl('B1', path), path).toBe(payloadPath('B1', path))
       expect(pagePathOfPayload(payloadPath('B1', path).slice('/_isr/data/B1'.length)), path).toBe(path)
     }
+  })
+
+  it("carry the page's query, and the server reads the page URL back from them", () => {
+    expect(payloadUrl('B1', '/search?q=1&r=a%20b')).toBe('/_isr/data/B1/search.json?q=1&r=a%20b')
+    expect(payloadUrl('B1', '/?q=1')).toBe('/_isr/data/B1/index.json?q=1')
+    for (const href of ['/search?q=1&r=a%20b', '/?q=1', '/index/more?x', '/caf%C3%A9', '/blog/1']) {
+      expect(pageUrlOfPayload(payloadUrl('B1', href)), href).toBe(href)
+    }
+    expect(pageUrlOfPayload('/blog/1?q=1')).toBeUndefined()
+    expect(pageUrlOfPayload('/_isr/data/B1')).toBeUndefined()
   })
 })
 
@@ -152,6 +163,55 @@ describe('the payload cache and prefetch queue', () => {
     saving.cache.prefetch('/b')
     await saving.tick()
     expect(saving.started).toEqual([])
+  })
+
+  it("never answers one query of a page with another query's payload while it may not be reused", async () => {
+    const { cache, started, release, tick } = setup()
+    cache.prefetch('/search?q=1')
+    await tick()
+    const two = cache.get('/search?q=2')
+    const one = cache.get('/search?q=1')
+    await tick()
+    expect(started).toEqual(['/search?q=1', '/search?q=2'])
+    release.get('/search?q=2')!(0)
+    release.get('/search?q=1')!(0)
+    expect(await two).toBe('payload of /search?q=2')
+    expect(await one).toBe('payload of /search?q=1')
+    // neither was kept (private, no-store): the next navigation to either fetches again
+    void cache.get('/search?q=1')
+    void cache.get('/search?q=2')
+    await tick()
+    expect(started).toEqual(['/search?q=1', '/search?q=2', '/search?q=1', '/search?q=2'])
+  })
+
+  it('prefetches a path no more once it answered a payload that may not be reused (rendered per request)', async () => {
+    const { cache, started, release, tick } = setup()
+    cache.prefetch('/search?q=1')
+    await tick()
+    release.get('/search?q=1')!(0)
+    await tick()
+    cache.prefetch('/search?q=1')
+    cache.prefetch('/search?q=3')
+    cache.prefetch('/blog/1')
+    await tick()
+    expect(started).toEqual(['/search?q=1', '/blog/1'])
+    // a navigation still fetches it
+    void cache.get('/search?q=3')
+    await tick()
+    expect(started).toEqual(['/search?q=1', '/blog/1', '/search?q=3'])
+  })
+
+  it("shares a cached page's payload between the queries of its path (the server ignores them too)", async () => {
+    const { cache, started, release, tick } = setup()
+    const first = cache.get('/blog/1?utm=a')
+    await tick()
+    release.get('/blog/1?utm=a')!(60_000)
+    await first
+    expect(await cache.get('/blog/1')).toBe('payload of /blog/1?utm=a')
+    expect(await cache.get('/blog/1?utm=b')).toBe('payload of /blog/1?utm=a')
+    cache.prefetch('/blog/1?utm=c')
+    await tick()
+    expect(started).toEqual(['/blog/1?utm=a'])
   })
 
   it("reads the reuse window from the payload's Cache-Control", () => {

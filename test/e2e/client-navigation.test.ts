@@ -8,13 +8,17 @@ import { tempCacheDir } from '../helpers/fixture-db.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 
 /** A page with a log of its requests and a marker that only survives while the document does. */
-async function openPage(browser: Browser, url: string, options: { javaScriptEnabled?: boolean } = {}) {
+async function openPage(browser: Browser, url: string, options: { javaScriptEnabled?: boolean; cookies?: { name: string; value: string }[] } = {}) {
   const context = await browser.newContext({ javaScriptEnabled: options.javaScriptEnabled ?? true })
+  if (options.cookies) await context.addCookies(options.cookies.map((cookie) => ({ ...cookie, url })))
   const page = await context.newPage()
   const requests: Request[] = []
   const errors: string[] = []
   page.on('request', (request) => requests.push(request))
   page.on('pageerror', (error) => errors.push(error.message))
+  // React reports a hydration mismatch on the console; a missing favicon is the browser's own line.
+  const consoleErrors: string[] = []
+  page.on('console', (message) => message.type() === 'error' && !message.text().startsWith('Failed to load resource') && consoleErrors.push(message.text()))
   await page.goto(url)
   if (options.javaScriptEnabled !== false) {
     await hydrated(page, '#root-count')
@@ -22,8 +26,9 @@ async function openPage(browser: Browser, url: string, options: { javaScriptEnab
   }
   const documents = () => requests.filter((r) => r.resourceType() === 'document').map((r) => new URL(r.url()).pathname)
   const payloads = () => requests.filter((r) => r.url().includes('/_isr/data/')).map((r) => new URL(r.url()).pathname)
+  const payloadsWithQuery = () => requests.filter((r) => r.url().includes('/_isr/data/')).map((r) => new URL(r.url()).pathname + new URL(r.url()).search)
   const marker = () => page.evaluate(() => (window as unknown as { __marker?: string }).__marker)
-  return { page, requests, errors, documents, payloads, marker, close: () => context.close() }
+  return { page, requests, errors, consoleErrors, documents, payloads, payloadsWithQuery, marker, close: () => context.close() }
 }
 
 const heading = (page: Page) => page.textContent('h1')
@@ -137,6 +142,61 @@ describe('client navigation in a real browser', () => {
     await expect.poll(() => heading(p.page)).toBe('Nothing here')
     expect(new URL(p.page.url()).pathname).toBe('/posts/404')
     expect(p.documents()).toEqual(['/', '/posts/404'])
+    await p.close()
+  })
+
+  it('carries the query to a page rendered per request: its loader and useSearchParams() see ?q=2 after a click, Back shows q=1 again', async () => {
+    const p = await openPage(browser, `${server.url}/search?q=1`, { cookies: [{ name: 'session', value: 'abc' }] })
+    const shown = async () => ({
+      heading: await heading(p.page),
+      loader: await p.page.textContent('#loader-url'),
+      hook: await p.page.textContent('#hook-q'),
+      cookie: await p.page.textContent('#cookie'),
+    })
+    const data = (q: string) => `/_isr/data/${server.isr.buildId}/search.json?q=${q}`
+    expect(await shown()).toEqual({ heading: 'Search 1', loader: '/search?q=1', hook: '1', cookie: 'session=abc' })
+    // a link in view is prefetched with its query
+    await expect.poll(() => p.payloadsWithQuery()).toContain(data('9'))
+    const prefetched = p.requests.find((r) => r.url().endsWith(data('9')))!
+    await (await prefetched.response())?.finished()
+    // its answer was private (rendered per request): a hover does not prefetch it again
+    await p.page.hover('#far-query')
+
+    await p.page.click('#next-query')
+    await expect.poll(() => heading(p.page)).toBe('Search 2')
+    expect(await shown()).toEqual({ heading: 'Search 2', loader: '/search?q=2', hook: '2', cookie: 'session=abc' })
+    expect(new URL(p.page.url()).search).toBe('?q=2')
+    expect(p.payloadsWithQuery()).toContain(data('2'))
+    expect(await p.marker()).toBe('same document')
+    expect(p.documents()).toEqual(['/search'])
+    const soft = Number(await p.page.textContent('#render'))
+
+    // what a full load of the same URL shows, with the same cookie
+    const full = await p.page.context().newPage()
+    await full.goto(`${server.url}/search?q=2`)
+    expect({ loader: await full.textContent('#loader-url'), hook: await full.textContent('#hook-q'), cookie: await full.textContent('#cookie') }).toEqual({
+      loader: '/search?q=2',
+      hook: '2',
+      cookie: 'session=abc',
+    })
+    await full.close()
+
+    await p.page.goBack()
+    await expect.poll(() => heading(p.page)).toBe('Search 1')
+    expect(await shown()).toEqual({ heading: 'Search 1', loader: '/search?q=1', hook: '1', cookie: 'session=abc' })
+    expect(p.payloadsWithQuery()).toContain(data('1'))
+
+    // a per-request page's payload is private: Forward fetches it again, and it is a new render
+    await p.page.goForward()
+    await expect.poll(() => heading(p.page)).toBe('Search 2')
+    expect(Number(await p.page.textContent('#render'))).toBeGreaterThan(soft)
+    expect(p.payloadsWithQuery().filter((url) => url === data('2'))).toHaveLength(2)
+    // its path answered private once: not prefetched again, neither on hover nor by the links shown since
+    expect(p.payloadsWithQuery().filter((url) => url === data('9'))).toHaveLength(1)
+    expect(await p.marker()).toBe('same document')
+    expect(p.documents()).toEqual(['/search'])
+    expect(p.errors).toEqual([])
+    expect(p.consoleErrors).toEqual([])
     await p.close()
   })
 

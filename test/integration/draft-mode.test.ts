@@ -126,6 +126,16 @@ describe('draft mode with a secret', () => {
     expect((await t.server.get('/posts/secret')).status).toBe(404)
   })
 
+  it("renders a draft payload for the page's URL and query, as a full load of the page in draft mode", async () => {
+    const cookie = await enableDraft(t.server)
+    const payload = await t.server.get(`/_isr/data/${t.server.isr.buildId}/posts/hello.json?preview=1`, { headers: { cookie } })
+    expect(payload.status).toBe(200)
+    expect(payload.headers.get('x-isr-cache')).toBe('BYPASS')
+    expect(payload.headers.get('cache-control')).toMatch(/^private\b.*\bno-store\b/)
+    expect((await payload.json()).data).toMatchObject({ draft: true, url: '/posts/hello?preview=1' })
+    expect(text(await (await t.server.get('/posts/hello?preview=1', { headers: { cookie } })).text(), 'title')).toBe('Hello, published')
+  })
+
   it('ignores a forged, tampered, expired or other-secret cookie: the cached page answers', async () => {
     const cookie = await enableDraft(t.server)
     const [expires, signature] = cookie.slice('__prerender_bypass='.length).split('.')

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { randomUUID } from 'node:crypto'
 import { revalidatePath, revalidateTag } from 'vite-isr/runtime'
 import { DATA_DIST, resetDataSource } from '../helpers/data-source.js'
 import { useFixtureServer, type FixtureServer } from '../helpers/server.js'
@@ -120,6 +121,29 @@ for (const mode of ['middleware', 'fast-path'] as const) {
       expect(missing.headers.get('etag')).toBeNull()
     })
 
+    it("ignores the query on a cached page's payload, as on its HTML: any ?x= is the one entry, a HIT", async () => {
+      const plain = await t.server.get(payloadUrl(t, '/blog/1'))
+      const body = await plain.text()
+      for (let i = 0; i < 3; i++) {
+        const res = await t.server.get(`${payloadUrl(t, '/blog/1')}?x=${randomUUID()}`)
+        expect(res.status).toBe(200)
+        expect(res.headers.get('x-isr-cache')).toBe('HIT')
+        expect(res.headers.get('etag')).toBe(plain.headers.get('etag'))
+        expect(res.headers.get('cache-control')).toBe(plain.headers.get('cache-control'))
+        expect(await res.text()).toBe(body)
+      }
+      // A path never generated, first asked with a query: one render, one entry, whatever comes next.
+      t.db.posts['7'] = { title: 'Seventh', body: 'new' }
+      const first = await t.server.get(`${payloadUrl(t, '/blog/7')}?x=${randomUUID()}`)
+      expect(first.headers.get('x-isr-cache')).toBe('MISS')
+      const again = await t.server.get(`${payloadUrl(t, '/blog/7')}?x=${randomUUID()}`)
+      expect(again.headers.get('x-isr-cache')).toBe('HIT')
+      expect(await again.text()).toBe(await first.text())
+      expect((await t.server.get(`/blog/7?x=${randomUUID()}`)).headers.get('x-isr-cache')).toBe('HIT')
+      expect((await t.server.get(payloadUrl(t, '/blog/7'))).headers.get('x-isr-cache')).toBe('HIT')
+      expect(t.db.renders['/blog/7']).toBe(1)
+    })
+
     it('maps the index page to index.json', async () => {
       const res = await t.server.get(payloadUrl(t, '/'))
       expect(res.status).toBe(200)
@@ -146,3 +170,32 @@ describe('the page data payload and revalidateTag', () => {
     expect(await html.text()).toContain('<h1>Tagged edit</h1>')
   })
 })
+
+for (const mode of ['middleware', 'fast-path'] as const) {
+  describe(`the payload of a page rendered per request (${mode})`, () => {
+    const t = useFixtureServer({ distDir: DATA_DIST, mode })
+    const asked = { headers: { cookie: 'session=abc; theme=dark', 'x-from-test': 'yes', 'user-agent': 'payload-test/1.0', 'accept-language': 'fr' } }
+
+    it('gives the loader the page URL with its query, headers and cookies, exactly as a full load of the page does', async () => {
+      const query = '?q=2&q=a%20b&empty='
+      const html = await t.server.get(`/request-echo${query}`, asked)
+      const payload = await t.server.get(`${payloadUrl(t, '/request-echo')}${query}`, asked)
+      expect(payload.status).toBe(200)
+      expect(payload.headers.get('x-isr-cache')).toBe('BYPASS')
+      expect(payload.headers.get('cache-control')).toBe(html.headers.get('cache-control'))
+      expect(payload.headers.get('cache-control')).toMatch(/\bprivate\b.*\bno-store\b/)
+      const data = (await payload.json()).data
+      expect(data).toEqual(htmlData(await html.text()))
+      expect(data).toMatchObject({ url: `${t.server.url}/request-echo${query}`, pathname: '/request-echo', search: query, q: ['2', 'a b'] })
+      expect(data.headers).toMatchObject({ cookie: 'session=abc; theme=dark', 'x-from-test': 'yes', 'user-agent': 'payload-test/1.0', 'accept-language': 'fr' })
+    })
+
+    it('answers each query with its own render, and no query with none', async () => {
+      const one = (await (await t.server.get(`${payloadUrl(t, '/request-echo')}?q=1`)).json()).data
+      const two = (await (await t.server.get(`${payloadUrl(t, '/request-echo')}?q=2`)).json()).data
+      const none = (await (await t.server.get(payloadUrl(t, '/request-echo'))).json()).data
+      expect([one.url, two.url, none.url]).toEqual([`${t.server.url}/request-echo?q=1`, `${t.server.url}/request-echo?q=2`, `${t.server.url}/request-echo`])
+      expect([one.q, two.q, none.q]).toEqual([['1'], ['2'], []])
+    })
+  })
+}
