@@ -6,8 +6,9 @@ import { createElement } from 'react'
 import { hydrateRoot } from 'react-dom/client'
 import type { HydrationData } from './payload.js'
 import { createClientRouter, RouterRoot, type ModuleTable, type PageView } from './router.js'
+import type { ClientRoute } from './route-table.js'
 
-export async function hydratePage(modules: ModuleTable, dataScriptId: string): Promise<void> {
+export async function hydratePage(modules: ModuleTable, dataScriptId: string, routes?: readonly ClientRoute[]): Promise<void> {
   const script = document.getElementById(dataScriptId)
   if (!script) return
   const payload = JSON.parse(script.textContent ?? 'null') as HydrationData
@@ -20,6 +21,6 @@ export async function hydratePage(modules: ModuleTable, dataScriptId: string): P
     page: page.default as PageView['page'],
     layouts: layouts.map((mod) => mod.default as PageView['page']),
   }
-  const router = createClientRouter({ buildId: payload.buildId ?? '', modules, initial, shell: payload.shell === true })
+  const router = createClientRouter({ buildId: payload.buildId ?? '', modules, routes, initial, shell: payload.shell === true })
   hydrateRoot(document, createElement(RouterRoot, { router }))
 }

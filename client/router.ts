@@ -12,6 +12,7 @@ import { createPayloadCache, maxAgeOf, type PayloadCache } from './payload-cache
 import { payloadUrl } from './payload-url.js'
 import { navigableUrl } from './decisions.js'
 import { rememberedScroll, rememberScroll } from './scroll-memory.js'
+import { createModuleGuess, type ClientRoute } from './route-table.js'
 
 type Module = Record<string, unknown>
 export type ModuleTable = Record<string, () => Promise<Module>>
@@ -38,6 +39,8 @@ export interface ClientRouter extends AppRouter {
 export interface ClientRouterOptions {
   buildId: string
   modules: ModuleTable
+  /** The app's routes: a navigation starts importing the page's modules before its payload is in. */
+  routes?: readonly ClientRoute[]
   initial: PageView
   /**
    * The document is a loading shell (a `fallback = 'shell'` page never generated): once
@@ -67,6 +70,7 @@ export function createClientRouter(options: ClientRouterOptions): ClientRouter {
   let current = options.initial
   let navigation = 0
   let shellPending = options.shell === true
+  const guess = options.routes ? createModuleGuess(options.routes) : () => []
 
   const payloads = createPayloadCache<PagePayload>({
     async fetch(href) {
@@ -92,13 +96,26 @@ export function createClientRouter(options: ClientRouterOptions): ClientRouter {
     }
   }
 
+  /**
+   * The page's and layouts' modules as the route table names them, imported alongside the
+   * payload fetch instead of after it (one round trip less). Only for a navigation the user
+   * committed to: importing runs the module, and Vite adds its stylesheets to the document.
+   * The payload's own list is what renders; a wrong guess costs an unused import.
+   */
+  function headStart(pathname: string): void {
+    for (const file of guess(pathname)) modules[file]?.().catch(() => {})
+  }
+
   type Mode = 'push' | 'replace' | 'pop' | 'refresh'
 
   async function navigate(url: URL, mode: Mode, scroll: boolean, redirects = 0): Promise<void> {
     const id = ++navigation
     try {
       if (mode === 'refresh') payloads.clear()
-      const payload = await payloads.get(url.pathname + url.search)
+      const pending = payloads.get(url.pathname + url.search)
+      // After the payload request has gone out (it is queued first): the server's answer is the longer wait.
+      if (mode !== 'refresh') queueMicrotask(() => headStart(url.pathname))
+      const payload = await pending
       if (id !== navigation) return
       if (payload === undefined || payload.kind === 'not-found') return fullLoad(url, mode === 'pop')
       if (payload.kind === 'redirect') {

@@ -5,6 +5,7 @@
 import { posix } from 'node:path'
 import type { Plugin } from 'vite'
 import { DATA_SCRIPT_ID } from '../runtime/environment.js'
+import type { ClientRoute } from '../client/route-table.js'
 import type { AppTree } from './routes.js'
 import type { ResolvedPluginOptions } from './options.js'
 import type { PluginState } from './state.js'
@@ -29,11 +30,20 @@ export function serverEntryCode(tree: AppTree, options: ResolvedPluginOptions): 
   ].join('\n')
 }
 
+/**
+ * The client's route table: every route's segments (handlers too, so that they outrank pages
+ * as on the server) and a page's modules, page first. Nothing else of the route goes to the browser.
+ */
+export function clientRoutes(tree: AppTree): ClientRoute[] {
+  return tree.routes.map((route) => (route.kind === 'page' ? { segments: route.segments, files: [route.file, ...route.layouts] } : { segments: route.segments }))
+}
+
 /** The hydration entry: the page under the client router, which imports other pages from the same table. */
 export function clientEntryCode(tree: AppTree, dataScriptId: string): string {
   return `import { hydratePage } from 'vite-isr/client/hydrate'
 const modules = ${importer(tree.clientFiles)}
-hydratePage(modules, ${JSON.stringify(dataScriptId)})
+const routes = ${JSON.stringify(clientRoutes(tree))}
+hydratePage(modules, ${JSON.stringify(dataScriptId)}, routes)
 `
 }
 

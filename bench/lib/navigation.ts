@@ -195,7 +195,7 @@ export function navigationTimeRow(): CustomRow {
     name: 'navigation: click to new content painted, soft ÷ full load (Chromium, fast path)',
     unit: 'ms',
     target: { op: '<=', value: 0.5 },
-    how: `fast path; real Chromium; from the click on ${INDEX} (timed in the page) to the frame that first shows ${POST}'s \`<h1>\` (Element Timing's renderTime, the same measure on both sides); soft: a \`<Link prefetch={false}>\` (its payload and chunk fetched after the click); full: \`location.assign\` from the same page, assets in the browser cache as within a site; each sample in a fresh browser context; ${TIME_ROUNDS} rounds after one unmeasured, alternating; the soft navigation to a post prefetched while in view is in the notes`,
+    how: `fast path; real Chromium; from the click on ${INDEX} (timed in the page) to the frame that first shows ${POST}'s \`<h1>\` (Element Timing's renderTime, the same measure on both sides); soft: a \`<Link prefetch={false}>\` (its payload fetched after the click; the post's code is in the browser already, brought by the prefetch of ${PREFETCHED_POST}, the same route); full: \`location.assign\` from the same page, assets in the browser cache as within a site; each sample in a fresh browser context; ${TIME_ROUNDS} rounds after one unmeasured, alternating; in the notes: the soft navigation to a post prefetched while in view, and to ${POST} with ${PREFETCHED_POST}'s prefetch refused (the post's code then loads after the click too)`,
     run: (ctx) => measureTime(ctx),
   }
 }
@@ -221,12 +221,14 @@ async function measureTime(ctx: BenchContext): Promise<Measurement> {
   const target = await startNavigationServer(ctx, 'navigation-time')
   const chromium = await sharedBrowser()
   const problems: string[] = []
-  const samples = { soft: [] as number[], prefetched: [] as number[], full: [] as number[] }
+  const samples = { soft: [] as number[], prefetched: [] as number[], cold: [] as number[], full: [] as number[] }
   const PAINTED = painted.toString()
 
-  async function ready(): Promise<{ page: Page; close: () => Promise<void> }> {
+  async function ready(options: { noPrefetch?: boolean } = {}): Promise<{ page: Page; close: () => Promise<void> }> {
     const context = await chromium.newContext()
     const page = await context.newPage()
+    // The sibling post's payload refused: nothing modulepreloads the posts' code before the click.
+    if (options.noPrefetch) await page.route((url) => payloadOf(PREFETCHED_POST)(url.href), (route) => route.abort())
     await page.goto(target.url + INDEX)
     await hydrated(page, '#to-post')
     // Let prefetches and the chunks of the first load finish: the click then competes with nothing.
@@ -237,8 +239,8 @@ async function measureTime(ctx: BenchContext): Promise<Measurement> {
 
   const sameDocument = async (page: Page) => (await page.evaluate(() => (window as unknown as { __marker?: string }).__marker)) === 'same document'
 
-  async function softOnce(selector: string, title: string): Promise<number> {
-    const { page, close } = await ready()
+  async function softOnce(selector: string, title: string, options: { noPrefetch?: boolean } = {}): Promise<number> {
+    const { page, close } = await ready(options)
     try {
       const ms = await page.evaluate(
         async ([selector, title, source]) => {
@@ -279,14 +281,15 @@ async function measureTime(ctx: BenchContext): Promise<Measurement> {
   const sides = {
     soft: () => softOnce('#to-post', 'Post 1'),
     prefetched: () => softOnce('#to-prefetched', 'Post 2'),
+    cold: () => softOnce('#to-post', 'Post 1', { noPrefetch: true }),
     full: fullOnce,
   }
   // One unmeasured round: the browser's and the server's first time through every path.
   for (const run of Object.values(sides)) await run()
   for (let round = 0; round < TIME_ROUNDS; round++) {
-    const order = round % 2 === 0 ? (['soft', 'prefetched', 'full'] as const) : (['full', 'prefetched', 'soft'] as const)
+    const order = round % 2 === 0 ? (['soft', 'prefetched', 'cold', 'full'] as const) : (['full', 'cold', 'prefetched', 'soft'] as const)
     for (const side of order) samples[side].push(await sides[side]())
-    ctx.log(`navigation time: round ${round + 1}/${TIME_ROUNDS}: soft ${samples.soft.at(-1)!.toFixed(1)} ms, prefetched ${samples.prefetched.at(-1)!.toFixed(1)} ms, full ${samples.full.at(-1)!.toFixed(1)} ms`)
+    ctx.log(`navigation time: round ${round + 1}/${TIME_ROUNDS}: soft ${samples.soft.at(-1)!.toFixed(1)} ms, prefetched ${samples.prefetched.at(-1)!.toFixed(1)} ms, code not loaded ${samples.cold.at(-1)!.toFixed(1)} ms, full ${samples.full.at(-1)!.toFixed(1)} ms`)
   }
   await target.server.close()
   const fmt = (values: number[]) => values.map((v) => v.toFixed(1)).join(', ')
@@ -296,7 +299,7 @@ async function measureTime(ctx: BenchContext): Promise<Measurement> {
     ratio: pairedRatio(samples.soft, samples.full),
     invalid: problems.length ? [...new Set(problems)].join('; ') : undefined,
     notes: [
-      `per round (ms): soft ${fmt(samples.soft)}; full ${fmt(samples.full)}; soft to a prefetched post ${fmt(samples.prefetched)} (median ${median(samples.prefetched).toFixed(1)} ms, ${pairedRatio(samples.prefetched, samples.full).toFixed(2)} of the full load)`,
+      `per round (ms): soft ${fmt(samples.soft)}; full ${fmt(samples.full)}; soft to a prefetched post ${fmt(samples.prefetched)} (median ${median(samples.prefetched).toFixed(1)} ms, ${pairedRatio(samples.prefetched, samples.full).toFixed(2)} of the full load); soft with the post's code not loaded before the click ${fmt(samples.cold)} (median ${median(samples.cold).toFixed(1)} ms, ${pairedRatio(samples.cold, samples.full).toFixed(2)} of the full load)`,
     ],
   }
 }

@@ -231,6 +231,34 @@ describe('client navigation in a real browser', () => {
     await p.close()
   })
 
+  it("starts loading the target page's code on a click while its payload is still on the way (prefetch={false})", async () => {
+    const p = await openPage(browser, `${server.url}/`)
+    const about = `/_isr/data/${server.isr.buildId}/about.json`
+    const { scripts } = (await (await fetch(`${server.url}${about}`)).json()) as { scripts: string[] }
+    await p.page.waitForLoadState('networkidle')
+    const loaded = new Set(p.requests.map((r) => new URL(r.url()).pathname))
+    // The About page's own chunks: none of them is loaded before the click (no prefetch).
+    const chunks = scripts.filter((script) => !loaded.has(script))
+    expect(chunks.length).toBeGreaterThan(0)
+    const requested = () => p.requests.map((r) => new URL(r.url()).pathname)
+    // The payload is held until the page's chunks have been asked for: with a router that waits for
+    // the payload before importing, they never are, and the payload goes out after 10 s instead.
+    let chunksBeforePayload: string[] = []
+    await p.page.route(`**${about}`, async (route) => {
+      const deadline = Date.now() + 10_000
+      while (!chunks.every((chunk) => requested().includes(chunk)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+      chunksBeforePayload = chunks.filter((chunk) => requested().includes(chunk))
+      await route.continue()
+    })
+    await p.page.click('#nav-about')
+    await expect.poll(() => heading(p.page), { timeout: 20_000 }).toBe('About')
+    expect(chunksBeforePayload).toEqual(chunks)
+    expect(p.payloads()).toEqual([about])
+    expect(await p.marker()).toBe('same document')
+    expect(p.errors).toEqual([])
+    await p.close()
+  })
+
   it('works with JavaScript disabled: a Link is a plain link', async () => {
     const p = await openPage(browser, `${server.url}/`, { javaScriptEnabled: false })
     await p.page.click('#to-one')
