@@ -7,9 +7,19 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isRunnableDevEnvironment, type Connect, type Plugin, type ViteDevServer } from 'vite'
-import { createEnvironment, createLogger, DEV_BUILD_ID, createNullCacheHandler, registerRevalidationTarget, StaticParamsError, type Environment } from '../runtime/environment.js'
+import {
+  createEnvironment,
+  createLogger,
+  DEV_BUILD_ID,
+  createNullCacheHandler,
+  registerRevalidationTarget,
+  StaticParamsError,
+  type DevServing,
+  type Environment,
+} from '../runtime/environment.js'
 import type { Logger } from '../runtime/inspect/debug.js'
 import type { RouteDefinition, ServerEntry } from '../runtime/routes/route-table.js'
+import { createShellRenders, type ShellRenders } from './dev-shell.js'
 import { CLIENT_ENTRY_ID } from './entries.js'
 import type { AppTree } from './routes.js'
 import type { PluginState } from './state.js'
@@ -60,6 +70,7 @@ export function devPlugin(state: PluginState): Plugin {
       const close = server.close.bind(server)
       server.close = () => {
         unregister()
+        shells.clear()
         current?.then(({ env }) => env.close(), () => {})
         return close()
       }
@@ -67,6 +78,8 @@ export function devPlugin(state: PluginState): Plugin {
       /** Each request's `next`, for a render that fails: Vite's error page and overlay answer it. */
       const nextOf = new WeakMap<IncomingMessage, Connect.NextFunction>()
       const store = createNullCacheHandler()
+      /** Renders loading shells started, for their payload requests (dev-shell.ts); shared by every version of the app. */
+      const shells: DevServing['shells'] & Pick<ShellRenders<unknown>, 'clear'> = createShellRenders()
       /**
        * The paths `generateStaticParams` gives each route with `dynamicParams = false`, asked
        * once per version of the page module: a 404 is decided as production decides it, from
@@ -85,6 +98,8 @@ export function devPlugin(state: PluginState): Plugin {
 
       const appPrefix = `${state.root}/${state.options.appDir}/`
       server.watcher.on('all', (event, file) => {
+        // A held render was made by the code before the edit.
+        shells.clear()
         if (file.replaceAll('\\', '/').startsWith(appPrefix)) {
           current = null
           state.invalidateTree()
@@ -131,6 +146,7 @@ export function devPlugin(state: PluginState): Plugin {
                 const next = nextOf.get(req)
                 if (next) next(error)
               },
+              shells,
             },
           },
         )
