@@ -2,17 +2,21 @@
  * `vite` (dev): requests go through the runtime's one serving pipeline, as in production,
  * over a store that keeps nothing: pages and route handlers render on every request through
  * Vite's SSR module runner, with HMR in the browser, as in `next dev`. Routing, 404s,
- * redirects, headers and status codes are production's; what dev adds is its own: the
- * request log, HMR, Vite's overlay for a broken route or a failed render, `quiet`.
+ * redirects, headers and status codes are production's, and so are the loading shell of
+ * `fallback = 'shell'` routes and draft mode; what dev adds is its own: the request log, HMR,
+ * Vite's overlay for a broken route or a failed render, `quiet`, and holding the render a
+ * shell started for its payload request (dev-shell.ts), since the store keeps nothing.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { isRunnableDevEnvironment, type Connect, type Plugin, type ViteDevServer } from 'vite'
+import { isRunnableDevEnvironment, loadEnv, type Connect, type Plugin, type ViteDevServer } from 'vite'
 import {
+  createDraftMode,
   createEnvironment,
   createLogger,
   DEV_BUILD_ID,
   createNullCacheHandler,
   registerRevalidationTarget,
+  resolveDraftSecret,
   StaticParamsError,
   type DevServing,
   type Environment,
@@ -80,6 +84,11 @@ export function devPlugin(state: PluginState): Plugin {
       const store = createNullCacheHandler()
       /** Renders loading shells started, for their payload requests (dev-shell.ts); shared by every version of the app. */
       const shells: DevServing['shells'] & Pick<ShellRenders<unknown>, 'clear'> = createShellRenders()
+      // Draft mode as production has it, with production's secret: ISR_DRAFT_SECRET, from the
+      // environment or Vite's .env files (the environment wins, as Vite has it).
+      const warnings: string[] = []
+      const draft = createDraftMode({ secret: resolveDraftSecret(undefined, warnings, loadEnv(server.config.mode, server.config.envDir, 'ISR_DRAFT_SECRET')), now: Date.now })
+      for (const warning of warnings) log.warn(warning)
       /**
        * The paths `generateStaticParams` gives each route with `dynamicParams = false`, asked
        * once per version of the page module: a 404 is decided as production decides it, from
@@ -148,6 +157,7 @@ export function devPlugin(state: PluginState): Plugin {
               },
               shells,
             },
+            draft,
           },
         )
         return { env, tree }
