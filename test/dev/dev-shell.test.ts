@@ -125,17 +125,41 @@ describe("fallback = 'shell' in vite dev", () => {
     expect(renders('broken')).toBe(2)
   })
 
+  it("renders the payload with the page's new code when the page was edited after its shell was served", async () => {
+    const file = join(dev.dir, 'app/late/[id]/page.tsx')
+    const source = readFileSync(file, 'utf8')
+    const title = 'title: `Late post ${params.id}`'
+    expect(source).toContain(title)
+    const open = (openGate = closeGate())
+    expect(await (await getShell('/late/g')).text()).toContain(LOADING)
+    // the shell's render runs the loader as it was
+    await expect.poll(() => renders('g')).toBe(1)
+    try {
+      writeFileSync(file, source.replace(title, 'title: `Edited post ${params.id}`'))
+      open()
+      // the edit has reached the server's module graph
+      await expect.poll(async () => await (await get('/late/probe', GOOGLEBOT)).text(), { timeout: 10_000, interval: 100 }).toContain('Edited post probe')
+      expect((await (await payload('/late/g')).json()).data.title).toBe('Edited post g')
+    } finally {
+      writeFileSync(file, source)
+    }
+  })
+
   it('serves the shell again once the failing page is fixed on disk', async () => {
     const file = join(dev.dir, 'app/late/[id]/page.tsx')
     const source = readFileSync(file, 'utf8')
     const failing = "if (params.id === 'broken') throw new Error('the source of this post is down')"
     expect(source).toContain(failing)
-    expect((await get('/late/broken')).status).toBe(500)
-    writeFileSync(file, source.replace(failing, ''))
-    // the edit reaches the server's module graph
-    await expect.poll(async () => (await get('/late/broken', GOOGLEBOT)).status, { timeout: 10_000, interval: 100 }).toBe(200)
-    const shell = await getShell('/late/broken')
-    expect(await shell.text()).toContain(LOADING)
-    expect((await (await payload('/late/broken')).json()).data).toEqual({ id: 'broken', title: 'Late post broken' })
+    expect((await get('/late/broken', GOOGLEBOT)).status).toBe(500)
+    try {
+      writeFileSync(file, source.replace(failing, ''))
+      // the edit reaches the server's module graph
+      await expect.poll(async () => (await get('/late/broken', GOOGLEBOT)).status, { timeout: 10_000, interval: 100 }).toBe(200)
+      const shell = await getShell('/late/broken')
+      expect(await shell.text()).toContain(LOADING)
+      expect((await (await payload('/late/broken')).json()).data).toEqual({ id: 'broken', title: 'Late post broken' })
+    } finally {
+      writeFileSync(file, source)
+    }
   })
 })
