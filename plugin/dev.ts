@@ -2,14 +2,28 @@
  * `vite` (dev): requests go through the runtime's one serving pipeline, as in production,
  * over a store that keeps nothing: pages and route handlers render on every request through
  * Vite's SSR module runner, with HMR in the browser, as in `next dev`. Routing, 404s,
- * redirects, headers and status codes are production's; what dev adds is its own: the
- * request log, HMR, Vite's overlay for a broken route or a failed render, `quiet`.
+ * redirects, headers and status codes are production's, and so are the loading shell of
+ * `fallback = 'shell'` routes and draft mode; what dev adds is its own: the request log, HMR,
+ * Vite's overlay for a broken route or a failed render, `quiet`, and holding the render a
+ * shell started for its payload request (dev-shell.ts), since the store keeps nothing.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { isRunnableDevEnvironment, type Connect, type Plugin, type ViteDevServer } from 'vite'
-import { createEnvironment, createLogger, DEV_BUILD_ID, createNullCacheHandler, registerRevalidationTarget, StaticParamsError, type Environment } from '../runtime/environment.js'
+import { isRunnableDevEnvironment, loadEnv, type Connect, type Plugin, type ViteDevServer } from 'vite'
+import {
+  createDraftMode,
+  createEnvironment,
+  createLogger,
+  DEV_BUILD_ID,
+  createNullCacheHandler,
+  registerRevalidationTarget,
+  resolveDraftSecret,
+  StaticParamsError,
+  type DevServing,
+  type Environment,
+} from '../runtime/environment.js'
 import type { Logger } from '../runtime/inspect/debug.js'
 import type { RouteDefinition, ServerEntry } from '../runtime/routes/route-table.js'
+import { createShellRenders, type ShellRenders } from './dev-shell.js'
 import { CLIENT_ENTRY_ID } from './entries.js'
 import type { AppTree } from './routes.js'
 import type { PluginState } from './state.js'
@@ -60,6 +74,7 @@ export function devPlugin(state: PluginState): Plugin {
       const close = server.close.bind(server)
       server.close = () => {
         unregister()
+        shells.clear()
         current?.then(({ env }) => env.close(), () => {})
         return close()
       }
@@ -67,6 +82,13 @@ export function devPlugin(state: PluginState): Plugin {
       /** Each request's `next`, for a render that fails: Vite's error page and overlay answer it. */
       const nextOf = new WeakMap<IncomingMessage, Connect.NextFunction>()
       const store = createNullCacheHandler()
+      /** Renders loading shells started, for their payload requests (dev-shell.ts); shared by every version of the app. */
+      const shells: DevServing['shells'] & Pick<ShellRenders<unknown>, 'clear'> = createShellRenders()
+      // Draft mode as production has it, with production's secret: ISR_DRAFT_SECRET, from the
+      // environment or Vite's .env files (the environment wins, as Vite has it).
+      const warnings: string[] = []
+      const draft = createDraftMode({ secret: resolveDraftSecret(undefined, warnings, loadEnv(server.config.mode, server.config.envDir, 'ISR_DRAFT_SECRET')), now: Date.now })
+      for (const warning of warnings) log.warn(warning)
       /**
        * The paths `generateStaticParams` gives each route with `dynamicParams = false`, asked
        * once per version of the page module: a 404 is decided as production decides it, from
@@ -85,6 +107,8 @@ export function devPlugin(state: PluginState): Plugin {
 
       const appPrefix = `${state.root}/${state.options.appDir}/`
       server.watcher.on('all', (event, file) => {
+        // A held render was made by the code before the edit.
+        shells.clear()
         if (file.replaceAll('\\', '/').startsWith(appPrefix)) {
           current = null
           state.invalidateTree()
@@ -131,7 +155,9 @@ export function devPlugin(state: PluginState): Plugin {
                 const next = nextOf.get(req)
                 if (next) next(error)
               },
+              shells,
             },
+            draft,
           },
         )
         return { env, tree }

@@ -45,7 +45,8 @@ export { isCachedRouteHandler, routeRegex } from './routes/route-table.js'
 export { UncachedResponse } from './render/route-entry.js'
 export { DEV_BUILD_ID } from './render/render.js'
 export { StaticParamsError, type StaticPath } from './routes/static-params.js'
-export { EXPIRE_TIME_RULE, normalizeExpireTime } from './options.js'
+export { EXPIRE_TIME_RULE, normalizeExpireTime, resolveDraftSecret } from './options.js'
+export { createDraftMode } from './serve/draft-mode.js'
 export { ONE_YEAR_SECONDS } from './cache/defaults.js'
 export type { DevServing }
 
@@ -84,7 +85,7 @@ export interface EnvironmentOptions {
   inspector?: ResolvedInspectorOptions
   /** Set by the dev server (see `DevServing`). */
   dev?: DevServing
-  /** Draft mode (its cookie's secret); none in dev and in the prerender. */
+  /** Draft mode (its cookie's secret); none in the prerender. */
   draft?: DraftModeServer
   /** The bound on concurrent page renders (`renderConcurrency`); none in dev and in the prerender. */
   renderLimiter?: RenderLimiter

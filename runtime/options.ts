@@ -336,7 +336,7 @@ function resolveInspector(option: ISRHandlerOptions['inspector'], warnings: stri
 }
 
 /** As the inspector's token: a wrong value in the code throws, a wrong environment only warns. */
-function resolveDraftSecret(option: unknown, warnings: string[], env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function resolveDraftSecret(option: unknown, warnings: string[], env: NodeJS.ProcessEnv = process.env): string | undefined {
   check(
     option === undefined || (typeof option === 'string' && option.length >= MIN_DRAFT_SECRET_LENGTH),
     `draftModeSecret must be a string of at least ${MIN_DRAFT_SECRET_LENGTH} characters (got ${typeof option === 'string' ? `${option.length} characters` : typeof option}); generate one with \`openssl rand -hex 32\``,

@@ -63,6 +63,14 @@ export interface PageServerOptions {
  */
 export interface DevServing {
   renderFailed(req: IncomingMessage, res: ServerResponse, error: unknown): void
+  /**
+   * The render a loading shell started, held for the payload request the shell makes once
+   * hydrated: with nothing stored, that request would otherwise render the page again.
+   */
+  shells: {
+    hold(key: string, render: Promise<Resolved>): void
+    join(key: string): Promise<Resolved> | undefined
+  }
 }
 
 const BUSY_WARNING_INTERVAL_MS = 60_000
@@ -303,11 +311,10 @@ export function createPageServer(options: PageServerOptions): PageServer {
    * Whether a miss of `target` answers the loading shell (SPEC §9): a `fallback = 'shell'`
    * route's HTML asked by a browser. Crawlers get the full page, blocking, so no search engine
    * indexes a shell; after a failed render the page's own answer (the error page) is due, not
-   * another shell whose payload would fail again; dev keeps nothing, so its payload request
-   * would render the page a second time.
+   * another shell whose payload would fail again.
    */
   const wantsShell = (req: IncomingMessage, target: PageTarget): boolean =>
-    target.match.route.fallback === 'shell' && target.representation === undefined && dev === undefined && !isBot(req.headers['user-agent']) && !swr.failing(target.key)
+    target.match.route.fallback === 'shell' && target.representation === undefined && !isBot(req.headers['user-agent']) && !swr.failing(target.key)
 
   /**
    * The shell, at once: 200, a MISS (the cache had no page), stored by no one. The render it
@@ -324,6 +331,7 @@ export function createPageServer(options: PageServerOptions): PageServer {
         res.end(req.method === 'HEAD' ? undefined : body)
         // The render goes on for the payload request and everyone after; its failure is logged by the core.
         page.catch(() => {})
+        dev?.shells.hold(target.key, page)
       },
       (error: unknown) => {
         log.error(`rendering the loading shell of ${target.pathname} failed; the request waits for the page`, error)
@@ -363,11 +371,14 @@ export function createPageServer(options: PageServerOptions): PageServer {
       // A draft request renders per request; its answer is private, no-store, and never stored.
       const isDraft = !sync && draft !== undefined && draft.verify(req)
       if (match.route.revalidate === 0 || isDraft) return sync ? false : serveDynamic(req, res, target, isDraft).catch((error) => fail(req, res, error, pathname))
+      // Dev stores nothing: a payload request takes the render its page's shell started.
+      const held = dev !== undefined && target.representation === 'payload' ? dev.shells.join(target.key) : undefined
       let resolved: Resolved | Promise<Resolved> | undefined
       // Settles when the read turns out a miss (the render has started by then), for the shell.
       let missed: Promise<true> | undefined
       try {
         if (sync) resolved = swr.get(target.key, target.generate, pathname, SYNC_READ)
+        else if (held !== undefined) resolved = held
         else if (wantsShell(req, target)) {
           let onMiss!: () => void
           missed = new Promise<true>((resolve) => (onMiss = () => resolve(true)))
