@@ -51,6 +51,8 @@ describe('two instances on one Redis', () => {
     await state(A, path)
     await settled(path)
     const counts = tally('cluster: stale storm split across 2 instances')
+    const timeouts = () => A.grep(/timed out/).length + B.grep(/timed out/).length
+    let timedOutBefore = timeouts()
     for (let run = 0; run < RUNS; run++) {
       const before = await total(path)
       const delayMs = randomInt(0, 30)
@@ -64,7 +66,13 @@ describe('two instances on one Redis', () => {
       }
       await Promise.all(sent)
       await settled(path)
-      counts.add((await total(path)) - before, 1, `(render ${delayMs}ms, ${size} requests)`)
+      const renders = (await total(path)) - before
+      // A render over RENDER_TIMEOUT (a loaded machine can stall one) fails and is retried
+      // after the back-off, by design: each such timeout allows one more render, no more.
+      const timedOut = timeouts() - timedOutBefore
+      timedOutBefore += timedOut
+      if (timedOut === 0) counts.add(renders, 1, `(render ${delayMs}ms, ${size} requests)`)
+      else counts.within(renders, 1, 1 + timedOut, `(render ${delayMs}ms, ${size} requests, ${timedOut} timed out)`)
     }
     expect(counts.report()).toEqual([])
   }, 60_000 + RUNS * 2_000)
