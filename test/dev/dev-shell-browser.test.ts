@@ -119,6 +119,9 @@ describe("fallback = 'shell' in vite dev, in Chromium", () => {
       expect(await page.textContent('#loading')).toBe('Loading the post…')
       await connected
       edit('<h1>{data.title}</h1>', '<h1>{data.title} <span id="first-edit">edited on the shell</span></h1>')
+      // Vite has seen the edit before the page's code is asked for: otherwise, on a busy
+      // machine, the browser could import the old module while the watcher is still behind.
+      await expect.poll(async () => (await dev.get('/app/late/%5Bid%5D/page.tsx')).text(), { timeout: 15_000 }).toContain('first-edit')
       open()
       await page.locator('#first-edit').waitFor({ timeout: 15_000 })
       expect(await page.textContent('#late-body')).toBe('The content of edited')
