@@ -71,7 +71,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     async close() {
       await server.close()
       // Vite's dependency optimizer may still be writing its cache folder as the server closes.
-      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
+      // A scratch folder left behind is not the test's failure (test/.tmp is cleared by the next run).
+      try {
+        rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
+      } catch {}
     },
   }
 }
