@@ -3,7 +3,7 @@
  * HTTP. Pages and route handlers render on every request, nothing is cached, HMR is wired
  * in, edits on disk show on the next request, and failures answer instead of hanging.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -156,14 +156,8 @@ describe('vite dev server', () => {
     const file = join(dir, 'app/static/page.tsx')
     const before = await (await get('/static')).text()
     expect(before).toContain('A static page, cached until revalidated on demand.')
-    writeFileSync(file, readFileSync(file, 'utf8').replace('A static page, cached until revalidated on demand.', 'Edited in dev, seen at once.'))
-    const deadline = Date.now() + 10_000
     let html = ''
-    while (Date.now() < deadline) {
-      html = await (await get('/static')).text()
-      if (html.includes('Edited in dev')) break
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
+    await dev.write(file, readFileSync(file, 'utf8').replace('A static page, cached until revalidated on demand.', 'Edited in dev, seen at once.'), async () => (html = await (await get('/static')).text()).includes('Edited in dev'))
     expect(html).toContain('Edited in dev, seen at once.')
     expect(html).not.toContain('A static page, cached until')
   })
@@ -210,8 +204,7 @@ describe('vite dev server', () => {
       )
     expect(counted('')).not.toBe(original)
     try {
-      writeFileSync(file, counted("{ slug: 'a' }, { slug: 'c' }"))
-      await expect.poll(async () => (await get('/fixed/c')).status, { timeout: 10_000, interval: 100 }).toBe(200)
+      await dev.write(file, counted("{ slug: 'a' }, { slug: 'c' }"), async () => (await get('/fixed/c')).status === 200)
       const before = calls()
       expect(before).toBeGreaterThan(0)
       for (let i = 0; i < 5; i++) {
@@ -221,12 +214,11 @@ describe('vite dev server', () => {
       }
       expect(calls()).toBe(before)
 
-      writeFileSync(file, counted("{ slug: 'a' }, { slug: 'd' }"))
-      await expect.poll(async () => (await get('/fixed/d')).status, { timeout: 10_000, interval: 100 }).toBe(200)
+      await dev.write(file, counted("{ slug: 'a' }, { slug: 'd' }"), async () => (await get('/fixed/d')).status === 200)
       expect((await get('/fixed/c')).status).toBe(404)
       expect(calls()).toBeGreaterThan(before)
     } finally {
-      writeFileSync(file, original)
+      await dev.write(file, original, async () => (await get('/fixed/c')).status === 404 && (await get('/fixed/d')).status === 404)
     }
   })
 

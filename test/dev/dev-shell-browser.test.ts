@@ -25,11 +25,11 @@ function closeGate(): () => void {
   return open
 }
 
-/** Rewrite the page file on disk, failing loudly if the text to replace is not there. */
-function edit(from: string, to: string): void {
+/** The page file's source with `from` replaced, failing loudly if it is not there. */
+function edited(from: string, to: string): string {
   const source = readFileSync(pageFile, 'utf8')
   if (!source.includes(from)) throw new Error(`${from} is not in ${pageFile}:\n${source}`)
-  writeFileSync(pageFile, source.replace(from, to))
+  return source.replace(from, to)
 }
 
 /** Document loads (a soft update is none), page errors and failed requests of `page`. */
@@ -118,10 +118,11 @@ describe("fallback = 'shell' in vite dev, in Chromium", () => {
       await page.goto(`${dev.url}/late/edited`)
       expect(await page.textContent('#loading')).toBe('Loading the post…')
       await connected
-      edit('<h1>{data.title}</h1>', '<h1>{data.title} <span id="first-edit">edited on the shell</span></h1>')
       // Vite has seen the edit before the page's code is asked for: otherwise, on a busy
       // machine, the browser could import the old module while the watcher is still behind.
-      await expect.poll(async () => (await dev.get('/app/late/%5Bid%5D/page.tsx')).text(), { timeout: 15_000 }).toContain('first-edit')
+      await dev.write(pageFile, edited('<h1>{data.title}</h1>', '<h1>{data.title} <span id="first-edit">edited on the shell</span></h1>'), async () =>
+        (await (await dev.get('/app/late/%5Bid%5D/page.tsx')).text()).includes('first-edit'),
+      )
       open()
       await page.locator('#first-edit').waitFor({ timeout: 15_000 })
       expect(await page.textContent('#late-body')).toBe('The content of edited')
@@ -130,8 +131,7 @@ describe("fallback = 'shell' in vite dev, in Chromium", () => {
       await page.click('#root-count')
       await expect.poll(() => page.textContent('#root-count')).toBe('root 1')
       await page.evaluate(() => ((window as unknown as { __notReloaded: boolean }).__notReloaded = true))
-      edit('<span id="first-edit">edited on the shell</span>', '<span id="second-edit">edited on the page</span>')
-      await page.locator('#second-edit').waitFor({ timeout: 15_000 })
+      await dev.write(pageFile, edited('<span id="first-edit">edited on the shell</span>', '<span id="second-edit">edited on the page</span>'), async () => (await page.locator('#second-edit').count()) > 0)
       expect(await page.textContent('#root-count')).toBe('root 1')
       expect(await page.evaluate(() => (window as unknown as { __notReloaded?: boolean }).__notReloaded)).toBe(true)
       expect(problems).toEqual([])

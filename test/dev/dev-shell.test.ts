@@ -135,13 +135,15 @@ describe("fallback = 'shell' in vite dev", () => {
     // the shell's render runs the loader as it was
     await expect.poll(() => renders('g')).toBe(1)
     try {
-      writeFileSync(file, source.replace(title, 'title: `Edited post ${params.id}`'))
+      const edited = source.replace(title, 'title: `Edited post ${params.id}`')
+      writeFileSync(file, edited)
       open()
-      // the edit has reached the server's module graph
-      await expect.poll(async () => await (await get('/late/probe', GOOGLEBOT)).text(), { timeout: 10_000, interval: 100 }).toContain('Edited post probe')
+      // the edit has reached the server's module graph (the gate holds every render until open)
+      await dev.write(file, edited, async () => (await (await get('/late/probe', GOOGLEBOT)).text()).includes('Edited post probe'))
       expect((await (await payload('/late/g')).json()).data.title).toBe('Edited post g')
     } finally {
-      writeFileSync(file, source)
+      open()
+      await dev.write(file, source, async () => (await (await get('/late/probe', GOOGLEBOT)).text()).includes('Late post probe'))
     }
   })
 
@@ -152,14 +154,12 @@ describe("fallback = 'shell' in vite dev", () => {
     expect(source).toContain(failing)
     expect((await get('/late/broken', GOOGLEBOT)).status).toBe(500)
     try {
-      writeFileSync(file, source.replace(failing, ''))
-      // the edit reaches the server's module graph
-      await expect.poll(async () => (await get('/late/broken', GOOGLEBOT)).status, { timeout: 10_000, interval: 100 }).toBe(200)
+      await dev.write(file, source.replace(failing, ''), async () => (await get('/late/broken', GOOGLEBOT)).status === 200)
       const shell = await getShell('/late/broken')
       expect(await shell.text()).toContain(LOADING)
       expect((await (await payload('/late/broken')).json()).data).toEqual({ id: 'broken', title: 'Late post broken' })
     } finally {
-      writeFileSync(file, source)
+      await dev.write(file, source, async () => (await get('/late/broken', GOOGLEBOT)).status === 500)
     }
   })
 })

@@ -2,7 +2,7 @@
  * A real Vite dev server (`vite`) on a scratch copy of a fixture, listening on 127.0.0.1 and a
  * free port, driven over HTTP. Each dev test starts its own here.
  */
-import { rmSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { createServer, type InlineConfig, type ViteDevServer } from 'vite'
@@ -31,8 +31,34 @@ export interface DevServer {
   dir: string
   /** A request with `redirect: 'manual'` and a 15 s bound. */
   get(path: string, init?: RequestInit): Promise<Response>
+  /**
+   * Write `content` to `file` and wait until `seen()` is true, failing after `timeout` ms.
+   * Vite's watcher drops a second change to a file made within 50 ms of the first (chokidar's
+   * throttle), so on a busy machine an edit that follows another closely may never reach the
+   * server: the write is repeated every second until it is seen.
+   */
+  write(file: string, content: string, seen: () => boolean | Promise<boolean>, timeout?: number): Promise<void>
   /** Close the server and remove the scratch copy. */
   close(): Promise<void>
+}
+
+export async function writeUntilSeen(file: string, content: string, seen: () => boolean | Promise<boolean>, timeout = 15_000): Promise<void> {
+  const deadline = Date.now() + timeout
+  let written = 0
+  let last: unknown
+  while (Date.now() < deadline) {
+    if (Date.now() - written >= 1_000) {
+      writeFileSync(file, content)
+      written = Date.now()
+    }
+    try {
+      if (await seen()) return
+    } catch (error) {
+      last = error
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`the dev server did not take up the edit of ${file} within ${timeout} ms`, { cause: last })
 }
 
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
@@ -68,6 +94,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     url,
     dir,
     get: (path, init) => fetch(url + path, { redirect: 'manual', signal: AbortSignal.timeout(15_000), ...init }),
+    write: writeUntilSeen,
     async close() {
       await server.close()
       // Vite's dependency optimizer may still be writing its cache folder as the server closes.
