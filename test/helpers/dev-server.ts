@@ -96,6 +96,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     get: (path, init) => fetch(url + path, { redirect: 'manual', signal: AbortSignal.timeout(15_000), ...init }),
     write: writeUntilSeen,
     async close() {
+      await optimizerIdle(server)
       await server.close()
       // Vite's dependency optimizer may still be writing its cache folder as the server closes.
       // A scratch folder left behind is not the test's failure (test/.tmp is cleared by the next run).
@@ -104,4 +105,22 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       } catch {}
     },
   }
+}
+
+/**
+ * Vite's dependency optimizer runs in the background from the server's start. Closed while it
+ * writes its cache folder, rolldown fails to write into the folder Vite has removed, and that
+ * rejection surfaces as an unhandled error of the test run: wait (boundedly) for its run to end.
+ */
+async function optimizerIdle(server: ViteDevServer, bound = 10_000): Promise<void> {
+  const optimizer = server.environments.client?.depsOptimizer
+  if (!optimizer) return
+  const idle = (async () => {
+    await optimizer.scanProcessing
+    const { discovered, optimized } = optimizer.metadata
+    await Promise.all([...Object.values(discovered), ...Object.values(optimized)].map((dep) => dep.processing))
+  })().catch(() => {})
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([idle, new Promise((resolve) => (timer = setTimeout(resolve, bound)))])
+  clearTimeout(timer)
 }
