@@ -7,6 +7,7 @@
  * Vite's overlay for a broken route or a failed render, `quiet`, and holding the render a
  * shell started for its payload request (dev-shell.ts), since the store keeps nothing.
  */
+import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isRunnableDevEnvironment, loadEnv, type Connect, type Plugin, type ViteDevServer } from 'vite'
 import {
@@ -15,6 +16,7 @@ import {
   createLogger,
   DEV_BUILD_ID,
   createNullCacheHandler,
+  MIN_DRAFT_SECRET_LENGTH,
   registerRevalidationTarget,
   resolveDraftSecret,
   StaticParamsError,
@@ -85,9 +87,15 @@ export function devPlugin(state: PluginState): Plugin {
       /** Renders loading shells started, for their payload requests (dev-shell.ts); shared by every version of the app. */
       const shells: DevServing['shells'] & Pick<ShellRenders<unknown>, 'clear'> = createShellRenders()
       // Draft mode as production has it, with production's secret: ISR_DRAFT_SECRET, from the
-      // environment or Vite's .env files (the environment wins, as Vite has it).
+      // environment or Vite's .env files (the environment wins, as Vite has it). With none set,
+      // a key of this server's own, as `next dev` makes its preview keys: draft mode works
+      // without setup, and its cookies end with the server. The key is kept in memory only. A
+      // secret set too short stays production's mistake: a warning, and draft mode off.
       const warnings: string[] = []
-      const draft = createDraftMode({ secret: resolveDraftSecret(undefined, warnings, loadEnv(server.config.mode, server.config.envDir, 'ISR_DRAFT_SECRET')), now: Date.now })
+      const loaded = loadEnv(server.config.mode, server.config.envDir, 'ISR_DRAFT_SECRET')
+      const configured = resolveDraftSecret(undefined, warnings, loaded)
+      const unset = loaded.ISR_DRAFT_SECRET === undefined || loaded.ISR_DRAFT_SECRET === ''
+      const draft = createDraftMode({ secret: configured ?? (unset ? randomBytes(MIN_DRAFT_SECRET_LENGTH).toString('hex') : undefined), now: Date.now })
       for (const warning of warnings) log.warn(warning)
       /**
        * The paths `generateStaticParams` gives each route with `dynamicParams = false`, asked

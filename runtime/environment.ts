@@ -47,7 +47,7 @@ export { DEV_BUILD_ID } from './render/render.js'
 export { StaticParamsError, type StaticPath } from './routes/static-params.js'
 export { EXPIRE_TIME_RULE, normalizeExpireTime, resolveDraftSecret } from './options.js'
 export { createDraftMode } from './serve/draft-mode.js'
-export { ONE_YEAR_SECONDS } from './cache/defaults.js'
+export { MIN_DRAFT_SECRET_LENGTH, ONE_YEAR_SECONDS } from './cache/defaults.js'
 export type { DevServing }
 
 /** Where an environment's app comes from: a build on disk, the build being made, or Vite in dev. */

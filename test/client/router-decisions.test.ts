@@ -102,7 +102,14 @@ describe('the payload cache and prefetch queue', () => {
       saveData: () => options.saveData === true,
     })
     const tick = () => new Promise((r) => setTimeout(r, 0))
-    return { cache, started, release, tick, advance: (ms: number) => (time += ms) }
+    /** Navigate to `path` and let its fetch answer, reusable for `maxAgeMs`. */
+    const fetched = async (path: string, maxAgeMs: number) => {
+      const payload = cache.get(path)
+      await tick()
+      release.get(path)!(maxAgeMs)
+      return payload
+    }
+    return { cache, started, release, tick, fetched, advance: (ms: number) => (time += ms) }
   }
 
   it('prefetches a few at a time, each payload once, and queues the rest in order', async () => {
@@ -135,11 +142,8 @@ describe('the payload cache and prefetch queue', () => {
   })
 
   it('reuses a payload while it is younger than its window, then fetches it again', async () => {
-    const { cache, started, release, advance, tick } = setup()
-    const first = cache.get('/a')
-    await tick()
-    release.get('/a')!(60_000)
-    await first
+    const { cache, started, fetched, advance, tick } = setup()
+    await fetched('/a', 60_000)
     advance(59_000)
     expect(await cache.get('/a')).toBe('payload of /a')
     cache.prefetch('/a')
@@ -151,11 +155,8 @@ describe('the payload cache and prefetch queue', () => {
   })
 
   it('keeps nothing that may not be reused (no-store), and prefetches nothing on Save-Data', async () => {
-    const { cache, started, release, tick } = setup()
-    const first = cache.get('/a')
-    await tick()
-    release.get('/a')!(0)
-    await first
+    const { cache, started, fetched, tick } = setup()
+    await fetched('/a', 0)
     void cache.get('/a')
     await tick()
     expect(started).toEqual(['/a', '/a'])
@@ -202,11 +203,8 @@ describe('the payload cache and prefetch queue', () => {
   })
 
   it("shares a cached page's payload between the queries of its path (the server ignores them too)", async () => {
-    const { cache, started, release, tick } = setup()
-    const first = cache.get('/blog/1?utm=a')
-    await tick()
-    release.get('/blog/1?utm=a')!(60_000)
-    await first
+    const { cache, started, fetched, tick } = setup()
+    await fetched('/blog/1?utm=a', 60_000)
     expect(await cache.get('/blog/1')).toBe('payload of /blog/1?utm=a')
     expect(await cache.get('/blog/1?utm=b')).toBe('payload of /blog/1?utm=a')
     cache.prefetch('/blog/1?utm=c')

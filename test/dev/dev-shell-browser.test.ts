@@ -9,21 +9,11 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { hydrated, launchBrowser } from '../helpers/browser.js'
 import { startDevServer, type DevServer } from '../helpers/dev-server.js'
-
-/** The fixture's loader waits on `__lateGate` and counts its calls in `__lateRenders` (the SSR runner shares this process). */
-const g = globalThis as { __lateGate?: Promise<void>; __lateRenders?: Record<string, number> }
-const renders = (id: string) => g.__lateRenders?.[id] ?? 0
+import { closeGate, openGate, renders, resetLateRoute } from '../helpers/late-route.js'
 
 let browser: Browser
 let dev: DevServer
 let pageFile: string
-let openGate: (() => void) | undefined
-
-function closeGate(): () => void {
-  let open!: () => void
-  g.__lateGate = new Promise<void>((resolve) => (open = resolve))
-  return open
-}
 
 /** The page file's source with `from` replaced, failing loudly if it is not there. */
 function edited(from: string, to: string): string {
@@ -70,18 +60,14 @@ afterAll(async () => {
   await dev?.close()
 })
 
-afterEach(() => {
-  openGate?.()
-  openGate = undefined
-  g.__lateGate = undefined
-})
+afterEach(openGate)
 
 describe("fallback = 'shell' in vite dev, in Chromium", () => {
   it('shows the loading shell, then the page in place without a reload, rendered once', async () => {
-    g.__lateRenders = {}
+    resetLateRoute()
     const page = await browser.newPage()
     const { documents, problems } = watch(page)
-    const open = (openGate = closeGate())
+    const open = closeGate()
     await page.goto(`${dev.url}/late/held`)
     expect(await page.textContent('#loading')).toBe('Loading the post…')
     await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true))
@@ -97,7 +83,7 @@ describe("fallback = 'shell' in vite dev, in Chromium", () => {
   })
 
   it('renders a path once when the render ends before the shell asks for its payload', async () => {
-    g.__lateRenders = {}
+    resetLateRoute()
     const page = await browser.newPage()
     const { documents, problems } = watch(page)
     await page.goto(`${dev.url}/late/quick`)
@@ -113,7 +99,7 @@ describe("fallback = 'shell' in vite dev, in Chromium", () => {
     const page = await browser.newPage()
     const { problems } = watch(page)
     try {
-      const open = (openGate = closeGate())
+      const open = closeGate()
       const connected = connectedTo(page)
       await page.goto(`${dev.url}/late/edited`)
       expect(await page.textContent('#loading')).toBe('Loading the post…')

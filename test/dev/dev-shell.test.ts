@@ -9,27 +9,11 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startDevServer, type DevServer } from '../helpers/dev-server.js'
+import { BROWSER, closeGate, expectFullPage, GOOGLEBOT, LOADING, openGate, renders, resetLateRoute, SHELL_BOUND_MS } from '../helpers/late-route.js'
 
-const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
-const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'
-const LOADING = 'Loading the post'
 const NO_STORE = 'private, no-cache, no-store, max-age=0, must-revalidate'
-/** Generous: the shell needs no render of the page; a request that waits for the held render never ends. */
-const SHELL_BOUND_MS = 10_000
-
-/** The fixture's loader waits on `__lateGate` and counts its calls in `__lateRenders` (the SSR runner shares this process). */
-const g = globalThis as { __lateGate?: Promise<void>; __lateRenders?: Record<string, number> }
-const renders = (id: string) => g.__lateRenders?.[id] ?? 0
-
-/** Hold every render of the `/late/[id]` route open until the returned function is called. */
-function closeGate(): () => void {
-  let open!: () => void
-  g.__lateGate = new Promise<void>((resolve) => (open = resolve))
-  return open
-}
 
 let dev: DevServer
-let openGate: (() => void) | undefined
 const get = (path: string, userAgent = BROWSER) => dev.get(path, { headers: { 'user-agent': userAgent } })
 const getShell = (path: string) => dev.get(path, { headers: { 'user-agent': BROWSER }, signal: AbortSignal.timeout(SHELL_BOUND_MS) })
 const payload = (path: string) => get(`/_isr/data/development${path}.json`)
@@ -40,19 +24,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await dev?.close()
 })
-beforeEach(() => {
-  g.__lateRenders = {}
-  g.__lateGate = undefined
-})
-afterEach(() => {
-  openGate?.()
-  openGate = undefined
-  g.__lateGate = undefined
-})
+beforeEach(resetLateRoute)
+afterEach(openGate)
 
 describe("fallback = 'shell' in vite dev", () => {
   it('answers a browser the loading shell at once, not cached, while the one render of the page runs', async () => {
-    openGate = closeGate()
+    closeGate()
     const shell = await getShell('/late/a')
     expect(shell.status).toBe(200)
     expect(shell.headers.get('x-isr-cache')).toBe('MISS')
@@ -69,7 +46,7 @@ describe("fallback = 'shell' in vite dev", () => {
   })
 
   it('answers the payload request that follows the shell from the render the shell started: one render per visit', async () => {
-    const open = (openGate = closeGate())
+    const open = closeGate()
     expect(await (await getShell('/late/b')).text()).toContain(LOADING)
     await expect.poll(() => renders('b')).toBe(1)
     const data = payload('/late/b')
@@ -102,12 +79,7 @@ describe("fallback = 'shell' in vite dev", () => {
   })
 
   it('gives a crawler the full page, blocking, never the shell', async () => {
-    const page = await get('/late/e', GOOGLEBOT)
-    expect(page.status).toBe(200)
-    expect(page.headers.get('x-isr-cache')).toBe('MISS')
-    const html = await page.text()
-    expect(html).toContain('The content of e')
-    expect(html).not.toContain(LOADING)
+    await expectFullPage(await get('/late/e', GOOGLEBOT), 'e')
     expect(renders('e')).toBe(1)
   })
 
@@ -130,7 +102,7 @@ describe("fallback = 'shell' in vite dev", () => {
     const source = readFileSync(file, 'utf8')
     const title = 'title: `Late post ${params.id}`'
     expect(source).toContain(title)
-    const open = (openGate = closeGate())
+    const open = closeGate()
     expect(await (await getShell('/late/g')).text()).toContain(LOADING)
     // the shell's render runs the loader as it was
     await expect.poll(() => renders('g')).toBe(1)

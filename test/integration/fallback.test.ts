@@ -4,24 +4,9 @@ import { join } from 'node:path'
 import { copyFixture, viteBuild } from '../helpers/build.js'
 import { afterBuild, createClock, type TestClock } from '../helpers/clock.js'
 import { BASIC_DIST, tempCacheDir } from '../helpers/fixture-db.js'
+import { BROWSER, closeGate, expectFullPage, GOOGLEBOT, LOADING, openGate, renders, resetLateRoute, SHELL_BOUND_MS } from '../helpers/late-route.js'
 import { payloadPath } from '../helpers/payload.js'
 import { startServer, type TestServer } from '../helpers/server.js'
-
-const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
-const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'
-const LOADING = 'Loading the post'
-/** Generous: the shell needs no render, only the layouts; a request that waits for the held render never ends. */
-const SHELL_BOUND_MS = 10_000
-
-/** The fixture's loader waits on `__lateGate` and counts its calls in `__lateRenders`. */
-const g = globalThis as { __lateGate?: Promise<void>; __lateRenders?: Record<string, number> }
-
-/** Hold every render of the `/late/[id]` route open until `open()`. */
-function closeGate(): () => void {
-  let open!: () => void
-  g.__lateGate = new Promise<void>((resolve) => (open = resolve))
-  return open
-}
 
 let dist: string
 let buildOutput: string
@@ -39,30 +24,25 @@ for (const mode of ['middleware', 'fast-path'] as const) {
     let server: TestServer
     let clock: TestClock
     let cache: ReturnType<typeof tempCacheDir>
-    let openGate: (() => void) | undefined
     const get = (path: string, userAgent = BROWSER) => server.get(path, { headers: { 'user-agent': userAgent } })
     /** The shell comes at once: a request that waits for the held render gives up after this bound. */
     const getShell = (path: string) => server.get(path, { headers: { 'user-agent': BROWSER }, signal: AbortSignal.timeout(SHELL_BOUND_MS) })
     const payload = (path: string) => get(payloadPath(server.isr.buildId, path))
-    const renders = (id: string) => g.__lateRenders?.[id] ?? 0
 
     beforeEach(async () => {
-      g.__lateRenders = {}
-      g.__lateGate = undefined
+      resetLateRoute()
       cache = tempCacheDir()
       clock = createClock(afterBuild(dist))
       server = await startServer({ distDir: dist, cacheDir: cache.dir, now: clock.now, mode })
     })
     afterEach(async () => {
-      openGate?.()
-      openGate = undefined
-      g.__lateGate = undefined
+      openGate()
       await server.close()
       cache.remove()
     })
 
     it('answers a browser the loading shell at once for a path never generated, while the one render runs', async () => {
-      const open = (openGate = closeGate())
+      const open = closeGate()
       const shell = await getShell('/late/a')
       expect(shell.status).toBe(200)
       expect(shell.headers.get('x-isr-cache')).toBe('MISS')
@@ -93,16 +73,12 @@ for (const mode of ['middleware', 'fast-path'] as const) {
 
     it('gives a crawler the full page, blocking, never the shell', async () => {
       const page = await get('/late/b', GOOGLEBOT)
-      expect(page.status).toBe(200)
-      expect(page.headers.get('x-isr-cache')).toBe('MISS')
       expect(page.headers.get('cache-control')).toBe('s-maxage=60, stale-while-revalidate=31535940')
-      const html = await page.text()
-      expect(html).toContain('The content of b')
-      expect(html).not.toContain(LOADING)
+      await expectFullPage(page, 'b')
     })
 
     it('renders a path once when a browser, a crawler and payload requests arrive together, then serves it as a HIT', async () => {
-      const open = (openGate = closeGate())
+      const open = closeGate()
       const shell = await getShell('/late/c')
       const waiting = [get('/late/c', GOOGLEBOT), payload('/late/c'), payload('/late/c'), get('/late/c', 'Mozilla/5.0 (compatible; bingbot/2.0)')]
       // Another browser while the render is still running gets a shell too: the page is not generated yet.
@@ -128,7 +104,7 @@ for (const mode of ['middleware', 'fast-path'] as const) {
       expect(fresh.headers.get('x-isr-cache')).toBe('HIT')
       expect(await fresh.text()).toContain('The content of ready')
       clock.advance(61_000)
-      const open = (openGate = closeGate())
+      const open = closeGate()
       const stale = await server.get('/late/ready', { headers: { 'user-agent': BROWSER }, signal: AbortSignal.timeout(SHELL_BOUND_MS) })
       expect(stale.headers.get('x-isr-cache')).toBe('STALE')
       const html = await stale.text()
