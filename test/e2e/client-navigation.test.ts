@@ -7,6 +7,7 @@ import { buildFixture, REPO } from '../helpers/build.js'
 import { tempCacheDir } from '../helpers/fixture-db.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 import { payloadPath } from '../helpers/payload.js'
+import { closeGate, openGate, renders, resetLateRoute } from '../helpers/late-route.js'
 
 /** A page with a log of its requests and a marker that only survives while the document does. */
 async function openPage(browser: Browser, url: string, options: { javaScriptEnabled?: boolean; cookies?: { name: string; value: string }[] } = {}) {
@@ -269,10 +270,8 @@ describe('client navigation in a real browser', () => {
   })
 
   it("shows a never-generated 'shell' page's loading state, then its content in place without loading the document again", async () => {
-    const g = globalThis as { __lateGate?: Promise<void>; __lateRenders?: Record<string, number> }
-    let open!: () => void
-    g.__lateGate = new Promise<void>((resolve) => (open = resolve))
-    g.__lateRenders = {}
+    resetLateRoute()
+    const open = closeGate()
     try {
       const p = await openPage(browser, `${server.url}/late/fresh`)
       // Hydrated, the shell has asked for the payload, which waits for the one render.
@@ -288,11 +287,10 @@ describe('client navigation in a real browser', () => {
       expect(p.documents()).toEqual(['/late/fresh'])
       expect(new URL(p.page.url()).pathname).toBe('/late/fresh')
       expect(p.errors).toEqual([])
-      expect(g.__lateRenders.fresh).toBe(1)
+      expect(renders('fresh')).toBe(1)
       await p.close()
     } finally {
-      open()
-      g.__lateGate = undefined
+      openGate()
     }
   })
 })
