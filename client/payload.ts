@@ -35,6 +35,12 @@ export interface HydrationData {
   data: unknown
   /** The build that rendered the page: client navigation asks for payloads of this build only. */
   buildId?: string
+  /**
+   * The query string the page was rendered with: '' for a cached page (one HTML serves every
+   * query). Hydration starts from it, so `useSearchParams()` matches the HTML; the URL's own
+   * query follows once hydrated.
+   */
+  search?: string
   /** The document is a loading shell: `page` is the loading component, and the page's payload is loaded once hydrated. */
   shell?: true
 }

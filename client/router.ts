@@ -197,6 +197,11 @@ export function createClientRouter(options: ClientRouterOptions): ClientRouter {
       win.addEventListener('popstate', onPopState)
       win.addEventListener('scroll', onScroll, { passive: true })
       win.addEventListener('pagehide', save)
+      // Hydrated with the query the HTML was rendered with (none, for a cached page): now the URL's.
+      if (current.search !== win.location.search) {
+        current = { ...current, search: win.location.search }
+        setter(current)
+      }
       if (shellPending) {
         shellPending = false
         void navigate(new URL(win.location.href), 'refresh', false)

@@ -202,6 +202,18 @@ describe('client navigation in a real browser', () => {
     await p.close()
   })
 
+  it("shows a cached page's query once hydrated, without a hydration mismatch: the server rendered it with none, as the HTML is shared by every query", async () => {
+    const html = await (await fetch(`${server.url}/about?tab=team`)).text()
+    expect(html).toContain('<p id="about-tab">no tab</p>')
+    const p = await openPage(browser, `${server.url}/about?tab=team`)
+    await hydrated(p.page, '#about-tab')
+    await expect.poll(() => p.page.textContent('#about-tab')).toBe('team')
+    expect(p.errors).toEqual([])
+    expect(p.consoleErrors).toEqual([])
+    expect(p.documents()).toEqual(['/about'])
+    await p.close()
+  })
+
   it('leaves a link with target="_blank" to the browser', async () => {
     const p = await openPage(browser, `${server.url}/`)
     const popup = p.page.context().waitForEvent('page')
