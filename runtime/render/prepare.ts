@@ -55,10 +55,21 @@ async function encodingsOf(value: Buffer, headers: Record<string, string>): Prom
   return { gzip: own(gz), br: own(br) }
 }
 
+/**
+ * zlib's synchronous calls write into chunks of 16 KB by default, one allocated per call:
+ * for the small bodies compressed here that allocation cost a third of the compression's
+ * CPU (measured on 3.6 KB pages). A chunk the size of the body holds any output that
+ * compression shrinks; a bigger one only takes two chunks. Same bytes either way.
+ */
+const syncChunkSize = (size: number) => Math.max(64, size)
+
 function encodingsOfSync(value: Buffer, headers: Record<string, string>): EntryEncodings {
-  return isCompressible({ value, headers })
-    ? { gzip: own(gzipSync(value, GZIP_OPTIONS)), br: own(brotliCompressSync(value, brotliOptions(value.length))) }
-    : {}
+  if (!isCompressible({ value, headers })) return {}
+  const chunkSize = syncChunkSize(value.length)
+  return {
+    gzip: own(gzipSync(value, { ...GZIP_OPTIONS, chunkSize })),
+    br: own(brotliCompressSync(value, { ...brotliOptions(value.length), chunkSize })),
+  }
 }
 
 /** `entry` with its ETag (200s only) and compressed bodies (compressible bodies only), its payload's too. */
