@@ -24,13 +24,13 @@ const windowBits = (size: number, min: number, max: number) => Math.min(max, Mat
 // Each compressor's window (and with it the memory it allocates for the call, up to megabytes
 // for brotli's default 4 MB window) sized to the body: a window larger than the body finds
 // no more matches. The output stays standard brotli and gzip, decoded with any window.
-const brotliOptions = (size: number): BrotliOptions => ({
+export const brotliOptions = (size: number): BrotliOptions => ({
   params: { [zlib.BROTLI_PARAM_QUALITY]: 6, [zlib.BROTLI_PARAM_SIZE_HINT]: size, [zlib.BROTLI_PARAM_LGWIN]: windowBits(size, zlib.BROTLI_MIN_WINDOW_BITS, zlib.BROTLI_MAX_WINDOW_BITS) },
 })
 // memLevel sizes deflate's hash table and its buffer of 2^(memLevel + 6) symbols: the window's
 // bits − 6 leaves room for the whole body in one block, as the default 8 does up to 16 kB, at a
 // fraction of the memory.
-const gzipOptions = (size: number): ZlibOptions => {
+export const gzipOptions = (size: number): ZlibOptions => {
   const bits = windowBits(size, 9, 15)
   return { level: 6, windowBits: bits, memLevel: Math.min(8, bits - 6) }
 }
@@ -70,8 +70,18 @@ async function compress(value: Buffer, headers: Record<string, string>): Promise
   return { gzip: gz, br }
 }
 
+/**
+ * zlib's synchronous calls write into chunks of 16 KB by default, one allocated per call:
+ * for the small bodies compressed here that allocation cost a third of the compression's
+ * CPU (measured on 3.6 KB pages). A chunk the size of the body holds any output that
+ * compression shrinks; a bigger one only takes two chunks. Same bytes either way.
+ */
+const syncChunkSize = (size: number) => Math.max(64, size)
+
 function compressSync(value: Buffer, headers: Record<string, string>): Compressed {
-  return isCompressible({ value, headers }) ? { gzip: gzipSync(value, gzipOptions(value.length)), br: brotliCompressSync(value, brotliOptions(value.length)) } : {}
+  if (!isCompressible({ value, headers })) return {}
+  const chunkSize = syncChunkSize(value.length)
+  return { gzip: gzipSync(value, { ...gzipOptions(value.length), chunkSize }), br: brotliCompressSync(value, { ...brotliOptions(value.length), chunkSize }) }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { gunzipSync, brotliDecompressSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import type { CacheEntry } from 'vite-isr/runtime'
+import { prepareEntrySync } from '../../runtime/render/prepare.js'
 import { useFixtureServer } from '../helpers/server.js'
 
 /** What a page is stored with: everything a HIT needs, made before any request asks for it. */
@@ -17,6 +18,14 @@ describe('pages prepared when stored', () => {
 
   it('a prerendered page comes from the build with its ETag and its gzip and br bodies', async () => {
     expectPrepared(await stored('/blog/1'))
+  })
+
+  it('the build prepares a page and its payload into the same bytes as the server prepares them', async () => {
+    const entry = await stored('/blog/1')
+    expect(entry.payload).toBeDefined()
+    const { etag, encodings, payload, ...rendered } = entry
+    const expected = prepareEntrySync({ ...rendered, payload: { value: payload!.value } })
+    expect({ etag, encodings, payload }).toEqual({ etag: expected.etag, encodings: expected.encodings, payload: expected.payload })
   })
 
   it('a regenerated page is stored with them before any request asks for an encoding', async () => {

@@ -1,8 +1,15 @@
+/**
+ * Preparing an entry when it is stored: its bodies in one buffer, one object shape, compressor
+ * windows sized to the body, and the bytes zlib makes with those settings whatever the size of
+ * the chunks they are written into (a body compressed on the thread and one compressed on the
+ * pool, small and big, all decode to the body).
+ */
+import { randomBytes } from 'node:crypto'
 import { setFlagsFromString } from 'node:v8'
-import { brotliDecompressSync, gunzipSync } from 'node:zlib'
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import type { CacheEntry } from '../../runtime/cache/handlers/types.js'
-import { prepareEntry, prepareEntrySync } from '../../runtime/render/prepare.js'
+import { brotliOptions, gzipOptions, OFF_THREAD_COMPRESS_BYTES, prepareEntry, prepareEntrySync } from '../../runtime/render/prepare.js'
 
 const page = (n: number, bodyBytes = 4_000): CacheEntry => ({
   kind: 'page',
@@ -73,4 +80,25 @@ describe('preparing a page when it is stored', () => {
     expect(brotliDecompressSync(big.encodings!.br!).equals(big.value)).toBe(true)
     expect(gunzipSync(big.encodings!.gzip!).equals(big.value)).toBe(true)
   })
+
+  /** HTML-like text that compresses to a fraction of its size, with enough variety to take several zlib chunks when big. */
+  function html(bytes: number): Buffer {
+    let text = '<!DOCTYPE html><html><body>'
+    for (let i = 0; text.length < bytes; i++) text += `<p id="p${i}">Paragraph ${i} ${randomBytes(6).toString('hex')}</p>`
+    return Buffer.from(text.slice(0, bytes))
+  }
+  // zlib's one-shot output with the same settings and its default chunks.
+  const expected = (value: Buffer) => ({ gzip: gzipSync(value, gzipOptions(value.length)), br: brotliCompressSync(value, brotliOptions(value.length)) })
+
+  for (const size of [900, 3_600, 60_000, OFF_THREAD_COMPRESS_BYTES - 1, OFF_THREAD_COMPRESS_BYTES + 50_000]) {
+    it(`a ${size}-byte page gets zlib's own gzip and brotli bytes, which decode to the page`, async () => {
+      const value = html(size)
+      const source: CacheEntry = { ...page(5), value, payload: undefined }
+      for (const prepared of [prepareEntrySync(source), await prepareEntry(source)]) {
+        expect({ gzip: Buffer.from(prepared.encodings!.gzip!), br: Buffer.from(prepared.encodings!.br!) }).toEqual(expected(value))
+        expect(gunzipSync(prepared.encodings!.gzip!).equals(value)).toBe(true)
+        expect(brotliDecompressSync(prepared.encodings!.br!).equals(value)).toBe(true)
+      }
+    })
+  }
 })

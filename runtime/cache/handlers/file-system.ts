@@ -199,6 +199,8 @@ export async function createFileSystemCacheHandler(
   // least recently used first out; eviction deletes the file.
   const files = new DiskIndex({ maxSize, maxCount: maxEntries, evict: (hash) => void removeFile(fileOf(hash)).catch(() => {}) })
   const walk = walkFolder(dir, entriesDir, files)
+  /** Shard folders a direct write has checked (see `writes`). */
+  const directShards = new Set<string>()
 
   /** Removes an outdated file; a disk that refuses is the outage `health` already reports. */
   const removeQuietly = (file: string) => removeFile(file).catch((error) => {
@@ -262,7 +264,12 @@ export async function createFileSystemCacheHandler(
       if (bytes > maxSize || !health.mayWrite()) return removeQuietly(file)
       try {
         if (writes === 'direct') {
-          replacePlantedSync(shardOf(hash), warn)
+          // This handler alone fills the folder: a shard folder checked once stays ours (256 at most).
+          const shard = shardOf(hash)
+          if (!directShards.has(shard)) {
+            replacePlantedSync(shard, warn)
+            directShards.add(shard)
+          }
           writeDirect(file, chunks)
         } else {
           await replacePlanted(shardOf(hash), warn)
