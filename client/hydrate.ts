@@ -15,8 +15,8 @@ export async function hydratePage(modules: ModuleTable, dataScriptId: string, ro
   const [page, ...layouts] = await Promise.all([payload.page, ...payload.layouts].map((file) => modules[file]()))
   const initial: PageView = {
     pathname: location.pathname,
-    // What the server rendered with (a page of an older version says nothing: the URL's).
-    search: payload.search ?? location.search,
+    // What the server rendered with: none for a cached page.
+    search: payload.search ?? '',
     params: payload.params,
     data: payload.data,
     page: page.default as PageView['page'],

@@ -36,9 +36,9 @@ export interface HydrationData {
   /** The build that rendered the page: client navigation asks for payloads of this build only. */
   buildId?: string
   /**
-   * The query string the page was rendered with: '' for a cached page (one HTML serves every
-   * query). Hydration starts from it, so `useSearchParams()` matches the HTML; the URL's own
-   * query follows once hydrated.
+   * The query string a page rendered per request was rendered with; absent for a cached page
+   * (one HTML serves every query, rendered with none). Hydration starts from it, so
+   * `useSearchParams()` matches the HTML; the URL's own query follows once hydrated.
    */
   search?: string
   /** The document is a loading shell: `page` is the loading component, and the page's payload is loaded once hydrated. */

@@ -170,7 +170,7 @@ async function renderTree(
   const metadata = await metadataFrom([...layoutMods, pageMod])
   const html = await renderDocument(app, pageFile, wrapInLayouts(createElement(Page, props), layouts, props.params, pathname, search), signal)
   const assets = hydrate ? app.assets(pageFile, layoutFiles) : { head: '', body: '' }
-  const payload: HydrationData = { page: pageFile, layouts: layoutFiles, params: props.params, data: props.data, buildId: buildIdOf(app), search, ...(shell ? { shell: true } : {}) }
+  const payload: HydrationData = { page: pageFile, layouts: layoutFiles, params: props.params, data: props.data, buildId: buildIdOf(app), ...(search ? { search } : {}), ...(shell ? { shell: true } : {}) }
   const body = hydrate ? dataScript(payload) + assets.body : ''
   return { html: injectIntoDocument(html, metadataTags(metadata) + assets.head, body, defaultHeadTags(html)), metadata, assets }
 }
