@@ -41,6 +41,17 @@ beforeEach(() => {
   resetParityStore()
 })
 
+/** The unpublished post, seen in draft mode: rendered for this request, never stored. */
+async function expectDraftPost(dev: DevServer, cookie: string): Promise<void> {
+  const draft = await dev.get('/posts/secret', { headers: { cookie } })
+  expect(draft.status).toBe(200)
+  expect(draft.headers.get('x-isr-cache')).toBe('BYPASS')
+  expect(draft.headers.get('cache-control')).toBe(NO_STORE)
+  const html = await draft.text()
+  expect(text(html, 'title')).toBe('Unpublished draft')
+  expect(text(html, 'draft')).toBe('draft mode')
+}
+
 describe('draft mode in vite dev, with ISR_DRAFT_SECRET in .env', () => {
   let dev: DevServer
   beforeAll(async () => {
@@ -52,13 +63,7 @@ describe('draft mode in vite dev, with ISR_DRAFT_SECRET in .env', () => {
 
   it('renders pages with draft content for the cookie the route handler set, per request, and not for anyone else', async () => {
     const cookie = await enableDraft(dev)
-    const draft = await dev.get('/posts/secret', { headers: { cookie } })
-    expect(draft.status).toBe(200)
-    expect(draft.headers.get('x-isr-cache')).toBe('BYPASS')
-    expect(draft.headers.get('cache-control')).toBe(NO_STORE)
-    const html = await draft.text()
-    expect(text(html, 'title')).toBe('Unpublished draft')
-    expect(text(html, 'draft')).toBe('draft mode')
+    await expectDraftPost(dev, cookie)
 
     // a draft edit shows on the next draft request
     const store = resetParityStore()
@@ -129,13 +134,7 @@ describe('draft mode in vite dev without a secret', () => {
 
   it('enables draft mode without setup: pages render per request with draft content until disable()', async () => {
     const cookie = await enableDraft(dev)
-    const draft = await dev.get('/posts/secret', { headers: { cookie } })
-    expect(draft.status).toBe(200)
-    expect(draft.headers.get('x-isr-cache')).toBe('BYPASS')
-    expect(draft.headers.get('cache-control')).toBe(NO_STORE)
-    const html = await draft.text()
-    expect(text(html, 'title')).toBe('Unpublished draft')
-    expect(text(html, 'draft')).toBe('draft mode')
+    await expectDraftPost(dev, cookie)
     expect(text(await (await dev.get('/posts/secret', { headers: { cookie } })).text(), 'render')).toBe('render 2')
     expect(await (await dev.get('/api/draft/status', { headers: { cookie } })).json()).toEqual({ isEnabled: true })
 
